@@ -1,0 +1,29 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test check lint typecheck clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## run: start hookport with the example plugin on 127.0.0.1:8080
+run: $(STAMP)
+	$(BIN)/hookport serve --plugin examples/github_notify.py --host 127.0.0.1 --port 8080
+
+## test: lint, type-check and run the whole test suite
+test: $(STAMP)
+	$(BIN)/ruff check src tests examples bench
+	$(BIN)/mypy --strict src/hookport
+	$(BIN)/lint-imports
+	$(BIN)/pytest
+
+check: test
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

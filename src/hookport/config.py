@@ -1,0 +1,252 @@
+"""Settings: one typed object from ``hookport.toml`` and ``HOOKPORT_<SECTION>__<KEY>`` variables.
+
+``load_settings(path, environ)`` is the one way in; tests pass ``environ`` instead of mutating
+``os.environ``. Nothing is read at import. Defaults make ``hookport serve`` work with no file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources import EnvSettingsSource
+
+from hookport.errors import ConfigError
+
+_SIZE_UNITS = {
+    "": 1, "b": 1,
+    "kb": 10**3, "mb": 10**6, "gb": 10**9,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30,
+}  # fmt: skip
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "": 1}
+_NUM_UNIT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+
+
+def parse_size(value: object) -> int:
+    """``"25MB"`` -> 25_000_000 (10^6 per MB); ``"25MiB"`` -> 25 * 2^20; ints pass through."""
+    if isinstance(value, bool):
+        raise ValueError("a size must be a number of bytes or a string like '25MB'")
+    if isinstance(value, int | float):
+        return int(value)
+    match = _NUM_UNIT.match(str(value))
+    unit = match.group(2).lower() if match else None
+    if not match or unit not in _SIZE_UNITS:
+        raise ValueError(f"invalid size {value!r}: use e.g. '25MB' or '25MiB'")
+    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+
+
+def parse_duration(value: object) -> float:
+    """``"10s"``, ``"5m"``, ``"1h"``, ``"3d"``, ``"250ms"`` -> seconds; numbers are seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration must be a number of seconds or a string like '10s'")
+    if isinstance(value, int | float):
+        return float(value)
+    match = _NUM_UNIT.match(str(value))
+    unit = match.group(2).lower() if match else None
+    if not match or unit not in _DURATION_UNITS:
+        raise ValueError(f"invalid duration {value!r}: use e.g. '10s', '5m', '1h' or '3d'")
+    return float(match.group(1)) * _DURATION_UNITS[unit]
+
+
+Size = Annotated[int, BeforeValidator(parse_size)]
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    """``[server]``: where and how the HTTP server listens."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    max_body_size: Size = 25_000_000
+    base_url: str | None = None
+    trusted_proxies: list[str] = Field(default_factory=list)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    shutdown_timeout: Duration = 30.0
+
+
+class StoreSettings(_Section):
+    """``[store]``: the durable event store."""
+
+    url: str = "sqlite:///./hookport.db"
+    synchronous: Literal["full", "normal"] = "full"
+    retention: Duration = 30 * 86400.0
+    batch_max: int = Field(256, ge=1)
+    queue_max: int = Field(10_000, ge=1)
+    pool_size: int = Field(10, ge=1)
+
+
+class BackoffSettings(_Section):
+    """``[worker.backoff]``: exponential backoff with full jitter."""
+
+    initial: Duration = 1.0
+    max: Duration = 3600.0
+
+
+class WorkerSettings(_Section):
+    """``[worker]``: in-process and standalone workers."""
+
+    concurrency: int = Field(16, ge=1)
+    max_attempts: int = Field(8, ge=1)
+    backoff: BackoffSettings = Field(default_factory=BackoffSettings)
+    lease: Duration = 60.0
+    timeout: Duration | None = None
+    poll_interval: Duration = 1.0
+
+
+class PluginsSettings(BaseModel):
+    """``[plugins]``: which plugins load; other keys are per-plugin settings tables."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    load: list[str] = Field(default_factory=list)
+    enabled: list[str] = Field(default_factory=list)
+    disabled: list[str] = Field(default_factory=list)
+    autoload: bool = True  # entry points of group "hookport.plugins"
+
+    def settings_for(self, plugin: str) -> dict[str, Any]:
+        """The ``[plugins.<plugin>]`` table (empty if absent)."""
+        extra = self.model_extra or {}
+        table = extra.get(plugin) or extra.get(plugin.replace("-", "_")) or {}
+        if not isinstance(table, dict):
+            raise ConfigError(f"[plugins.{plugin}] must be a table")
+        return table
+
+
+class AdminSettings(_Section):
+    """``[admin]``: the admin API and dashboard under ``/_hookport``."""
+
+    token_env: str = "HOOKPORT_ADMIN_TOKEN"
+
+
+class Settings(BaseSettings):
+    """Every hookport setting. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HOOKPORT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        nested_model_default_partial_update=True,
+    )
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    plugins: PluginsSettings = Field(default_factory=PluginsSettings)
+    channels: dict[str, str] = Field(default_factory=dict)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
+
+    # Where relative paths in the config resolve from, and the environment it was read with.
+    config_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+    environ: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only explicit init values: load_settings layers the file and the environment itself,
+        # so tests can inject an environment instead of mutating os.environ.
+        return (init_settings,)
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' env source reading an injected mapping instead of ``os.environ``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {k.lower(): v for k, v in self._environ.items()}
+
+
+def default_config_path(environ: Mapping[str, str]) -> Path | None:
+    """``$HOOKPORT_CONFIG``, else ``./hookport.toml`` if present, else None."""
+    if environ.get("HOOKPORT_CONFIG"):
+        return Path(environ["HOOKPORT_CONFIG"])
+    candidate = Path("hookport.toml")
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Read settings: defaults < TOML file < ``HOOKPORT_*`` environment < ``overrides``.
+
+    ``overrides`` are section tables, e.g. ``server={"port": 0}``. Raises ``ConfigError`` with
+    every problem listed.
+    """
+    env = dict(os.environ if environ is None else environ)
+    file_path = Path(path) if path is not None else default_config_path(env)
+    data: dict[str, Any] = {}
+    if file_path is not None:
+        data = _read_toml(file_path)
+    env_values = _MappingEnvSource(Settings, env)()
+    merged = _deep_merge(_deep_merge(data, env_values), overrides)
+    merged["config_dir"] = file_path.resolve().parent if file_path else Path.cwd()
+    merged["environ"] = env
+    try:
+        return Settings(**merged)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, file_path)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+
+
+def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    where = f" in {str(path)!r}" if path else ""
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        problems.append(f"{loc}: {err['msg']}")
+    return f"invalid configuration{where}: " + "; ".join(problems)
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(value: str, environ: Mapping[str, str]) -> str:
+    """Replace ``${NAME}`` references; a missing variable is a ``ConfigError``."""
+
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in environ or environ[name] == "":
+            raise ConfigError(f"environment variable {name} is referenced but not set")
+        return environ[name]
+
+    return _ENV_REF.sub(sub, value)

@@ -1,0 +1,157 @@
+"""hookport's exceptions: one rooted tree, mapped to HTTP in exactly one place (``ingest``).
+
+::
+
+    HookportError
+    ├── ConfigError (ValueError)        bad settings, missing secret, unknown channel
+    ├── PluginError                     a plugin that cannot be loaded or assembled
+    ├── HTTPError                       carries ``status`` and a public message
+    │   ├── PayloadError        400     malformed JSON / form / delivery id
+    │   ├── VerificationError   401     missing or invalid credentials or signature
+    │   ├── ForbiddenError      403     client address not allowed
+    │   ├── PayloadTooLarge     413     body over ``max_body_size`` (also decompressed)
+    │   ├── UnsupportedEncoding 415     ``Content-Encoding`` other than gzip/deflate/identity
+    │   └── StoreUnavailable    503     the store cannot commit; nothing was acknowledged
+    ├── StoreError                      a store operation failed (not tied to a request)
+    ├── NotifyError                     a notification could not be delivered
+    └── HandlerTimeout (TimeoutError)   a handler ran past its timeout
+
+Messages of HTTP-facing errors are safe to show to the sender: they never contain secrets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+
+class HookportError(Exception):
+    """Root of every error hookport raises on purpose."""
+
+
+class ConfigError(HookportError, ValueError):
+    """The configuration is invalid (bad value, missing secret, unknown channel)."""
+
+
+class PluginError(HookportError):
+    """A plugin failed to load or to assemble; the message names the plugin."""
+
+    def __init__(self, plugin: str, message: str) -> None:
+        super().__init__(f"plugin {plugin!r}: {message}")
+        self.plugin = plugin
+        self.message = message
+
+
+class HTTPError(HookportError):
+    """An error answered to the HTTP client as ``{"error": message}`` with ``status``.
+
+    Raise it from a route handler to answer with that status.
+    """
+
+    default_status: ClassVar[int] = 500
+
+    def __init__(
+        self,
+        status: int | None = None,
+        message: str = "",
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status = status if status is not None else self.default_status
+        self.message = message or _reason(self.status)
+        self.headers = dict(headers or {})
+        super().__init__(self.message)
+
+    @property
+    def status_code(self) -> int:
+        """Alias of ``status`` (the name Starlette and httpx use)."""
+        return self.status
+
+
+class PayloadError(HTTPError):
+    """The body cannot be decoded as the endpoint requires (400)."""
+
+    default_status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(None, message)
+
+
+class VerificationError(HTTPError):
+    """Missing or invalid credentials, signature, or a stale timestamp (401)."""
+
+    default_status = 401
+
+    def __init__(self, message: str, *, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(None, message, headers=headers)
+
+
+class ForbiddenError(HTTPError):
+    """The client address is not allowed (403)."""
+
+    default_status = 403
+
+    def __init__(self, message: str = "client address not allowed") -> None:
+        super().__init__(None, message)
+
+
+class PayloadTooLarge(HTTPError):
+    """The body, raw or decompressed, is over ``max_body_size`` (413)."""
+
+    default_status = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(None, f"request body is larger than the limit of {limit} bytes")
+        self.limit = limit
+
+
+class UnsupportedEncoding(HTTPError):
+    """A ``Content-Encoding`` hookport does not decode (415)."""
+
+    default_status = 415
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__(
+            None, f"unsupported Content-Encoding {encoding!r}; use gzip, deflate or identity"
+        )
+
+
+class StoreUnavailable(HTTPError):
+    """The store cannot commit now; the delivery was not acknowledged (503)."""
+
+    default_status = 503
+
+    def __init__(self, message: str = "store unavailable, retry later", *, retry_after: int = 5):
+        super().__init__(None, message, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+class StoreError(HookportError):
+    """A store operation failed."""
+
+
+class NotifyError(HookportError):
+    """A notification could not be delivered through its channel."""
+
+
+class HandlerTimeout(HookportError, TimeoutError):
+    """A handler ran longer than its timeout."""
+
+
+_REASONS = {
+    400: "bad request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not found",
+    405: "method not allowed",
+    409: "conflict",
+    413: "payload too large",
+    415: "unsupported media type",
+    422: "unprocessable entity",
+    500: "internal server error",
+    503: "service unavailable",
+}
+
+
+def _reason(status: int) -> str:
+    return _REASONS.get(status, "error")

@@ -1,0 +1,223 @@
+"""Recorded deliveries: the event lifecycle, the records the store keeps, and their ids."""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+from hookport.errors import PayloadError
+from hookport.types import JSON
+
+EventKind = Literal["receiver", "route"]
+
+
+class EventStatus(enum.StrEnum):
+    """Where an event is in its life. Status lives in the store, and only there."""
+
+    QUEUED = "queued"  # committed, waiting for a worker
+    PROCESSING = "processing"  # leased by a worker; due again if the lease expires
+    DONE = "done"  # every matching handler succeeded (routes are recorded as done)
+    RETRYING = "retrying"  # a handler failed; due again at next_attempt_at
+    DEAD = "dead"  # attempts exhausted; kept for inspection and replay
+
+
+def new_event_id(now: float | None = None) -> str:
+    """A time-ordered unique id: 48 bits of milliseconds then 80 random bits, as 32 hex digits."""
+    ms = int((time.time() if now is None else now) * 1000)
+    return f"{ms:012x}{os.urandom(10).hex()}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedResponse:
+    """What a route answered, recorded next to the request."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """A delivery to append to the store (built by ``ingest``)."""
+
+    id: str
+    kind: EventKind
+    plugin: str
+    endpoint: str
+    type: str | None
+    delivery_id: str | None
+    received_at: float
+    method: str
+    path: str
+    query_string: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    params: dict[str, str]
+    sender: str | None
+    source_ip: str | None
+    status: EventStatus = EventStatus.QUEUED
+    response: RecordedResponse | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """The outcome of an append: the stored id, and whether it was a duplicate delivery."""
+
+    id: str
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerOutcome:
+    """One handler's run within one attempt."""
+
+    handler: str
+    ok: bool
+    started_at: float
+    finished_at: float
+    error: str | None = None
+    traceback: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A recorded attempt of one handler (for ``events show``)."""
+
+    attempt: int
+    handler: str
+    ok: bool
+    started_at: float
+    finished_at: float
+    error: str | None
+    traceback: str | None
+
+
+@dataclass(frozen=True)
+class Event:
+    """A recorded delivery, as handlers, the CLI and the API see it.
+
+    ``attempt`` is 1 on the first run, 2 on the first retry, and so on. ``done_handlers`` names
+    the handlers that already succeeded, so a retry re-runs only those that failed.
+    """
+
+    id: str
+    kind: EventKind
+    plugin: str
+    receiver: str
+    type: str | None
+    delivery_id: str | None
+    received_at: float
+    method: str
+    path: str
+    query_string: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    params: dict[str, str]
+    sender: str | None
+    source_ip: str | None
+    status: EventStatus
+    attempt: int = 0
+    next_attempt_at: float | None = None
+    last_error: str | None = None
+    done_handlers: frozenset[str] = frozenset()
+    response: RecordedResponse | None = None
+    attempts: Sequence[Attempt] = ()
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def text(self) -> str:
+        """The body decoded as UTF-8 (invalid bytes replaced)."""
+        return self.body.decode("utf-8", "replace")
+
+    @property
+    def json(self) -> JSON:
+        """The body parsed as JSON (cached); ``PayloadError`` if it is not JSON."""
+        if "json" not in self._cache:
+            self._cache["json"] = parse_json(self.body)
+        return self._cache["json"]  # type: ignore[no-any-return]
+
+    @property
+    def form(self) -> dict[str, list[str]]:
+        """URL-encoded form fields of the body."""
+        fields: dict[str, list[str]] = {}
+        for key, value in parse_qsl(self.text, keep_blank_values=True):
+            fields.setdefault(key, []).append(value)
+        return fields
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """The first value of header ``name`` (case-insensitive)."""
+        lname = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lname:
+                return value
+        return default
+
+
+MAX_JSON_DEPTH = 512
+
+
+def parse_json(body: bytes) -> JSON:
+    """Parse a JSON body strictly: UTF-8, one document, bounded nesting; else ``PayloadError``."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"body is not valid UTF-8 (byte {exc.start})") from None
+    if _nesting_exceeds(text, MAX_JSON_DEPTH):
+        raise PayloadError(f"JSON nesting is deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(text)  # type: ignore[no-any-return]
+    except json.JSONDecodeError as exc:
+        raise PayloadError(
+            f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except RecursionError:  # pragma: no cover - guarded by _nesting_exceeds
+        raise PayloadError("JSON nesting is too deep") from None
+
+
+def _nesting_exceeds(text: str, limit: int) -> bool:
+    """True if brackets outside strings nest deeper than ``limit`` (cheap pre-check)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    in_string = False
+    escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
+def headers_to_json(headers: Sequence[tuple[str, str]]) -> str:
+    """Serialise a header list for storage."""
+    return json.dumps([list(pair) for pair in headers], separators=(",", ":"))
+
+
+def headers_from_json(raw: str | None) -> list[tuple[str, str]]:
+    """Inverse of :func:`headers_to_json`."""
+    if not raw:
+        return []
+    return [(str(k), str(v)) for k, v in json.loads(raw)]
+
+
+def params_to_json(params: Mapping[str, str]) -> str:
+    """Serialise path parameters for storage."""
+    return json.dumps(dict(params), separators=(",", ":"))

@@ -1,0 +1,74 @@
+"""Handler calls: parameters injected by name, sync handlers in a thread, async ones awaited.
+
+A :class:`CallPlan` is prepared once at assembly (where an unknown parameter is a
+``PluginError`` naming the plugin and the signature) and used for every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hookport.errors import PluginError
+
+
+@dataclass(frozen=True, slots=True)
+class CallPlan:
+    """How to call one handler: which named values it takes, and whether it is a coroutine."""
+
+    func: Callable[..., Any]
+    names: tuple[str, ...]
+    is_async: bool
+
+    async def call(self, values: Mapping[str, Any]) -> Any:
+        """Call the handler with the values it asks for; sync handlers run in a thread."""
+        kwargs = {name: values[name] for name in self.names}
+        if self.is_async:
+            return await self.func(**kwargs)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, functools.partial(self.func, **kwargs))
+
+
+def prepare_call(
+    func: Callable[..., Any], available: Collection[str], *, plugin: str, where: str
+) -> CallPlan:
+    """Check ``func``'s parameters against the names the endpoint can inject.
+
+    Every parameter must be injectable by name (or have a default, or be ``**kwargs``).
+    """
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError) as exc:
+        raise PluginError(plugin, f"{where}: cannot inspect handler: {exc}") from None
+    names: list[str] = []
+    for param in signature.parameters.values():
+        if param.kind is inspect.Parameter.VAR_KEYWORD:
+            names.extend(n for n in available if n not in names)
+            continue
+        if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.POSITIONAL_ONLY):
+            raise PluginError(
+                plugin,
+                f"{where}: handler {_label(func)}{signature} takes positional-only or *args "
+                "parameters; hookport injects parameters by name",
+            )
+        if param.name in available:
+            names.append(param.name)
+        elif param.default is inspect.Parameter.empty:
+            choices = ", ".join(sorted(available))
+            raise PluginError(
+                plugin,
+                f"{where}: handler {_label(func)}{signature} asks for parameter "
+                f"{param.name!r}, which does not exist here (available: {choices})",
+            )
+    is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
+        getattr(func, "__call__", None)  # noqa: B004 - async callable objects
+    )
+    return CallPlan(func, tuple(names), is_async)
+
+
+def _label(func: Callable[..., Any]) -> str:
+    return getattr(func, "__qualname__", None) or repr(func)

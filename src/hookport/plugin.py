@@ -1,0 +1,261 @@
+"""Plugins: named bundles of endpoint declarations.
+
+Decorators only *record* frozen specs on the :class:`Plugin`; nothing is registered anywhere
+else and no I/O happens. ``create_app`` validates and assembles every plugin's specs into one
+route table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, overload
+
+from pydantic import BaseModel
+
+from hookport.types import IncomingRequest, Verifier
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EventTypeSource = str | Callable[[IncomingRequest], str | None]
+"""A header name, or a callable of the request, that gives a receiver's event type."""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    """A respond-mode endpoint: the handler's return value is the HTTP answer."""
+
+    plugin: str
+    path: str
+    methods: tuple[str, ...]
+    handler: Callable[..., Any]
+    verify: Verifier | None
+    name: str
+    description: str
+    record: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerSpec:
+    """A receiver handler and the event types it accepts (``"*"`` matches every type)."""
+
+    event_types: tuple[str, ...]
+    func: Callable[..., Any]
+    name: str
+
+    def matches(self, event_type: str | None) -> bool:
+        """True if this handler runs for ``event_type``.
+
+        A declared type also matches its sub-types: ``"issues"`` matches ``"issues.opened"``.
+        """
+        for wanted in self.event_types:
+            if wanted == "*" or wanted == event_type:
+                return True
+            if event_type is not None and event_type.startswith(wanted + "."):
+                return True
+        return False
+
+
+class Receiver:
+    """An accept-then-process endpoint: hookport answers 202 and workers run the handlers.
+
+    Use ``@receiver.on("push")`` to add handlers, or the receiver itself as a decorator to add a
+    catch-all handler.
+    """
+
+    def __init__(
+        self,
+        plugin: Plugin,
+        path: str,
+        *,
+        methods: Sequence[str],
+        verify: Verifier | None,
+        name: str | None,
+        description: str,
+        event_type: EventTypeSource | None,
+        dedupe: bool,
+        max_attempts: int | None,
+        timeout: float | None,
+        concurrency: int | None,
+    ) -> None:
+        self.plugin = plugin
+        self.path = path
+        self.methods = _methods(methods)
+        self.verify = verify
+        self.name = name or f"{plugin.name}:{path}"
+        self.description = description
+        self.event_type = event_type
+        self.dedupe = dedupe
+        self.max_attempts = max_attempts
+        self.timeout = timeout
+        self.concurrency = concurrency
+        self.handlers: list[HandlerSpec] = []
+
+    def on(self, *event_types: str) -> Callable[[F], F]:
+        """Register the decorated function for these event types (``"*"``: every type)."""
+        if not event_types:
+            event_types = ("*",)
+
+        def decorator(func: F) -> F:
+            self.plugin._check_open()
+            self.handlers.append(HandlerSpec(tuple(event_types), func, _qualname(func)))
+            return func
+
+        return decorator
+
+    def __call__(self, func: F) -> F:
+        """Register ``func`` as a catch-all handler."""
+        return self.on("*")(func)
+
+    def handlers_for(self, event_type: str | None) -> list[HandlerSpec]:
+        """The handlers that run for ``event_type``, in declaration order."""
+        return [h for h in self.handlers if h.matches(event_type)]
+
+    def __repr__(self) -> str:
+        return f"<Receiver {self.name!r} {self.path!r}>"
+
+
+class Plugin:
+    """A named bundle of endpoints.
+
+    ``settings``: a pydantic model class filled from ``[plugins.<name>]`` and the environment,
+    handed to handlers as ``ctx.settings``. ``channels``: notification channels the plugin
+    uses, checked at start-up.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        description: str = "",
+        settings: type[BaseModel] | None = None,
+        channels: Sequence[str] = (),
+        templates: str | None = None,
+    ) -> None:
+        if not name or not name.strip():
+            raise ValueError("a plugin needs a non-empty name")
+        self.name = name
+        self.description = description
+        self.settings_model = settings
+        self.channels = tuple(channels)
+        self.templates = templates
+        self.routes: list[RouteSpec] = []
+        self.receivers: list[Receiver] = []
+        self.module_file: str | None = None
+        self._frozen = False
+
+    def route(
+        self,
+        path: str,
+        *,
+        methods: Sequence[str] = ("GET",),
+        verify: Verifier | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        record: bool = True,
+    ) -> Callable[[F], F]:
+        """Declare a respond-mode endpoint; the decorated handler's return value is the answer."""
+
+        def decorator(func: F) -> F:
+            self._check_open()
+            self.routes.append(
+                RouteSpec(
+                    plugin=self.name,
+                    path=path,
+                    methods=_methods(methods),
+                    handler=func,
+                    verify=verify,
+                    name=name or f"{self.name}:{_qualname(func)}",
+                    description=description if description is not None else _doc(func),
+                    record=record,
+                )
+            )
+            return func
+
+        return decorator
+
+    @overload
+    def receiver(self, path: str, *, verify: Verifier | None = ...) -> Receiver: ...
+    @overload
+    def receiver(
+        self,
+        path: str,
+        *,
+        verify: Verifier | None = ...,
+        methods: Sequence[str] = ...,
+        name: str | None = ...,
+        description: str | None = ...,
+        event_type: EventTypeSource | None = ...,
+        dedupe: bool = ...,
+        max_attempts: int | None = ...,
+        timeout: float | None = ...,
+        concurrency: int | None = ...,
+    ) -> Receiver: ...
+    def receiver(
+        self,
+        path: str,
+        *,
+        verify: Verifier | None = None,
+        methods: Sequence[str] = ("POST",),
+        name: str | None = None,
+        description: str | None = None,
+        event_type: EventTypeSource | None = None,
+        dedupe: bool = True,
+        max_attempts: int | None = None,
+        timeout: float | None = None,
+        concurrency: int | None = None,
+    ) -> Receiver:
+        """Declare an accept-then-process endpoint and return its :class:`Receiver`."""
+        self._check_open()
+        if max_attempts is not None and max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if concurrency is not None and concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if timeout is not None and timeout <= 0:
+            raise ValueError("timeout must be positive")
+        recv = Receiver(
+            self,
+            path,
+            methods=methods,
+            verify=verify,
+            name=name,
+            description=description or "",
+            event_type=event_type,
+            dedupe=dedupe,
+            max_attempts=max_attempts,
+            timeout=timeout,
+            concurrency=concurrency,
+        )
+        self.receivers.append(recv)
+        return recv
+
+    def freeze(self) -> None:
+        """Refuse further declarations (called when an app is assembled)."""
+        self._frozen = True
+
+    def _check_open(self) -> None:
+        if self._frozen:
+            raise RuntimeError(
+                f"plugin {self.name!r} is already assembled into an app; declare endpoints first"
+            )
+
+    def __repr__(self) -> str:
+        return f"<Plugin {self.name!r}: {len(self.routes)} routes, {len(self.receivers)} receivers>"
+
+
+def _methods(methods: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(methods, str):
+        methods = (methods,)
+    out = tuple(dict.fromkeys(m.upper() for m in methods))
+    if not out:
+        raise ValueError("an endpoint needs at least one HTTP method")
+    return out
+
+
+def _qualname(func: Callable[..., Any]) -> str:
+    return getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
+
+
+def _doc(func: Callable[..., Any]) -> str:
+    doc = (func.__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else ""

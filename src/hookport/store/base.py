@@ -1,0 +1,144 @@
+"""The store protocol: the domain verbs every backend (SQLite, PostgreSQL) implements.
+
+The store is the only source of truth for event status. Backends keep their SQL in
+``queries/*.sql`` and their schema in numbered ``migrations/<backend>/NNNN_*.sql`` files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from hookport.events import AppendResult, Event, EventStatus, HandlerOutcome, NewEvent
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """Filters for :meth:`Store.list`; ``None`` means no filter. Newest first."""
+
+    receiver: str | None = None
+    status: EventStatus | None = None
+    type: str | None = None
+    since: float | None = None
+    limit: int = 50
+    before_id: str | None = None  # keyset pagination: events with id < before_id
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseRequest:
+    """What a worker asks of :meth:`Store.lease`.
+
+    ``receivers``: only these endpoints (``None``: all). ``limits``: per-endpoint cap on events
+    in flight across all workers; an endpoint with limit 1 is also ordered: an event is claimable
+    only when no earlier event of that endpoint is still queued, processing or retrying.
+    """
+
+    owner: str
+    limit: int
+    lease_seconds: float
+    now: float
+    receivers: Sequence[str] | None = None
+    limits: Mapping[str, int] | None = None
+
+
+class Store(Protocol):
+    """Durable event storage and the work queue over it."""
+
+    async def open(self) -> None:
+        """Connect and apply pending migrations (safe when several processes start at once)."""
+        ...
+
+    async def close(self) -> None:
+        """Flush pending appends, then release connections."""
+        ...
+
+    async def append(self, event: NewEvent) -> AppendResult:
+        """Commit ``event`` (group commit), or return the first event with its delivery id.
+
+        Returns only after the batch holding it has committed. Raises ``StoreUnavailable``
+        when the store cannot commit or the append queue is full; nothing is then stored.
+        """
+        ...
+
+    async def lease(self, request: LeaseRequest) -> list[Event]:
+        """Claim due events (queued, retrying past ``next_attempt_at``, or lease expired).
+
+        Claimed events become ``processing`` with ``attempt`` incremented and a lease until
+        ``now + lease_seconds``; oldest first.
+        """
+        ...
+
+    async def renew(self, owner: str, event_ids: Sequence[str], until: float) -> None:
+        """Extend the leases ``owner`` holds on ``event_ids``."""
+        ...
+
+    async def complete(
+        self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], now: float
+    ) -> bool:
+        """Record this attempt's outcomes and mark the event ``done``.
+
+        Returns False (and changes nothing) if ``owner`` no longer holds the lease.
+        """
+        ...
+
+    async def retry(
+        self,
+        event_id: str,
+        owner: str,
+        outcomes: Sequence[HandlerOutcome],
+        run_at: float,
+        error: str,
+        now: float,
+    ) -> bool:
+        """Record outcomes; the event becomes ``retrying``, due at ``run_at``."""
+        ...
+
+    async def kill(
+        self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], error: str, now: float
+    ) -> bool:
+        """Record outcomes; the event becomes ``dead`` and stays for inspection and replay."""
+        ...
+
+    async def release(self, event_ids: Sequence[str], owner: str) -> None:
+        """Give leases back without counting the attempt (graceful shutdown)."""
+        ...
+
+    async def get(self, event_id: str) -> Event | None:
+        """One event with its attempts and recorded response."""
+        ...
+
+    async def list(self, filter: EventFilter) -> list[Event]:
+        """Events matching ``filter`` (bodies included, attempts not), newest first."""
+        ...
+
+    async def requeue(self, event_ids: Sequence[str], now: float) -> list[str]:
+        """Make events due again now (replay); returns the ids that exist.
+
+        A replay starts a fresh round: attempt counter and done handlers reset.
+        """
+        ...
+
+    async def ids_with_status(self, status: EventStatus, limit: int = 10_000) -> list[str]:
+        """Ids of events in ``status``, oldest first (for bulk replay)."""
+        ...
+
+    async def prune(self, before: float, limit: int) -> int:
+        """Delete up to ``limit`` ``done`` events received before ``before``; returns the count."""
+        ...
+
+    async def counts(self) -> dict[EventStatus, int]:
+        """Number of events per status."""
+        ...
+
+    async def next_due(self, now: float) -> float | None:
+        """When the next event becomes due (``now`` if one is due), or None if none is pending."""
+        ...
+
+    async def wait_for_work(self, timeout: float) -> None:
+        """Return when new work may be due (an append, a notification) or after ``timeout``."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise ``StoreUnavailable`` if the store cannot be reached."""
+        ...
