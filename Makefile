@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 ## run: start hookport with the example plugin on 127.0.0.1:8080
 run: $(STAMP)
-	$(BIN)/hookport serve --plugin examples/github_notify.py --host 127.0.0.1 --port 8080
+	$(BIN)/hookport serve --config examples/hookport.toml --host 127.0.0.1 --port 8080
 
 ## test: lint, type-check and run the whole test suite
 test: $(STAMP)

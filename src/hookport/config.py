@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources import EnvSettingsSource
 
@@ -125,7 +125,7 @@ class PluginsSettings(BaseModel):
 class AdminSettings(_Section):
     """``[admin]``: the admin API and dashboard under ``/_hookport``."""
 
-    token_env: str = "HOOKPORT_ADMIN_TOKEN"
+    token_env: str = "HOOKPORT_ADMIN_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 
 class Settings(BaseSettings):
@@ -145,6 +145,14 @@ class Settings(BaseSettings):
     plugins: PluginsSettings = Field(default_factory=PluginsSettings)
     channels: dict[str, str] = Field(default_factory=dict)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    secrets: dict[str, SecretStr] = Field(default_factory=dict)
+
+    def secret_environ(self) -> dict[str, str]:
+        """Where ``secret_env=`` names and ``${NAME}`` references resolve: the ``[secrets]``
+        table of the config, overridden by the environment."""
+        merged = {k: v.get_secret_value() for k, v in self.secrets.items()}
+        merged.update(self.environ)
+        return merged
 
     # Where relative paths in the config resolve from, and the environment it was read with.
     config_dir: Path = Field(default_factory=Path.cwd, exclude=True)

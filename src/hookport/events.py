@@ -221,3 +221,51 @@ def headers_from_json(raw: str | None) -> list[tuple[str, str]]:
 def params_to_json(params: Mapping[str, str]) -> str:
     """Serialise path parameters for storage."""
     return json.dumps(dict(params), separators=(",", ":"))
+
+
+# Where senders put the delivery id and the event type, for receivers whose verifier does not
+# know the provider (DESIGN §2). Never Bitbucket's X-Hook-UUID: it names the hook.
+_DELIVERY_ID_HEADERS = (
+    "x-github-delivery",
+    "webhook-id",
+    "svix-id",
+    "x-shopify-webhook-id",
+    "idempotency-key",
+    "x-gitlab-event-uuid",
+)
+_EVENT_TYPE_HEADERS = (
+    "x-github-event",
+    "x-gitea-event",
+    "x-gitlab-event",
+    "x-event-key",
+    "x-shopify-topic",
+    "x-hookport-event",
+)
+MAX_DELIVERY_ID = 255
+
+
+def fallback_delivery_id(headers: Any) -> str | None:
+    """The first delivery-id header a known sender uses, else None (no dedupe)."""
+    for name in _DELIVERY_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return str(value)
+    return None
+
+
+def fallback_event_type(headers: Any) -> str | None:
+    """The event type from the first event header a known sender uses, else None."""
+    for name in _EVENT_TYPE_HEADERS:
+        value = headers.get(name)
+        if value:
+            return str(value)
+    return None
+
+
+def check_delivery_id(value: str) -> str:
+    """Reject delivery ids that are too long or not printable ASCII (``PayloadError``, 400)."""
+    if len(value) > MAX_DELIVERY_ID:
+        raise PayloadError(f"delivery id is longer than {MAX_DELIVERY_ID} characters")
+    if not value.isascii() or not value.isprintable():
+        raise PayloadError("delivery id must be printable ASCII")
+    return value

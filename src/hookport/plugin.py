@@ -7,6 +7,7 @@ route table.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
@@ -49,7 +50,7 @@ class HandlerSpec:
         A declared type also matches its sub-types: ``"issues"`` matches ``"issues.opened"``.
         """
         for wanted in self.event_types:
-            if wanted == "*" or wanted == event_type:
+            if wanted in ("*", event_type):
                 return True
             if event_type is not None and event_type.startswith(wanted + "."):
                 return True
@@ -141,7 +142,8 @@ class Plugin:
         self.templates = templates
         self.routes: list[RouteSpec] = []
         self.receivers: list[Receiver] = []
-        self.module_file: str | None = None
+        # Where the plugin was declared: its templates/ folder sits beside that file.
+        self.module_file: str | None = sys._getframe(1).f_globals.get("__file__")
         self._frozen = False
 
     def route(
@@ -253,7 +255,7 @@ def _methods(methods: Sequence[str]) -> tuple[str, ...]:
 
 
 def _qualname(func: Callable[..., Any]) -> str:
-    return getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
+    return str(getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func)))
 
 
 def _doc(func: Callable[..., Any]) -> str:

@@ -6,6 +6,7 @@ The store is the only source of truth for event status. Backends keep their SQL 
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -112,14 +113,16 @@ class Store(Protocol):
         """Events matching ``filter`` (bodies included, attempts not), newest first."""
         ...
 
-    async def requeue(self, event_ids: Sequence[str], now: float) -> list[str]:
+    async def requeue(self, event_ids: Sequence[str], now: float) -> builtins.list[str]:
         """Make events due again now (replay); returns the ids that exist.
 
         A replay starts a fresh round: attempt counter and done handlers reset.
         """
         ...
 
-    async def ids_with_status(self, status: EventStatus, limit: int = 10_000) -> list[str]:
+    async def ids_with_status(
+        self, status: EventStatus, limit: int = 10_000
+    ) -> builtins.list[str]:
         """Ids of events in ``status``, oldest first (for bulk replay)."""
         ...
 

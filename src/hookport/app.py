@@ -1,0 +1,190 @@
+"""``create_app``: plugins and settings assembled into one ASGI application.
+
+The app owns all runtime state (no globals): the route table, the store, the in-process
+workers and the retention task. The store opens in the ASGI lifespan, or on the first request
+when a host framework does not forward lifespan events to mounted apps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
+
+from hookport.admin import build_admin_app
+from hookport.config import Settings, load_settings
+from hookport.endpoints import Assembly, assemble
+from hookport.http import parse_networks
+from hookport.ingest import Ingest
+from hookport.notify import Notifier
+from hookport.observability import Metrics, kv
+from hookport.operations import Operations
+from hookport.plugin import Plugin
+from hookport.store import open_store
+from hookport.store.base import Store
+from hookport.worker import Worker
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+ADMIN_PREFIX = "/_hookport"
+log = logging.getLogger("hookport.app")
+
+
+class HookportApp:
+    """The ASGI application. Build it with :func:`create_app`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        assembly: Assembly,
+        store: Store,
+        *,
+        workers: bool,
+        worker_receivers: list[str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.assembly = assembly
+        self.store = store
+        self.metrics = Metrics()
+        self.ops = Operations(store, assembly, settings.server.base_url)
+        self.ingest = Ingest(
+            assembly,
+            store,
+            max_body_size=settings.server.max_body_size,
+            trusted_proxies=parse_networks(settings.server.trusted_proxies),
+            base_url=settings.server.base_url,
+            metrics=self.metrics,
+        )
+        self.worker: Worker | None = None
+        if workers and assembly.runtimes:
+            self.worker = Worker(
+                store,
+                assembly.runtimes,
+                settings.worker,
+                notifier=assembly.notifier,
+                plugin_settings=assembly.plugin_settings,
+                receivers=worker_receivers,
+            )
+        token = settings.secret_environ().get(settings.admin.token_env) or None
+        self.admin = build_admin_app(self._operations, self.metrics, token)
+        self._started = False
+        self._start_lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if kind != "http":
+            return
+        path = _route_path(scope)
+        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+            await self.startup()
+            sub = dict(scope)
+            sub["root_path"] = scope.get("root_path", "") + ADMIN_PREFIX
+            await self.admin(sub, receive, send)
+            return
+        if not self._started:
+            await self.startup()
+        await self.ingest(scope, receive, send, path)
+
+    async def _operations(self) -> Operations:
+        await self.startup()
+        return self.ops
+
+    async def startup(self) -> None:
+        """Open the store and start workers and retention (idempotent)."""
+        if self._started:
+            return
+        async with self._start_lock:
+            if self._started:
+                return
+            await self.store.open()
+            if self.worker is not None:
+                await self.worker.start()
+            self._tasks.append(asyncio.create_task(self._prune_loop(), name="hookport-prune"))
+            self._started = True
+            log.info(
+                "started %s",
+                kv(endpoints=len(self.assembly.endpoints), workers=self.worker is not None),
+            )
+
+    async def shutdown(self) -> None:
+        """Finish or release in-flight work, then close the store."""
+        if not self._started:
+            return
+        self._started = False
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self.worker is not None:
+            await self.worker.stop(self.settings.server.shutdown_timeout)
+        await self.store.close()
+        log.info("stopped")
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:  # report any start-up failure to the server
+                    log.exception("start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _prune_loop(self) -> None:
+        # Dedupe keys must outlive sender retries (3 days), whatever the retention says.
+        keep = max(self.settings.store.retention, 3 * 86400.0)
+        while True:
+            try:
+                for _ in range(100):  # small batches, so appends never wait long on the writer
+                    if await self.store.prune(time.time() - keep, 500) < 500:
+                        break
+            except Exception:  # retention must never stop the server
+                log.exception("retention prune failed")
+            await asyncio.sleep(60)
+
+
+def create_app(
+    settings: Settings | None = None,
+    plugins: Iterable[Plugin] = (),
+    *,
+    workers: bool = True,
+    worker_receivers: list[str] | None = None,
+) -> HookportApp:
+    """Assemble ``plugins`` with ``settings`` (default: :func:`load_settings`) into an ASGI app.
+
+    Mount it under FastAPI or Starlette at any prefix. ``workers=False`` makes an ingest-only
+    node. Raises ``PluginError``/``ConfigError`` for anything wrong, before serving.
+    """
+    settings = settings or load_settings()
+    notifier = Notifier(settings.channels, settings.secret_environ())
+    assembly = assemble(plugins, settings, notifier)
+    store = open_store(settings.store)
+    return HookportApp(
+        settings, assembly, store, workers=workers, worker_receivers=worker_receivers
+    )
+
+
+def _route_path(scope: Scope) -> str:
+    """The path inside the app (without the prefix of a host framework's mount)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        return path[len(root) :] or "/"
+    return path

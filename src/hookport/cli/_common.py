@@ -1,0 +1,83 @@
+"""What every command shares: ``--config`` and ``--plugin``, and building the runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+import click
+
+from hookport.app import HookportApp, create_app
+from hookport.config import Settings, load_settings
+from hookport.discovery import load_plugins
+from hookport.observability import setup_logging
+from hookport.plugin import Plugin
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+def common_options(func: F) -> F:
+    """Add ``--config FILE`` and repeatable ``--plugin MODULE_OR_FILE``."""
+    func = click.option(
+        "--plugin",
+        "plugins",
+        multiple=True,
+        metavar="MODULE_OR_FILE",
+        help="Load a plugin: pkg.mod[:attr] or path/to/file.py (repeatable).",
+    )(func)
+    return click.option(
+        "--config",
+        "config",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Config file (default: $HOOKPORT_CONFIG, then ./hookport.toml if present).",
+    )(func)
+
+
+def load(
+    config: str | None, plugin_specs: tuple[str, ...], **overrides: Any
+) -> tuple[Settings, list[Plugin]]:
+    """Settings and plugins, as ``serve`` would load them."""
+    settings = load_settings(config, os.environ, **overrides)
+    setup_logging(settings.server.log_level)
+    plugins = load_plugins(
+        plugin_specs, settings.plugins, base_dir=settings.config_dir, environ=settings.environ
+    )
+    return settings, plugins
+
+
+def build(
+    config: str | None,
+    plugin_specs: tuple[str, ...],
+    *,
+    workers: bool = False,
+    receivers: list[str] | None = None,
+    **overrides: Any,
+) -> HookportApp:
+    """The assembled app (store not yet opened)."""
+    settings, plugins = load(config, plugin_specs, **overrides)
+    return create_app(settings, plugins, workers=workers, worker_receivers=receivers)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run one coroutine to completion for a command."""
+    return asyncio.run(coro)
+
+
+def read_data(data: str | None) -> bytes:
+    """``--data``: ``@file``, ``@-`` (standard input) or the literal text."""
+    if data is None:
+        return b""
+    if data == "@-":
+        stdin: BinaryIO = click.get_binary_stream("stdin")
+        return stdin.read()
+    if data.startswith("@"):
+        path = Path(data[1:])
+        if not path.is_file():
+            raise click.BadParameter(f"file {str(path)!r} does not exist", param_hint="--data")
+        return path.read_bytes()
+    return data.encode("utf-8")

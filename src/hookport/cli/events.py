@@ -1,0 +1,196 @@
+"""``hookport events list / show / replay``: inspect and replay recorded deliveries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import click
+from rich.console import Console
+from rich.progress import Progress
+from rich.syntax import Syntax
+from rich.table import Table
+
+from hookport.app import HookportApp
+from hookport.cli._common import build, common_options, run
+from hookport.config import parse_duration
+from hookport.events import Event, EventStatus
+from hookport.store.base import EventFilter
+
+STATUSES = [s.value for s in EventStatus]
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return ""
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@click.group()
+def events() -> None:
+    """Inspect and replay recorded deliveries."""
+
+
+@events.command("list")
+@common_options
+@click.option("--receiver", default=None, help="Endpoint name.")
+@click.option("--status", type=click.Choice(STATUSES), default=None)
+@click.option("--type", "event_type", default=None)
+@click.option("--since", default=None, help="Only newer than this duration ago, e.g. 1h, 3d.")
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def list_events(
+    config: str | None,
+    plugins: tuple[str, ...],
+    receiver: str | None,
+    status: str | None,
+    event_type: str | None,
+    since: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List recorded deliveries, newest first."""
+    import time
+
+    try:
+        since_ts = time.time() - parse_duration(since) if since else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    flt = EventFilter(
+        receiver=receiver,
+        status=EventStatus(status) if status else None,
+        type=event_type,
+        since=since_ts,
+        limit=limit,
+    )
+    app = build(config, plugins)
+    found = run(_with_store(app, lambda: app.ops.list_events(flt)))
+    if as_json:
+        from hookport.operations import event_summary
+
+        click.echo(json.dumps([event_summary(e) for e in found], indent=2))
+        return
+    table = Table(title=f"{len(found)} events")
+    for column in ("id", "received", "receiver", "type", "status", "attempt", "delivery id"):
+        table.add_column(column, overflow="fold")
+    for e in found:
+        table.add_row(
+            e.id,
+            _when(e.received_at),
+            e.receiver,
+            e.type or "",
+            e.status.value,
+            str(e.attempt),
+            e.delivery_id or "",
+        )
+    Console(width=180).print(table)
+
+
+@events.command("show")
+@common_options
+@click.argument("event_id")
+@click.option("--json", "as_json", is_flag=True)
+def show_event(config: str | None, plugins: tuple[str, ...], event_id: str, as_json: bool) -> None:
+    """Show one delivery: headers, body, status, attempts with errors, response."""
+    app = build(config, plugins)
+    event = run(_with_store(app, lambda: app.ops.get_event(event_id)))
+    if event is None:
+        raise click.ClickException(f"no event {event_id}")
+    if as_json:
+        from hookport.operations import event_detail
+
+        click.echo(json.dumps(event_detail(event), indent=2))
+        return
+    _render(event)
+
+
+def _render(event: Event) -> None:
+    console = Console(width=160)
+    console.print(
+        f"[bold]event {event.id}[/bold]  status [bold]{event.status.value}[/bold]  "
+        f"attempts {event.attempt}"
+    )
+    console.print(
+        f"receiver {event.receiver}  plugin {event.plugin}  type {event.type}  "
+        f"delivery {event.delivery_id}  sender {event.sender}"
+    )
+    console.print(
+        f"received {_when(event.received_at)}  from {event.source_ip}  "
+        f"{event.method} {event.path}{'?' + event.query_string if event.query_string else ''}"
+    )
+    if event.next_attempt_at and event.status is EventStatus.RETRYING:
+        console.print(f"next attempt {_when(event.next_attempt_at)}")
+    if event.last_error:
+        console.print(f"[red]last error: {event.last_error}[/red]")
+    console.print("[bold]headers[/bold]")
+    for name, value in event.headers:
+        console.print(f"  {name}: {value}", markup=False, highlight=False)
+    console.print("[bold]body[/bold]")
+    try:
+        console.print(Syntax(json.dumps(json.loads(event.body), indent=2), "json"))
+    except ValueError:
+        console.print(event.text, markup=False, highlight=False)
+    if event.attempts:
+        table = Table(title="attempts")
+        for column in ("attempt", "handler", "result", "started", "seconds", "error"):
+            table.add_column(column, overflow="fold")
+        for a in event.attempts:
+            table.add_row(
+                str(a.attempt),
+                a.handler,
+                "ok" if a.ok else "failed",
+                _when(a.started_at),
+                f"{a.finished_at - a.started_at:.3f}",
+                a.error or "",
+            )
+        console.print(table)
+        last_tb = next((a.traceback for a in reversed(event.attempts) if a.traceback), None)
+        if last_tb:
+            console.print("[bold]last traceback[/bold]")
+            console.print(last_tb, markup=False, highlight=False)
+    if event.response is not None:
+        console.print(f"[bold]response[/bold] {event.response.status}")
+        console.print(event.response.body.decode("utf-8", "replace"), markup=False)
+
+
+@events.command("replay")
+@common_options
+@click.argument("event_ids", nargs=-1)
+@click.option(
+    "--status",
+    type=click.Choice(["dead", "done", "retrying"]),
+    default=None,
+    help="Replay every event with this status.",
+)
+def replay(
+    config: str | None, plugins: tuple[str, ...], event_ids: tuple[str, ...], status: str | None
+) -> None:
+    """Make events due again; a running worker processes them."""
+    if bool(event_ids) == bool(status):
+        raise click.UsageError("give event ids or --status, not both and not neither")
+    app = build(config, plugins)
+
+    async def go() -> tuple[list[str], list[str]]:
+        ids = list(event_ids) or await app.ops.ids_with_status(EventStatus(status or "dead"))
+        done: list[str] = []
+        with Progress(transient=True) as progress:
+            task = progress.add_task("replaying", total=len(ids))
+            for start in range(0, len(ids), 200):
+                chunk = ids[start : start + 200]
+                done.extend(await app.ops.replay(chunk))
+                progress.advance(task, len(chunk))
+        return ids, done
+
+    ids, done = run(_with_store(app, go))
+    missing = sorted(set(ids) - set(done))
+    click.echo(f"replayed {len(done)} event(s)")
+    if missing:
+        raise click.ClickException(f"no such event(s): {', '.join(missing)}")
+
+
+async def _with_store(app: HookportApp, action):  # type: ignore[no-untyped-def]
+    await app.store.open()
+    try:
+        return await action()
+    finally:
+        await app.store.close()

@@ -1,0 +1,96 @@
+"""``hookport init`` (scaffold a config and a plugin) and ``hookport check`` (validate them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hookport.cli._common import build, common_options, run
+
+CONFIG_TEMPLATE = """\
+# hookport configuration. Every key can also be set as HOOKPORT_<SECTION>__<KEY>.
+[server]
+host = "127.0.0.1"
+port = 8080
+max_body_size = "25MB"
+# base_url = "https://hooks.example.com"
+
+[store]
+url = "sqlite:///./hookport.db"
+
+[worker]
+concurrency = 16
+max_attempts = 8
+
+[plugins]
+load = ["plugins/hello.py"]
+
+[channels]
+# dev = "json://127.0.0.1:9000/notify"
+"""
+
+PLUGIN_TEMPLATE = '''\
+"""A starter hookport plugin: one route and one receiver."""
+
+from hookport import Plugin, verify
+
+plugin = Plugin("hello", description="A starter plugin")
+
+
+@plugin.route("/hello/{name}", methods=["GET", "POST"])
+def hello(name: str) -> str:
+    """Say hello."""
+    return f"hello {name}"
+
+
+# Set GITHUB_SECRET in the environment, then point a GitHub webhook at /github.
+github = plugin.receiver("/github", verify=verify.github(secret_env="GITHUB_SECRET"))
+
+
+@github.on("push")
+def on_push(event, ctx) -> None:
+    ctx.log.info("push to %s", event.json["repository"]["full_name"])
+'''
+
+
+@click.command()
+@click.option("--directory", type=click.Path(file_okay=False), default=".", show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+def init(directory: str, force: bool) -> None:
+    """Write a starter hookport.toml and plugins/hello.py."""
+    root = Path(directory)
+    files = {
+        root / "hookport.toml": CONFIG_TEMPLATE,
+        root / "plugins" / "hello.py": PLUGIN_TEMPLATE,
+    }
+    existing = [str(p) for p in files if p.exists()]
+    if existing and not force:
+        raise click.ClickException(f"{', '.join(existing)} already exist(s); use --force")
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {path}")
+    click.echo("next: GITHUB_SECRET=change-me hookport serve")
+
+
+@click.command()
+@common_options
+def check(config: str | None, plugins: tuple[str, ...]) -> None:
+    """Validate the config, the plugins, their secrets and the store's migrations."""
+    app = build(config, plugins)
+    endpoints = app.assembly.endpoints
+    click.echo(f"config ok; {len(app.assembly.plugins)} plugin(s), {len(endpoints)} endpoint(s)")
+    unverified = [ep for ep in endpoints if ep.verifier is None]
+    for ep in unverified:
+        click.echo(f"warning: {ep.kind} {ep.path} ({ep.name}) is unverified")
+
+    async def store_ok() -> None:
+        await app.store.open()
+        try:
+            await app.store.ping()
+        finally:
+            await app.store.close()
+
+    run(store_ok())
+    click.echo(f"store ok: {app.settings.store.url}")

@@ -1,0 +1,78 @@
+"""``hookport serve`` and ``hookport worker``."""
+
+from __future__ import annotations
+
+import click
+
+from hookport.cli._common import build, common_options
+
+
+@click.command()
+@common_options
+@click.option("--host", default=None, help="Interface to listen on [server.host].")
+@click.option("--port", type=int, default=None, help="Port to listen on, 0 for any [server.port].")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None)
+@click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--no-workers", is_flag=True, help="Ingest only: run no in-process workers.")
+def serve(
+    config: str | None,
+    plugins: tuple[str, ...],
+    host: str | None,
+    port: int | None,
+    log_level: str | None,
+    ssl_certfile: str | None,
+    ssl_keyfile: str | None,
+    no_workers: bool,
+) -> None:
+    """Run the server (and in-process workers unless --no-workers)."""
+    from hookport.server import serve as run_server
+
+    server: dict[str, object] = {}
+    if host is not None:
+        server["host"] = host
+    if port is not None:
+        server["port"] = port
+    if log_level is not None:
+        server["log_level"] = log_level
+    app = build(config, plugins, workers=not no_workers, server=server)
+    s = app.settings.server
+    run_server(
+        app,
+        host=s.host,
+        port=s.port,
+        log_level=s.log_level,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+    )
+
+
+@click.command()
+@common_options
+@click.option("--concurrency", type=int, default=None, help="Handlers in flight [worker].")
+@click.option(
+    "--receiver",
+    "receivers",
+    multiple=True,
+    help="Only work for this receiver (endpoint name; repeatable).",
+)
+def worker(
+    config: str | None,
+    plugins: tuple[str, ...],
+    concurrency: int | None,
+    receivers: tuple[str, ...],
+) -> None:
+    """Run workers only (no HTTP), for scale-out."""
+    from hookport.server import run_worker
+
+    overrides: dict[str, object] = {}
+    if concurrency is not None:
+        overrides["worker"] = {"concurrency": concurrency}
+    app = build(config, plugins, workers=True, receivers=list(receivers) or None, **overrides)
+    known = set(app.assembly.runtimes)
+    unknown = [r for r in receivers if r not in known]
+    if unknown:
+        raise click.UsageError(
+            f"unknown receiver(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    run_worker(app)

@@ -1,0 +1,95 @@
+"""The ``ctx`` handlers receive: notifications, settings, a bound logger, the plugin.
+
+A :class:`Context` is built for every handler call (never shared, never global), so its logger
+carries that call's event, delivery and handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from hookport.events import Event
+from hookport.notify import Notifications
+from hookport.plugin import Plugin
+
+HandlerLogger = logging.LoggerAdapter[logging.Logger]
+"""The type of ``ctx.log``."""
+
+
+class Context:
+    """What a handler may use besides its event: ``send``, ``settings``, ``log``, ``plugin``.
+
+    ``event`` is the event being handled (``None`` in route handlers) and ``attempt`` its
+    attempt number (1 on the first run; 0 in route handlers).
+
+    Notification failure policy: :meth:`send` raises ``NotifyError`` when the channel cannot
+    deliver, and an exception that escapes the handler fails it, so the event is retried with
+    backoff. hookport promises at-least-once handling, and a notification that was never sent
+    is work not done. The cost: a handler that notifies and then fails may notify twice.
+    Catch ``NotifyError`` in the handler to make a notification best-effort instead.
+    """
+
+    def __init__(
+        self,
+        *,
+        plugin: Plugin,
+        notifier: Notifications,
+        endpoint: str,
+        handler: str,
+        settings: BaseModel | None = None,
+        event: Event | None = None,
+        attempt: int = 0,
+        event_id: str | None = None,
+        delivery_id: str | None = None,
+    ) -> None:
+        self.plugin = plugin
+        self.settings = settings
+        self.event = event
+        self.attempt = attempt
+        self._notifier = notifier
+        bound = _bindings(
+            plugin.name,
+            endpoint=endpoint,
+            handler=handler,
+            event=event,
+            event_id=event_id,
+            delivery_id=delivery_id,
+        )
+        self.log: HandlerLogger = logging.LoggerAdapter(
+            logging.getLogger(f"hookport.plugin.{plugin.name}"), bound
+        )
+
+    async def send(self, channel: str, message: str, *, title: str | None = None) -> None:
+        """Send ``message`` through notification channel ``channel`` (a name in ``[channels]``).
+
+        Raises ``NotifyError`` if the channel is unknown or delivery fails; left uncaught, that
+        fails the handler and the event is retried (at-least-once: see the class docstring).
+        """
+        await self._notifier.send(channel, message, title=title)
+
+    def __repr__(self) -> str:
+        extra: Mapping[str, Any] = self.log.extra or {}
+        return f"<Context plugin={self.plugin.name!r} event_id={extra.get('event_id')!r}>"
+
+
+def _bindings(
+    plugin: str,
+    *,
+    endpoint: str,
+    handler: str,
+    event: Event | None,
+    event_id: str | None,
+    delivery_id: str | None,
+) -> dict[str, Any]:
+    """The fields every log line of one handler call carries."""
+    return {
+        "plugin": plugin,
+        "endpoint": endpoint,
+        "handler": handler,
+        "event_id": event.id if event is not None else event_id,
+        "delivery_id": event.delivery_id if event is not None else delivery_id,
+    }

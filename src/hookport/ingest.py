@@ -1,0 +1,302 @@
+"""The request pipeline: match -> read body -> verify -> route handler | durable append -> answer.
+
+This is the only module that touches the ASGI request. It is written against raw ASGI for the
+hot path (a receiver acknowledgement is a dict lookup, a body read, an HMAC, one group-committed
+append and a JSON answer); errors are mapped to HTTP answers here and only here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from ipaddress import IPv4Network, IPv6Network
+from typing import Any
+
+from hookport.context import Context
+from hookport.endpoints import Assembly, Endpoint
+from hookport.errors import HTTPError, PayloadError, StoreUnavailable
+from hookport.events import (
+    EventStatus,
+    NewEvent,
+    RecordedResponse,
+    check_delivery_id,
+    fallback_delivery_id,
+    fallback_event_type,
+    new_event_id,
+    parse_json,
+)
+from hookport.http import (
+    ClientDisconnected,
+    Request,
+    Response,
+    read_body,
+    resolve_client,
+    to_response,
+)
+from hookport.observability import Metrics, kv
+from hookport.routing import Match
+from hookport.store.base import Store
+from hookport.templating import TemplateResponse, render
+from hookport.types import Verified
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+log = logging.getLogger("hookport.ingest")
+
+_JSON_CT = (b"content-type", b"application/json")
+
+
+class Ingest:
+    """Answers webhook requests for one assembled set of plugins."""
+
+    def __init__(
+        self,
+        assembly: Assembly,
+        store: Store,
+        *,
+        max_body_size: int,
+        trusted_proxies: list[IPv4Network | IPv6Network],
+        base_url: str | None,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.assembly = assembly
+        self.table = assembly.table
+        self.store = store
+        self.max_body_size = max_body_size
+        self.trusted = trusted_proxies
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.metrics = metrics
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        """Handle one HTTP request whose route path (mount prefix removed) is ``path``."""
+        method: str = scope["method"]
+        found = self.table.match(method, path)
+        if found.kind is Match.NONE:
+            await _send_json(send, 404, {"error": f"no endpoint at {path}"})
+            return
+        if found.kind is Match.PARTIAL:
+            allow = ", ".join(found.allow)
+            await _send_json(
+                send,
+                405,
+                {"error": f"method {method} not allowed; use {allow}"},
+                [(b"allow", allow.encode())],
+            )
+            return
+        endpoint = found.target
+        assert endpoint is not None
+        status = 500
+        try:
+            status = await self._handle(endpoint, scope, receive, send, path, found.params)
+        except HTTPError as exc:
+            status = exc.status
+            await self._send_error(send, endpoint, exc)
+        except ClientDisconnected:
+            status = 499
+        except Exception:  # the last line of defence: log it, answer 500, keep serving
+            log.exception("unhandled error %s", kv(endpoint=endpoint.name, path=path))
+            await _send_json(send, 500, {"error": "internal server error"})
+        self.metrics.requests.labels(endpoint.name, str(status)).inc()
+
+    async def _handle(
+        self,
+        ep: Endpoint,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        path: str,
+        params: dict[str, Any],
+    ) -> int:
+        request = await self._read_request(ep, scope, receive, path, params)
+        verified = Verified()
+        if ep.verifier is not None:
+            verified = ep.verifier.verify(request, self.clock())
+            if verified.reply is not None:
+                reply = verified.reply
+                await _send(
+                    send, reply.status, reply.body, [(b"content-type", reply.media_type.encode())]
+                )
+                return reply.status
+        if ep.kind == "route":
+            return await self._route(ep, request, verified, send)
+        return await self._receive(ep, request, verified, send)
+
+    async def _read_request(
+        self, ep: Endpoint, scope: Scope, receive: Receive, path: str, params: dict[str, Any]
+    ) -> Request:
+        raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
+        request = Request(
+            method=scope["method"],
+            path=path,
+            url="",
+            raw_headers=raw_headers,
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            body=b"",
+            client=None,
+            params=params,
+        )
+        request.body = await read_body(receive, request.headers, self.max_body_size)
+        peer = scope.get("client")
+        request.client = resolve_client(peer[0] if peer else None, request.headers, self.trusted)
+        request.url = self._public_url(scope, path, request.query_string)
+        return request
+
+    def _public_url(self, scope: Scope, path: str, query: str) -> str:
+        suffix = path + (f"?{query}" if query else "")
+        if self.base_url:
+            return self.base_url + scope.get("root_path", "") + suffix
+        host = "localhost"
+        for key, value in scope["headers"]:
+            if key == b"host":
+                host = value.decode("latin-1")
+                break
+        return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{suffix}"
+
+    async def _receive(self, ep: Endpoint, request: Request, verified: Verified, send: Send) -> int:
+        if ep.verifier is not None and ep.verifier.requires_json:
+            parse_json(request.body)  # a provider that sends JSON: anything else is a 400
+        event = NewEvent(
+            id=new_event_id(),
+            kind="receiver",
+            plugin=ep.plugin.name,
+            endpoint=ep.name,
+            type=self._event_type(ep, request, verified),
+            delivery_id=self._delivery_id(ep, request, verified),
+            received_at=self.clock(),
+            method=request.method,
+            path=request.path,
+            query_string=request.query_string,
+            headers=request.header_pairs(),
+            body=request.body,
+            params={k: str(v) for k, v in request.params.items()},
+            sender=verified.sender,
+            source_ip=request.client,
+        )
+        result = await self.store.append(event)
+        if result.duplicate:
+            await _send_json(send, 200, {"id": result.id, "status": "duplicate"})
+            return 200
+        await _send_json(send, 202, {"id": result.id, "status": "queued"})
+        return 202
+
+    def _event_type(self, ep: Endpoint, request: Request, verified: Verified) -> str | None:
+        source = ep.event_type
+        if isinstance(source, str):
+            value = request.headers.get(source)
+            return str(value) if value is not None else None
+        if source is not None:
+            return source(request)
+        if verified.event_type is not None:
+            return verified.event_type
+        return fallback_event_type(request.headers)
+
+    def _delivery_id(self, ep: Endpoint, request: Request, verified: Verified) -> str | None:
+        if not ep.dedupe:
+            return None
+        value = verified.delivery_id or fallback_delivery_id(request.headers)
+        return check_delivery_id(value) if value else None
+
+    async def _route(self, ep: Endpoint, request: Request, verified: Verified, send: Send) -> int:
+        assert ep.call is not None
+        ctx = Context(
+            plugin=ep.plugin,
+            notifier=self.assembly.notifier,
+            endpoint=ep.name,
+            handler=ep.route.handler.__name__ if ep.route else ep.name,
+            settings=ep.plugin_settings,
+        )
+        values = {"request": request, "ctx": ctx, **request.params}
+        try:
+            result = await ep.call.call(values)
+        except HTTPError as exc:
+            response = _error_response(exc)
+        else:
+            response = self._to_response(ep, result)
+        await _send(
+            send,
+            response.status,
+            response.body,
+            [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.header_list()],
+            head=request.method == "HEAD",
+        )
+        if ep.record:
+            await self._record(ep, request, verified, response)
+        return response.status
+
+    def _to_response(self, ep: Endpoint, result: Any) -> Response:
+        if isinstance(result, TemplateResponse):
+            assert ep.templates is not None
+            body = render(ep.templates, ep.plugin.name, result)
+            return Response(body, result.status, result.headers, "text/html; charset=utf-8")
+        return to_response(result)
+
+    async def _record(
+        self, ep: Endpoint, request: Request, verified: Verified, response: Response
+    ) -> None:
+        event = NewEvent(
+            id=new_event_id(),
+            kind="route",
+            plugin=ep.plugin.name,
+            endpoint=ep.name,
+            type=verified.event_type,
+            delivery_id=None,
+            received_at=self.clock(),
+            method=request.method,
+            path=request.path,
+            query_string=request.query_string,
+            headers=request.header_pairs(),
+            body=request.body,
+            params={k: str(v) for k, v in request.params.items()},
+            sender=verified.sender,
+            source_ip=request.client,
+            status=EventStatus.DONE,
+            response=RecordedResponse(response.status, response.header_list(), response.body),
+        )
+        try:
+            await self.store.append(event)
+        except StoreUnavailable:
+            # The handler already answered; losing the record of a route is not losing a
+            # delivery, so it is logged, not turned into an error.
+            log.warning("route call not recorded: store unavailable %s", kv(endpoint=ep.name))
+
+    async def _send_error(self, send: Send, ep: Endpoint, exc: HTTPError) -> None:
+        level = logging.WARNING if exc.status in (401, 403) else logging.INFO
+        if exc.status >= 500:
+            level = logging.ERROR
+        log.log(level, "rejected %s", kv(endpoint=ep.name, status=exc.status, reason=exc.message))
+        response = _error_response(exc)
+        await _send(
+            send,
+            response.status,
+            response.body,
+            [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.header_list()],
+        )
+
+
+def _error_response(exc: HTTPError) -> Response:
+    return Response.json({"error": exc.message}, exc.status, exc.headers)
+
+
+async def _send(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]], *, head: bool = False
+) -> None:
+    if not any(k == b"content-length" for k, _ in headers):
+        headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+async def _send_json(
+    send: Send, status: int, data: Any, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = json.dumps(data, separators=(",", ":")).encode()
+    await _send(send, status, body, [_JSON_CT, *(headers or [])])
+
+
+__all__ = ["Ingest", "PayloadError"]

@@ -1,0 +1,117 @@
+"""Running hookport: the HTTP server on uvicorn (uvloop + httptools), and standalone workers.
+
+The listening socket is bound here so that ``--port 0`` can announce the real port on the
+``hookport listening on ...`` line that scripts and tests wait for. uvicorn captures SIGTERM and
+SIGINT, stops accepting, drains in-flight requests, and then the app's lifespan finishes or
+releases leases and closes the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Coroutine
+from typing import Any
+
+import uvicorn
+
+from hookport.app import HookportApp
+from hookport.observability import kv
+
+log = logging.getLogger("hookport.server")
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (IPv6 when ``host`` has a colon)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(
+    app: HookportApp,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+) -> None:
+    """Serve ``app`` until SIGTERM/SIGINT, then shut down gracefully."""
+    sock = bind_socket(host, port)
+    real_port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level=log_level,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        timeout_graceful_shutdown=int(app.settings.server.shutdown_timeout),
+        server_header=False,
+    )
+    scheme = "https" if ssl_certfile else "http"
+    shown = f"[{host}]" if ":" in host else host
+    server = _AnnouncingServer(config, f"hookport listening on {scheme}://{shown}:{real_port}")
+    for ep in app.assembly.endpoints:
+        if ep.verifier is None:
+            log.warning("unverified endpoint %s", kv(path=ep.path, name=ep.name))
+    try:
+        _run(server.serve(sockets=[sock]))
+    finally:
+        sock.close()
+    if not server.started:
+        raise SystemExit(1)
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """uvicorn's server, printing one line once it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, announcement: str) -> None:
+        super().__init__(config)
+        self._announcement = announcement
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            print(self._announcement, flush=True)
+
+
+def run_worker(app: HookportApp) -> None:
+    """Run only the app's workers (no HTTP) until SIGTERM/SIGINT, then drain and exit."""
+    if app.worker is None:
+        raise SystemExit("no receivers to work for: load a plugin that declares a receiver")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await app.startup()
+        print("hookport worker running", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+            await app.shutdown()
+
+    _run(main())
+
+
+def _run(coro: Coroutine[Any, Any, None]) -> None:
+    import uvloop
+
+    with contextlib.suppress(KeyboardInterrupt):
+        uvloop.run(coro)
+    sys.stdout.flush()

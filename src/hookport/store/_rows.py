@@ -1,0 +1,115 @@
+"""Conversions between store rows and event records, shared by both backends."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from hookport.events import (
+    Attempt,
+    Event,
+    EventStatus,
+    HandlerOutcome,
+    NewEvent,
+    RecordedResponse,
+    headers_from_json,
+    headers_to_json,
+    params_to_json,
+)
+
+PENDING = (EventStatus.QUEUED, EventStatus.PROCESSING, EventStatus.RETRYING)
+
+
+class Row(Protocol):
+    """A result row addressable by column name (``sqlite3.Row``, ``asyncpg.Record``)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def insert_params(event: NewEvent) -> dict[str, Any]:
+    """Column values for inserting ``event``; JSON columns serialised."""
+    response = event.response
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "plugin": event.plugin,
+        "endpoint": event.endpoint,
+        "type": event.type,
+        "delivery_id": event.delivery_id,
+        "received_at": event.received_at,
+        "method": event.method,
+        "path": event.path,
+        "query_string": event.query_string,
+        "headers": headers_to_json(event.headers),
+        "body": event.body,
+        "params": params_to_json(event.params),
+        "sender": event.sender,
+        "source_ip": event.source_ip,
+        "status": str(event.status),
+        # Informational for queued events (queued is always due); the time work became due.
+        "next_attempt_at": event.received_at if event.status == EventStatus.QUEUED else None,
+        "response_status": response.status if response else None,
+        "response_headers": headers_to_json(response.headers) if response else None,
+        "response_body": response.body if response else None,
+    }
+
+
+def event_from_row(row: Row, attempts: Sequence[Attempt] = ()) -> Event:
+    """Build an :class:`Event` from a row of the ``events`` table."""
+    response = None
+    if row["response_status"] is not None:
+        response = RecordedResponse(
+            status=row["response_status"],
+            headers=headers_from_json(row["response_headers"]),
+            body=bytes(row["response_body"] or b""),
+        )
+    return Event(
+        id=row["id"],
+        kind=row["kind"],
+        plugin=row["plugin"],
+        receiver=row["endpoint"],
+        type=row["type"],
+        delivery_id=row["delivery_id"],
+        received_at=row["received_at"],
+        method=row["method"],
+        path=row["path"],
+        query_string=row["query_string"],
+        headers=headers_from_json(row["headers"]),
+        body=bytes(row["body"]),
+        params={str(k): str(v) for k, v in json.loads(row["params"] or "{}").items()},
+        sender=row["sender"],
+        source_ip=row["source_ip"],
+        status=EventStatus(row["status"]),
+        attempt=row["attempt"],
+        next_attempt_at=row["next_attempt_at"],
+        last_error=row["last_error"],
+        done_handlers=frozenset(json.loads(row["done_handlers"] or "[]")),
+        response=response,
+        attempts=tuple(attempts),
+    )
+
+
+def attempt_from_row(row: Row) -> Attempt:
+    """Build an :class:`Attempt` from a row of the ``attempts`` table."""
+    return Attempt(
+        attempt=row["attempt"],
+        handler=row["handler"],
+        ok=bool(row["ok"]),
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        error=row["error"],
+        traceback=row["traceback"],
+    )
+
+
+def merge_done(done_json: str | None, outcomes: Iterable[HandlerOutcome]) -> str:
+    """The ``done_handlers`` JSON after adding the handlers that succeeded in ``outcomes``."""
+    done = set(json.loads(done_json or "[]"))
+    done.update(o.handler for o in outcomes if o.ok)
+    return json.dumps(sorted(done), separators=(",", ":"))
+
+
+def dedupe_key(event: NewEvent) -> tuple[str, str] | None:
+    """The (endpoint, delivery id) pair that makes a delivery a duplicate, if it has one."""
+    return None if event.delivery_id is None else (event.endpoint, event.delivery_id)

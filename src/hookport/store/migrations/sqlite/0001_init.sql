@@ -1,0 +1,59 @@
+-- hookport schema, version 1 (SQLite).
+-- Times are Unix seconds (REAL). JSON columns hold compact JSON text.
+-- seq is the rowid: arrival order, used for FIFO claiming and per-endpoint ordering.
+
+CREATE TABLE events (
+    seq               INTEGER PRIMARY KEY,
+    id                TEXT    NOT NULL UNIQUE,
+    kind              TEXT    NOT NULL CHECK (kind IN ('receiver', 'route')),
+    plugin            TEXT    NOT NULL,
+    endpoint          TEXT    NOT NULL,
+    type              TEXT,
+    delivery_id       TEXT,
+    received_at       REAL    NOT NULL,
+    method            TEXT    NOT NULL,
+    path              TEXT    NOT NULL,
+    query_string      TEXT    NOT NULL DEFAULT '',
+    headers           TEXT    NOT NULL DEFAULT '[]',
+    body              BLOB    NOT NULL,
+    params            TEXT    NOT NULL DEFAULT '{}',
+    sender            TEXT,
+    source_ip         TEXT,
+    status            TEXT    NOT NULL
+        CHECK (status IN ('queued', 'processing', 'done', 'retrying', 'dead')),
+    attempt           INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at   REAL,
+    lease_owner       TEXT,
+    lease_expires_at  REAL,
+    last_error        TEXT,
+    done_handlers     TEXT    NOT NULL DEFAULT '[]',
+    response_status   INTEGER,
+    response_headers  TEXT,
+    response_body     BLOB
+);
+
+-- Dedupe: one delivery id per endpoint.
+CREATE UNIQUE INDEX events_delivery ON events (endpoint, delivery_id)
+    WHERE delivery_id IS NOT NULL;
+
+-- Claiming due work, next_due, counts and pruning by status.
+CREATE INDEX events_due ON events (status, next_attempt_at);
+CREATE INDEX events_status_received ON events (status, received_at);
+
+-- Per-endpoint ordering and in-flight caps look only at unfinished events.
+CREATE INDEX events_pending_endpoint ON events (endpoint, seq)
+    WHERE status IN ('queued', 'processing', 'retrying');
+
+CREATE TABLE attempts (
+    id           INTEGER PRIMARY KEY,
+    event_id     TEXT    NOT NULL,
+    attempt      INTEGER NOT NULL,
+    handler      TEXT    NOT NULL,
+    ok           INTEGER NOT NULL CHECK (ok IN (0, 1)),
+    started_at   REAL    NOT NULL,
+    finished_at  REAL    NOT NULL,
+    error        TEXT,
+    traceback    TEXT
+);
+
+CREATE INDEX attempts_event ON attempts (event_id, attempt);

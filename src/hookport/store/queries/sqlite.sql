@@ -1,0 +1,184 @@
+-- hookport queries for SQLite: one "-- name: <name>" block per query, loaded by _queries.py.
+-- Times are Unix seconds. Lists of ids and keys are passed as JSON text (json_each).
+
+-- name: migrations_table_exists
+SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hookport_migrations';
+
+-- name: create_migrations_table
+CREATE TABLE IF NOT EXISTS hookport_migrations (
+    version     INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    applied_at  REAL NOT NULL
+);
+
+-- name: applied_migrations
+SELECT version FROM hookport_migrations ORDER BY version;
+
+-- name: record_migration
+INSERT INTO hookport_migrations (version, name, applied_at) VALUES (?, ?, ?);
+
+-- name: ping
+SELECT 1;
+
+-- name: find_duplicates
+-- :keys is a JSON list of [endpoint, delivery_id] pairs.
+SELECT e.endpoint, e.delivery_id, e.id
+FROM json_each(:keys) AS k
+JOIN events AS e
+  ON e.endpoint = json_extract(k.value, '$[0]')
+ AND e.delivery_id = json_extract(k.value, '$[1]');
+
+-- name: insert_event
+INSERT INTO events (
+    id, kind, plugin, endpoint, type, delivery_id, received_at, method, path, query_string,
+    headers, body, params, sender, source_ip, status, next_attempt_at,
+    response_status, response_headers, response_body
+) VALUES (
+    :id, :kind, :plugin, :endpoint, :type, :delivery_id, :received_at, :method, :path,
+    :query_string, :headers, :body, :params, :sender, :source_ip, :status, :next_attempt_at,
+    :response_status, :response_headers, :response_body
+);
+
+-- name: lease
+-- Due: queued; retrying past next_attempt_at; processing with an expired lease.
+-- :limits is a JSON object {endpoint: cap}; a capped endpoint gets at most cap - live leases,
+-- and cap 1 also means ordered (no earlier unfinished event of that endpoint).
+WITH caps (endpoint, cap) AS (
+    SELECT key, value FROM json_each(:limits)
+),
+due AS (
+    SELECT seq, endpoint FROM events
+    WHERE (status = 'queued'
+           OR (status = 'retrying' AND next_attempt_at <= :now)
+           OR (status = 'processing' AND lease_expires_at <= :now))
+      AND (:receivers IS NULL OR endpoint IN (SELECT value FROM json_each(:receivers)))
+),
+ranked AS (
+    SELECT d.seq, d.endpoint, c.cap,
+           row_number() OVER (PARTITION BY d.endpoint ORDER BY d.seq) AS rn
+    FROM due AS d JOIN caps AS c ON c.endpoint = d.endpoint
+),
+capped AS (
+    SELECT r.seq FROM ranked AS r
+    WHERE r.rn <= r.cap - (
+            SELECT count(*) FROM events AS l
+            WHERE l.endpoint = r.endpoint AND l.status = 'processing'
+              AND l.lease_expires_at > :now)
+      AND (r.cap <> 1 OR NOT EXISTS (
+            SELECT 1 FROM events AS p
+            WHERE p.endpoint = r.endpoint AND p.seq < r.seq
+              AND p.status IN ('queued', 'processing', 'retrying')))
+),
+picked AS (
+    SELECT seq FROM due WHERE endpoint NOT IN (SELECT endpoint FROM caps)
+    UNION ALL
+    SELECT seq FROM capped
+    ORDER BY seq
+    LIMIT :limit
+)
+UPDATE events
+SET status = 'processing',
+    attempt = attempt + 1,
+    lease_owner = :owner,
+    lease_expires_at = :until
+WHERE seq IN (SELECT seq FROM picked)
+RETURNING seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
+    query_string, headers, body, params, sender, source_ip, status, attempt, next_attempt_at,
+    last_error, done_handlers, response_status, response_headers, response_body;
+
+-- name: renew
+UPDATE events SET lease_expires_at = :until
+WHERE id IN (SELECT value FROM json_each(:ids))
+  AND lease_owner = :owner AND status = 'processing';
+
+-- name: lookup_lease
+SELECT attempt, done_handlers FROM events
+WHERE id = :id AND lease_owner = :owner AND status = 'processing';
+
+-- name: finish
+UPDATE events
+SET status = :status,
+    next_attempt_at = :next_attempt_at,
+    last_error = :error,
+    done_handlers = :done_handlers,
+    lease_owner = NULL,
+    lease_expires_at = NULL
+WHERE id = :id;
+
+-- name: insert_attempt
+INSERT INTO attempts (event_id, attempt, handler, ok, started_at, finished_at, error, traceback)
+VALUES (:event_id, :attempt, :handler, :ok, :started_at, :finished_at, :error, :traceback);
+
+-- name: release
+-- The interrupted try does not count: back to queued (never tried) or retrying (due now).
+UPDATE events
+SET status = CASE WHEN attempt > 1 THEN 'retrying' ELSE 'queued' END,
+    attempt = max(attempt - 1, 0),
+    next_attempt_at = coalesce(next_attempt_at, received_at),
+    lease_owner = NULL,
+    lease_expires_at = NULL
+WHERE id IN (SELECT value FROM json_each(:ids))
+  AND lease_owner = :owner AND status = 'processing';
+
+-- name: get_event
+SELECT seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
+    query_string, headers, body, params, sender, source_ip, status, attempt, next_attempt_at,
+    last_error, done_handlers, response_status, response_headers, response_body
+FROM events WHERE id = :id;
+
+-- name: get_attempts
+SELECT attempt, handler, ok, started_at, finished_at, error, traceback
+FROM attempts WHERE event_id = :id ORDER BY id;
+
+-- name: list_events
+SELECT seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
+    query_string, headers, body, params, sender, source_ip, status, attempt, next_attempt_at,
+    last_error, done_handlers, response_status, response_headers, response_body
+FROM events
+WHERE (:receiver IS NULL OR endpoint = :receiver)
+  AND (:status IS NULL OR status = :status)
+  AND (:type IS NULL OR type = :type)
+  AND (:since IS NULL OR received_at >= :since)
+  AND (:before_id IS NULL OR id < :before_id)
+ORDER BY id DESC
+LIMIT :limit;
+
+-- name: requeue
+-- Replay: a fresh round. Route events are records of answered requests, not work.
+UPDATE events
+SET status = 'queued',
+    attempt = 0,
+    done_handlers = '[]',
+    next_attempt_at = :now,
+    last_error = NULL,
+    lease_owner = NULL,
+    lease_expires_at = NULL
+WHERE id IN (SELECT value FROM json_each(:ids)) AND kind = 'receiver'
+RETURNING id;
+
+-- name: ids_with_status
+SELECT id FROM events WHERE status = :status ORDER BY seq LIMIT :limit;
+
+-- name: prune_select
+SELECT id FROM events
+WHERE status = 'done' AND received_at < :before
+ORDER BY received_at
+LIMIT :limit;
+
+-- name: prune_attempts
+DELETE FROM attempts WHERE event_id IN (SELECT value FROM json_each(:ids));
+
+-- name: prune_events
+DELETE FROM events WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'done';
+
+-- name: counts
+SELECT status, count(*) AS n FROM events GROUP BY status;
+
+-- name: next_due
+SELECT min(t) FROM (
+    SELECT :now AS t WHERE EXISTS (SELECT 1 FROM events WHERE status = 'queued')
+    UNION ALL
+    SELECT min(next_attempt_at) FROM events WHERE status = 'retrying'
+    UNION ALL
+    SELECT min(lease_expires_at) FROM events WHERE status = 'processing'
+);

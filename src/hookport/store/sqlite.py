@@ -1,0 +1,399 @@
+"""The SQLite backend: one file, WAL mode, one writer connection, group commit.
+
+Durability: the database runs in WAL mode with ``PRAGMA synchronous=FULL`` by default, so a
+commit, and so a 202, survives power loss. ``synchronous = "normal"`` syncs the WAL only at
+checkpoints: still safe against a process crash (``kill -9``), but a power loss or OS crash can
+lose the last transactions, i.e. deliveries already acknowledged. Choose it only when senders
+retry or losing the last moments of traffic is acceptable.
+
+Threads: sqlite3 blocks, so the event loop never touches a connection. All writes (append
+batches, leases, outcomes) go through one writer connection on a single-thread executor, which
+matches SQLite's single-writer model and lets ``BEGIN IMMEDIATE`` serialise with other
+processes. Reads use a second connection on its own thread; WAL readers never wait for the
+writer. Lock waits are bounded by ``busy_timeout``; a commit that fails (disk full, read-only,
+locked, I/O error) surfaces as ``StoreUnavailable`` and the next batch tries afresh.
+
+Wake-ups are local: appends and requeues in this process wake its workers at once; workers in
+other processes find new work by polling (``wait_for_work`` timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import json
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from hookport.errors import StoreError, StoreUnavailable
+from hookport.events import AppendResult, Event, EventStatus, HandlerOutcome, NewEvent
+from hookport.store import migrate
+from hookport.store._batch import GroupCommit, Wakeup
+from hookport.store._queries import query
+from hookport.store._rows import (
+    attempt_from_row,
+    dedupe_key,
+    event_from_row,
+    insert_params,
+    merge_done,
+)
+from hookport.store.base import EventFilter, LeaseRequest
+
+log = logging.getLogger("hookport.store")
+
+T = TypeVar("T")
+Connection = sqlite3.Connection
+
+
+def _q(name: str) -> str:
+    return query("sqlite", name)
+
+
+def _ids(ids: Sequence[str]) -> str:
+    return json.dumps(list(ids))
+
+
+def _transaction(conn: Connection, fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(conn, *args)`` inside ``BEGIN IMMEDIATE`` ... ``COMMIT``."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn, *args)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:  # the original error is the one to report
+                log.warning("rollback failed: %s", exc)
+        raise
+    return result
+
+
+class SqliteStore:
+    """:class:`~hookport.store.base.Store` on a SQLite file (see the module docstring)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: Literal["full", "normal"] = "full",
+        batch_max: int = 256,
+        queue_max: int = 10_000,
+        busy_timeout: float = 3.0,
+        on_connect: Callable[[Connection], None] | None = None,
+    ) -> None:
+        """``on_connect`` runs on each new connection (writer first) after hookport's pragmas."""
+        self.path = Path(path)
+        self._synchronous = synchronous
+        self._busy_timeout = busy_timeout
+        self._on_connect = on_connect
+        self._batch_max = batch_max
+        self._queue_max = queue_max
+        self._wake = Wakeup()
+        self._writer_pool: ThreadPoolExecutor | None = None
+        self._reader_pool: ThreadPoolExecutor | None = None
+        self._writer: Connection | None = None
+        self._reader: Connection | None = None
+        self._batcher: GroupCommit | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Create the file if needed, switch to WAL, apply pending migrations."""
+        self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="hookport-sqlite-writer")
+        self._reader_pool = ThreadPoolExecutor(1, thread_name_prefix="hookport-sqlite-reader")
+        self._writer = await self._call(self._writer_pool, self._connect, False)
+        await self._call(self._writer_pool, migrate.sqlite_migrate, self._writer)
+        self._reader = await self._call(self._reader_pool, self._connect, True)
+        self._batcher = GroupCommit(
+            self._commit_batch,
+            batch_max=self._batch_max,
+            queue_max=self._queue_max,
+            on_commit=self._after_append,
+        )
+        self._batcher.start()
+
+    async def close(self) -> None:
+        """Commit queued appends, then close both connections."""
+        if self._batcher is not None:
+            await self._batcher.close()
+            self._batcher = None
+        for pool, conn in ((self._writer_pool, self._writer), (self._reader_pool, self._reader)):
+            if pool is not None:
+                if conn is not None:
+                    await asyncio.get_running_loop().run_in_executor(pool, conn.close)
+                pool.shutdown(wait=True)
+        self._writer = self._reader = None
+        self._writer_pool = self._reader_pool = None
+
+    def _connect(self, read_only: bool) -> Connection:
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self._busy_timeout,
+            isolation_level=None,  # explicit BEGIN IMMEDIATE / COMMIT only
+            check_same_thread=False,  # each connection is confined to its own executor thread
+        )
+        conn.row_factory = sqlite3.Row
+        if not read_only:
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self._synchronous.upper()}")
+        conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
+        if read_only:
+            conn.execute("PRAGMA query_only=1")
+        if self._on_connect is not None:
+            self._on_connect(conn)
+        return conn
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    async def _call(self, pool: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> T:
+        if pool is None:
+            raise StoreUnavailable("store is not open")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"sqlite: {exc}") from exc
+        except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
+            log.warning("sqlite store unavailable: %s", exc)
+            raise StoreUnavailable(f"store cannot commit: {exc}") from exc
+
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._call(self._writer_pool, _transaction, self._writer, fn, *args)
+
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._call(self._reader_pool, fn, self._reader, *args)
+
+    # -- appends ---------------------------------------------------------------------------
+
+    async def append(self, event: NewEvent) -> AppendResult:
+        """Commit ``event`` with its batch, or return the first event with its delivery id."""
+        if self._batcher is None:
+            raise StoreUnavailable("store is not open")
+        return await self._batcher.append(event)
+
+    async def _commit_batch(self, events: Sequence[NewEvent]) -> list[AppendResult]:
+        return await self._write(_insert_batch, events)
+
+    def _after_append(self, events: Sequence[NewEvent]) -> None:
+        if any(e.status == EventStatus.QUEUED for e in events):
+            self._wake.notify()
+
+    # -- the work queue ----------------------------------------------------------------------
+
+    async def lease(self, request: LeaseRequest) -> list[Event]:
+        """Claim due events for ``request.owner`` (see :class:`LeaseRequest`)."""
+        params = {
+            "now": request.now,
+            "until": request.now + request.lease_seconds,
+            "owner": request.owner,
+            "limit": request.limit,
+            "receivers": None if request.receivers is None else _ids(request.receivers),
+            "limits": json.dumps(dict(request.limits or {})),
+        }
+        return await self._write(_lease, params)
+
+    async def renew(self, owner: str, event_ids: Sequence[str], until: float) -> None:
+        """Extend the leases ``owner`` holds on ``event_ids``."""
+        params = {"owner": owner, "ids": _ids(event_ids), "until": until}
+        await self._write(_execute, _q("renew"), params)
+
+    async def complete(
+        self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], now: float
+    ) -> bool:
+        """Record outcomes and mark the event done; False if ``owner`` lost the lease."""
+        return await self._write(_finish, event_id, owner, outcomes, EventStatus.DONE, None, None)
+
+    async def retry(
+        self,
+        event_id: str,
+        owner: str,
+        outcomes: Sequence[HandlerOutcome],
+        run_at: float,
+        error: str,
+        now: float,
+    ) -> bool:
+        """Record outcomes; the event becomes retrying, due at ``run_at``."""
+        status = EventStatus.RETRYING
+        return await self._write(_finish, event_id, owner, outcomes, status, run_at, error)
+
+    async def kill(
+        self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], error: str, now: float
+    ) -> bool:
+        """Record outcomes; the event becomes dead."""
+        return await self._write(_finish, event_id, owner, outcomes, EventStatus.DEAD, None, error)
+
+    async def release(self, event_ids: Sequence[str], owner: str) -> None:
+        """Give leases back; the interrupted attempt does not count."""
+        await self._write(_execute, _q("release"), {"owner": owner, "ids": _ids(event_ids)})
+        self._wake.notify()
+
+    async def requeue(self, event_ids: Sequence[str], now: float) -> list[str]:
+        """Make receiver events due now with a fresh attempt count; returns those requeued."""
+        found = await self._write(_requeue, {"ids": _ids(event_ids), "now": now})
+        if found:
+            self._wake.notify()
+        return [i for i in dict.fromkeys(event_ids) if i in found]
+
+    async def prune(self, before: float, limit: int) -> int:
+        """Delete up to ``limit`` done events received before ``before`` (and their attempts)."""
+        return await self._write(_prune, before, limit)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def get(self, event_id: str) -> Event | None:
+        """One event with its attempts and recorded response."""
+        return await self._read(_get, event_id)
+
+    async def list(self, filter: EventFilter) -> list[Event]:
+        """Events matching ``filter``, newest first (attempts not loaded)."""
+        params = {
+            "receiver": filter.receiver,
+            "status": None if filter.status is None else str(filter.status),
+            "type": filter.type,
+            "since": filter.since,
+            "before_id": filter.before_id,
+            "limit": filter.limit,
+        }
+        return await self._read(_select_events, _q("list_events"), params)
+
+    async def ids_with_status(
+        self, status: EventStatus, limit: int = 10_000
+    ) -> builtins.list[str]:
+        """Ids of events in ``status``, oldest first."""
+        params = {"status": str(status), "limit": limit}
+        rows = await self._read(_fetchall, _q("ids_with_status"), params)
+        return [row[0] for row in rows]
+
+    async def counts(self) -> dict[EventStatus, int]:
+        """Number of events per status (every status present, zero if none)."""
+        rows = await self._read(_fetchall, _q("counts"), {})
+        counts = dict.fromkeys(EventStatus, 0)
+        counts.update({EventStatus(row[0]): row[1] for row in rows})
+        return counts
+
+    async def next_due(self, now: float) -> float | None:
+        """When the next event becomes due (``now`` if one is due already), or None."""
+        rows = await self._read(_fetchall, _q("next_due"), {"now": now})
+        due: float | None = rows[0][0] if rows else None
+        return None if due is None else max(due, now)
+
+    async def wait_for_work(self, timeout: float) -> None:
+        """Return when this process appended or requeued work, or after ``timeout``."""
+        await self._wake.wait(timeout)
+
+    async def ping(self) -> None:
+        """Raise ``StoreUnavailable`` if the database cannot be read."""
+        await self._read(_fetchall, _q("ping"), {})
+
+
+# -- functions run on the connection's own thread ---------------------------------------------
+
+
+def _execute(conn: Connection, sql: str, params: dict[str, Any]) -> None:
+    conn.execute(sql, params)
+
+
+def _fetchall(conn: Connection, sql: str, params: dict[str, Any]) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _insert_batch(conn: Connection, events: Sequence[NewEvent]) -> list[AppendResult]:
+    keys = [[e.endpoint, e.delivery_id] for e in events if e.delivery_id is not None]
+    existing: dict[tuple[str, str], str] = {}
+    if keys:
+        for row in conn.execute(_q("find_duplicates"), {"keys": json.dumps(keys)}):
+            existing[(row[0], row[1])] = row[2]
+    results: list[AppendResult] = []
+    fresh: list[dict[str, Any]] = []
+    for event in events:
+        key = dedupe_key(event)
+        if key is not None and key in existing:
+            results.append(AppendResult(existing[key], duplicate=True))
+        else:
+            fresh.append(insert_params(event))
+            results.append(AppendResult(event.id, duplicate=False))
+    conn.executemany(_q("insert_event"), fresh)
+    return results
+
+
+def _lease(conn: Connection, params: dict[str, Any]) -> list[Event]:
+    rows = conn.execute(_q("lease"), params).fetchall()
+    rows.sort(key=lambda row: row["seq"])
+    return [event_from_row(row) for row in rows]
+
+
+def _finish(
+    conn: Connection,
+    event_id: str,
+    owner: str,
+    outcomes: Sequence[HandlerOutcome],
+    status: EventStatus,
+    next_attempt_at: float | None,
+    error: str | None,
+) -> bool:
+    row = conn.execute(_q("lookup_lease"), {"id": event_id, "owner": owner}).fetchone()
+    if row is None:
+        return False
+    conn.executemany(
+        _q("insert_attempt"),
+        [
+            {
+                "event_id": event_id,
+                "attempt": row["attempt"],
+                "handler": o.handler,
+                "ok": int(o.ok),
+                "started_at": o.started_at,
+                "finished_at": o.finished_at,
+                "error": o.error,
+                "traceback": o.traceback,
+            }
+            for o in outcomes
+        ],
+    )
+    conn.execute(
+        _q("finish"),
+        {
+            "id": event_id,
+            "status": str(status),
+            "next_attempt_at": next_attempt_at,
+            "error": error,
+            "done_handlers": merge_done(row["done_handlers"], outcomes),
+        },
+    )
+    return True
+
+
+def _requeue(conn: Connection, params: dict[str, Any]) -> set[str]:
+    return {row[0] for row in conn.execute(_q("requeue"), params).fetchall()}
+
+
+def _prune(conn: Connection, before: float, limit: int) -> int:
+    rows = conn.execute(_q("prune_select"), {"before": before, "limit": limit}).fetchall()
+    if not rows:
+        return 0
+    ids = _ids([row[0] for row in rows])
+    conn.execute(_q("prune_attempts"), {"ids": ids})
+    return conn.execute(_q("prune_events"), {"ids": ids}).rowcount
+
+
+def _get(conn: Connection, event_id: str) -> Event | None:
+    # One read transaction, so the event and its attempts are a consistent snapshot.
+    conn.execute("BEGIN")
+    try:
+        row = conn.execute(_q("get_event"), {"id": event_id}).fetchone()
+        if row is None:
+            return None
+        attempts = conn.execute(_q("get_attempts"), {"id": event_id}).fetchall()
+        return event_from_row(row, [attempt_from_row(a) for a in attempts])
+    finally:
+        conn.execute("COMMIT")
+
+
+def _select_events(conn: Connection, sql: str, params: dict[str, Any]) -> list[Event]:
+    return [event_from_row(row) for row in conn.execute(sql, params)]

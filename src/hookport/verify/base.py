@@ -1,0 +1,265 @@
+"""Shared pieces of every verifier: secrets, defensive header parsing, body fields, failures.
+
+Everything here is pure: no I/O except reading the ``environ`` mapping handed to ``resolve``.
+Parsing helpers raise :class:`~hookport.errors.VerificationError` (401) for *any* malformed
+input, so a bad header can never become a 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from hookport.errors import ConfigError, HookportError, VerificationError
+from hookport.types import IncomingRequest, MultiMapping
+
+SecretInput = str | Sequence[str] | None
+"""A secret as declared: one string, several (rotation), or none."""
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+# A timestamp header longer than this is not a Unix time; refusing it early keeps int() cheap.
+_MAX_TIMESTAMP_DIGITS = 15
+
+
+def fail(message: str) -> NoReturn:
+    """Raise the 401 every verification failure becomes; ``message`` must hold no secret."""
+    raise VerificationError(message)
+
+
+# --- secrets -----------------------------------------------------------------------------------
+
+
+def _as_tuple(value: SecretInput, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = (value,) if isinstance(value, str) else tuple(value)
+    for item in items:
+        if not isinstance(item, str):
+            raise ConfigError(f"{what} must be a string or a list of strings")
+    return items
+
+
+@dataclass(frozen=True, slots=True)
+class Secrets:
+    """Literal secrets plus environment variable names read by :meth:`resolve`.
+
+    The values never appear in ``repr``; the names of environment variables do (they are not
+    secret, and they are what an operator needs to see).
+    """
+
+    values: tuple[str, ...] = field(default=(), repr=False)
+    env: tuple[str, ...] = ()
+    label: str = "secret"
+
+    @classmethod
+    def declare(
+        cls, value: SecretInput, env: SecretInput, *, label: str, required: bool = True
+    ) -> Secrets:
+        """Validate a declaration: no empty literal, and at least one source when required."""
+        values = _as_tuple(value, label)
+        names = _as_tuple(env, f"{label}_env")
+        if any(not item for item in values):
+            raise ConfigError(f"{label} must not be empty")
+        if any(not name for name in names):
+            raise ConfigError(f"{label}_env must name an environment variable")
+        if required and not values and not names:
+            raise ConfigError(f"{label} is required: pass {label}= or {label}_env=")
+        return cls(values, names, label)
+
+    @property
+    def configured(self) -> bool:
+        """True when any literal or environment variable was declared."""
+        return bool(self.values or self.env)
+
+    def resolve(self, environ: Mapping[str, str]) -> Secrets:
+        """Return a copy holding the environment's values; ``ConfigError`` names a missing one."""
+        if not self.env:
+            return self
+        read = tuple(read_env(environ, name, self.label) for name in self.env)
+        return Secrets(self.values + read, (), self.label)
+
+    def get(self) -> tuple[str, ...]:
+        """The usable values; ``ConfigError`` when the verifier was never resolved."""
+        if self.env:
+            names = ", ".join(self.env)
+            raise ConfigError(
+                f"{self.label} comes from the environment ({names}): call resolve(environ) first"
+            )
+        return self.values
+
+    def first(self) -> str:
+        """The value a signer uses (the first declared)."""
+        values = self.get()
+        if not values:
+            raise ConfigError(f"no {self.label} configured")
+        return values[0]
+
+
+def read_env(environ: Mapping[str, str], name: str, label: str) -> str:
+    """Read one variable; missing or empty is a ``ConfigError`` naming it (never its value)."""
+    value = environ.get(name)
+    if value is None:
+        raise ConfigError(f"environment variable {name} ({label}) is not set")
+    if not value.strip():
+        raise ConfigError(f"environment variable {name} ({label}) is empty")
+    return value.strip()
+
+
+# --- headers -----------------------------------------------------------------------------------
+
+
+def _is_printable_ascii(value: str) -> bool:
+    return all(" " <= ch <= "~" for ch in value)
+
+
+def header(headers: MultiMapping, name: str) -> str | None:
+    """One credential header, strictly: absent -> None; conflicting copies or junk -> 401.
+
+    Several identical copies are tolerated (some proxies duplicate headers); several different
+    values are refused, since a verifier must not pick the one that happens to match.
+    """
+    values = headers.getlist(name)
+    if not values:
+        return None
+    if len(set(values)) > 1:
+        fail(f"conflicting {name} headers")
+    value = values[0].strip()
+    if not _is_printable_ascii(value):
+        fail(f"malformed {name} header")
+    return value or None
+
+
+def require_header(headers: MultiMapping, name: str) -> str:
+    """Like :func:`header`, but a missing or empty header is a 401."""
+    value = header(headers, name)
+    if value is None:
+        fail(f"missing {name} header")
+    return value
+
+
+def info_header(headers: MultiMapping, name: str) -> str | None:
+    """An informational header (event name, delivery id): first value, stripped, or None."""
+    value = headers.get(name)
+    if value is None:
+        return None
+    return value.strip() or None
+
+
+def first_header(headers: MultiMapping, names: Sequence[str]) -> str | None:
+    """The first informational header present among ``names``."""
+    for name in names:
+        value = info_header(headers, name)
+        if value is not None:
+            return value
+    return None
+
+
+def split_prefixed(value: str, prefix: str, name: str) -> str:
+    """Strip a required prefix such as ``sha256=``; its absence is a 401."""
+    if not value.startswith(prefix):
+        fail(f"malformed {name} header: expected {prefix}...")
+    return value[len(prefix) :]
+
+
+def parse_timestamp(value: str, name: str) -> int:
+    """Parse a Unix-seconds header value (digits only) or raise 401."""
+    value = value.strip()
+    if not value.isascii() or not value.isdigit() or len(value) > _MAX_TIMESTAMP_DIGITS:
+        fail(f"malformed {name}: expected Unix seconds")
+    return int(value)
+
+
+def check_tolerance(timestamp: float, now: float, tolerance: float) -> None:
+    """Refuse a timestamp further than ``tolerance`` seconds in the past *or* the future."""
+    if timestamp < now - tolerance:
+        fail("timestamp is too old (outside the tolerance)")
+    if timestamp > now + tolerance:
+        fail("timestamp is in the future (outside the tolerance)")
+
+
+def decode_hex(value: str, name: str) -> bytes:
+    """Strict hex decoding; anything else is a 401."""
+    if not value.isascii():
+        fail(f"malformed {name}: not hex")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        fail(f"malformed {name}: not hex")
+
+
+def decode_base64(value: str, name: str) -> bytes:
+    """Strict standard base64 decoding; anything else is a 401."""
+    if not value.isascii():
+        fail(f"malformed {name}: not base64")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        fail(f"malformed {name}: not base64")
+
+
+# --- bodies ------------------------------------------------------------------------------------
+
+
+def json_object(data: bytes | str | None) -> dict[str, Any] | None:
+    """The body as a JSON object, or None when it is not one (never raises)."""
+    if data is None:
+        return None
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def str_field(doc: Mapping[str, Any] | None, *path: str) -> str | None:
+    """A nested string field of a JSON object, or None."""
+    current: Any = doc
+    for key in path:
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(key)
+    return current if isinstance(current, str) and current else None
+
+
+def is_form(headers: MultiMapping | Mapping[str, str] | None) -> bool:
+    """True when the ``Content-Type`` header says urlencoded form."""
+    if headers is None:
+        return False
+    content_type = _content_type(headers)
+    return content_type.split(";", 1)[0].strip().lower() == FORM_TYPE
+
+
+def _content_type(headers: MultiMapping | Mapping[str, str]) -> str:
+    value = headers.get("content-type")
+    if value is not None:
+        return value
+    for key, item in headers.items():
+        if isinstance(key, str) and key.lower() == "content-type":
+            return str(item)
+    return ""
+
+
+def form_field(request: IncomingRequest, name: str) -> str | None:
+    """One urlencoded form field of the request, or None (a malformed form is not our 401)."""
+    if not is_form(request.headers):
+        return None
+    try:
+        return request.form.get(name)
+    except (HookportError, ValueError, LookupError):  # a malformed form is ingest's 400
+        return None
+
+
+def new_delivery_id() -> str:
+    """A fresh delivery id for signers: a random UUID."""
+    return str(uuid.uuid4())
+
+
+def join_scheme(name: str, parts: Sequence[str]) -> str:
+    """Label of a composite verifier: ``all_of(github, ip_allow)``."""
+    return f"{name}({', '.join(parts)})"

@@ -1,0 +1,116 @@
+"""Gitea and Forgejo (and Gogs-compatible senders).
+
+Signature: ``X-Gitea-Signature`` / ``X-Forgejo-Signature``: the hex HMAC-SHA256 with no prefix.
+Gitea signs the *payload document*: the raw body with the JSON content type, but only the
+``payload`` field with the form content type (and the ``payload`` query parameter for GET
+webhooks). Event type: ``X-Gitea-Event`` / ``X-Forgejo-Event`` plus ``.action`` from the
+payload, as for GitHub. Delivery id: ``X-Gitea-Delivery`` / ``X-Forgejo-Delivery``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qs
+
+from hookport.types import IncomingRequest, Signed, Verified
+from hookport.verify import _hmac
+from hookport.verify.base import (
+    Secrets,
+    fail,
+    first_header,
+    form_field,
+    header,
+    is_form,
+    json_object,
+    new_delivery_id,
+    str_field,
+)
+
+SIGNATURE_HEADERS = ("X-Forgejo-Signature", "X-Gitea-Signature", "X-Gogs-Signature")
+EVENT_HEADERS = ("X-Forgejo-Event", "X-Gitea-Event", "X-Gogs-Event")
+DELIVERY_HEADERS = ("X-Forgejo-Delivery", "X-Gitea-Delivery", "X-Gogs-Delivery")
+
+
+def _candidate(request: IncomingRequest) -> bytes:
+    """The one signature presented; Forgejo sends the same value under two names."""
+    found: set[bytes] = set()
+    for name in SIGNATURE_HEADERS:
+        value = header(request.headers, name)
+        if value is not None:
+            found.add(_hmac.decode(value, "hex", name))
+    if not found:
+        fail("missing X-Gitea-Signature header")
+    if len(found) > 1:
+        fail("conflicting Gitea signature headers")
+    return found.pop()
+
+
+def signed_payload(request: IncomingRequest) -> bytes:
+    """The bytes Gitea signed: the ``payload`` field for form/GET deliveries, else the body."""
+    if request.method.upper() == "GET":
+        value = request.query.get("payload")
+    elif is_form(request.headers):
+        value = form_field(request, "payload")
+    else:
+        return request.body
+    if value is None:
+        fail("missing payload field")
+    return value.encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GiteaVerifier:
+    """Verifies Gitea / Forgejo deliveries; build it with :func:`hookport.verify.gitea`."""
+
+    secret: Secrets
+
+    @property
+    def scheme(self) -> str:
+        """``gitea``."""
+        return "gitea"
+
+    @property
+    def requires_json(self) -> bool:
+        """False: Gitea may use the form content type."""
+        return False
+
+    def resolve(self, environ: Mapping[str, str]) -> GiteaVerifier:
+        """Read ``secret_env`` variables."""
+        return replace(self, secret=self.secret.resolve(environ))
+
+    def verify(self, request: IncomingRequest, now: float) -> Verified:
+        """Check the signature over the payload document."""
+        keys = _hmac.keys_of(self.secret.get())
+        candidate = _candidate(request)
+        payload = signed_payload(request)
+        _hmac.verify([candidate], keys, payload)
+        event = first_header(request.headers, EVENT_HEADERS)
+        action = str_field(json_object(payload), "action")
+        return Verified(
+            event_type=f"{event}.{action}" if event and action else event,
+            delivery_id=first_header(request.headers, DELIVERY_HEADERS),
+        )
+
+    def sign(
+        self,
+        body: bytes,
+        *,
+        url: str,
+        now: float,
+        event_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Signed:
+        """Headers Gitea would send; with a form ``Content-Type``, signs the ``payload`` field."""
+        payload = body
+        if is_form(headers):
+            fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+            payload = fields.get("payload", [""])[0].encode("utf-8")
+        signature = _hmac.sign(self.secret.first().encode("utf-8"), payload, "sha256", "hex")
+        return Signed(
+            headers={
+                "X-Gitea-Signature": signature,
+                "X-Gitea-Event": (event_type or "push").split(".", 1)[0],
+                "X-Gitea-Delivery": new_delivery_id(),
+            }
+        )

@@ -1,0 +1,436 @@
+"""The worker: lease due events, run their handlers, record outcomes, keep leases alive.
+
+Roles stay apart: the *store* owns status, the *dispatcher* turns an event into handler
+outcomes, the *retry policy* decides what a failure means, and the worker owns the loop,
+concurrency, lease renewal, wake-ups and shutdown.
+
+Guarantees: an event is never lost. Outcome writes are shielded from cancellation; on a
+graceful stop, events not finished within the timeout are released (due again at once, the
+attempt not counted); if the process dies, their leases expire and another worker takes them.
+Handlers therefore run at least once, and may run again after a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from hookport.config import WorkerSettings
+from hookport.dispatch import Dispatcher, ReceiverRuntime
+from hookport.errors import ConfigError, StoreError, StoreUnavailable
+from hookport.events import Event, HandlerOutcome
+from hookport.notify import Notifications
+from hookport.retry import RetryAt, RetryPolicy
+from hookport.store.base import LeaseRequest, Store
+
+log = logging.getLogger("hookport.worker")
+
+_STORE_ERRORS = (StoreError, StoreUnavailable)
+
+
+class Worker:
+    """Processes the events of ``runtimes`` (keyed by endpoint name) from ``store``.
+
+    Use either :meth:`start` / :meth:`stop` (a background loop, for ``serve`` and ``worker``)
+    or :meth:`run_once` / :meth:`drain` (explicit batches, for ``send --local`` and tests).
+
+    ``settings``: ``[worker]`` (concurrency, attempts, backoff, lease, timeout, poll interval).
+    ``notifier`` backs ``ctx.send``; ``plugin_settings`` maps plugin names to their settings
+    instances (``ctx.settings``). ``owner`` names this worker's leases (default: host, pid and
+    a random suffix). ``receivers`` restricts the worker to some endpoints (default: all of
+    ``runtimes``); events of endpoints not loaded here are never leased. ``clock`` (Unix
+    seconds) and ``rng`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        runtimes: Mapping[str, ReceiverRuntime],
+        settings: WorkerSettings,
+        *,
+        notifier: Notifications,
+        plugin_settings: Mapping[str, BaseModel | None] | None = None,
+        owner: str | None = None,
+        receivers: Iterable[str] | None = None,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.owner = owner or default_owner()
+        self._store = store
+        self._settings = settings
+        self._clock = clock
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._receivers = _select_receivers(runtimes, receivers)
+        self._limits = {name: rt.concurrency for name, rt in runtimes.items() if rt.concurrency}
+        self._policies = {name: _policy(rt.max_attempts, settings) for name, rt in runtimes.items()}
+        self._default_policy = _policy(settings.max_attempts, settings)
+        self._dispatcher = Dispatcher(
+            runtimes, notifier=notifier, plugin_settings=plugin_settings, clock=clock
+        )
+        self._held: dict[str, Event] = {}  # leased; outcome not yet being written
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._writes: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+        self._freed = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._renewer: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        """True while the background loop started by :meth:`start` runs."""
+        return self._loop_task is not None and not self._loop_task.done()
+
+    @property
+    def in_flight(self) -> int:
+        """Number of events being processed now."""
+        return len(self._tasks)
+
+    async def start(self) -> None:
+        """Start the background loop and lease renewal; returns at once."""
+        if self.running:
+            raise RuntimeError("worker already started")
+        self._stopping.clear()
+        self._loop_task = asyncio.create_task(
+            self._run_loop(), name=f"hookport-worker-{self.owner}"
+        )
+        self._start_renewer()
+        log.info(
+            "worker %s started: concurrency %d, %d receiver(s)",
+            self.owner,
+            self._settings.concurrency,
+            len(self._receivers),
+            extra={"owner": self.owner},
+        )
+
+    async def stop(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - a grace period
+        """Stop gracefully: lease nothing more, let in-flight events finish within ``timeout``.
+
+        Events still running after ``timeout`` are cancelled, and they and any leased event
+        not started yet are released to the store, due again at once with the attempt not
+        counted. Outcome writes already under way complete first.
+        """
+        self._stopping.set()
+        if self._loop_task is not None:
+            await self._loop_task
+            self._loop_task = None
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            if pending:
+                log.warning("stop: cancelling %d event(s) still running", len(pending))
+            await _cancel_all(pending)
+        await asyncio.gather(*self._writes, return_exceptions=True)
+        await self._release_held()
+        await self._stop_renewer()
+        log.info("worker %s stopped", self.owner, extra={"owner": self.owner})
+
+    async def run_once(self) -> int:
+        """Lease up to ``concurrency`` due events, process them to completion; return the count.
+
+        Not for a started worker. If cancelled, running events are cancelled and released.
+        """
+        if self.running:
+            raise RuntimeError("run_once() drives a worker that was not started")
+        async with self._renewing():
+            events = await self._lease(self._settings.concurrency - len(self._tasks))
+            tasks = self._spawn(events)
+            try:
+                await asyncio.gather(*tasks)
+            except asyncio.CancelledError:
+                await _cancel_all(tasks)
+                await asyncio.shield(self._release_held())
+                raise
+        return len(events)
+
+    async def drain(self, timeout: float | None = None) -> int:  # noqa: ASYNC109 - public API
+        """Run batches until no event is due now; return how many events were processed.
+
+        Events retrying later are not waited for. Raises ``TimeoutError`` if ``timeout``
+        seconds pass first (the batch then running is released, not lost).
+        """
+        total = 0
+        async with asyncio.timeout(timeout):
+            while count := await self.run_once():
+                total += count
+        return total
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def _run_loop(self) -> None:
+        backoff = _Backoff()
+        while not self._stopping.is_set():
+            try:
+                await self._step()
+                backoff.reset()
+            except Exception as exc:  # the loop must survive anything; the store may come back
+                delay = backoff.next()
+                _log_loop_error(exc, delay)
+                await self._pause(delay)
+
+    async def _step(self) -> None:
+        """Fill free slots with due events, then wait for a reason to look again."""
+        self._freed.clear()
+        free = self._settings.concurrency - len(self._tasks)
+        if free <= 0:
+            await self._wait(None)
+            return
+        events = await self._lease(free)
+        self._spawn(events)
+        if len(events) < free:
+            await self._wait(await self._idle_timeout())
+
+    async def _idle_timeout(self) -> float:
+        now = self._clock()
+        due = await self._store.next_due(now)
+        poll = self._settings.poll_interval
+        if due is None or due <= now:
+            # Nothing pending, or due but not claimable by us (ordering, limits, endpoints
+            # of other processes): wait for a wake-up or the next poll, never spin.
+            return poll
+        return min(poll, due - now)
+
+    async def _wait(self, poll: float | None) -> None:
+        """Return on stop, on a freed slot, or when the store signals work (or after ``poll``)."""
+        waiters: list[asyncio.Task[Any]] = [
+            asyncio.create_task(self._stopping.wait()),
+            asyncio.create_task(self._freed.wait()),
+        ]
+        if poll is not None:
+            waiters.append(asyncio.create_task(self._store.wait_for_work(poll)))
+        try:
+            done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await _cancel_all([w for w in waiters if not w.done()])
+        for waiter in done:
+            waiter.result()  # re-raise a store error from wait_for_work
+
+    async def _pause(self, delay: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._stopping.wait()
+
+    # -- leasing and processing ----------------------------------------------------------
+
+    async def _lease(self, limit: int) -> list[Event]:
+        if limit <= 0 or not self._receivers:
+            return []
+        request = LeaseRequest(
+            owner=self.owner,
+            limit=limit,
+            lease_seconds=self._settings.lease,
+            now=self._clock(),
+            receivers=self._receivers,
+            limits=self._limits or None,
+        )
+        events = await self._store.lease(request)
+        for event in events:
+            self._held[event.id] = event
+            log.debug("leased event %s", event.id, extra=_fields(event))
+        return events
+
+    def _spawn(self, events: Sequence[Event]) -> list[asyncio.Task[None]]:
+        tasks = []
+        for event in events:
+            task = asyncio.create_task(self._process(event), name=f"hookport-event-{event.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+            tasks.append(task)
+        return tasks
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._freed.set()
+
+    async def _process(self, event: Event) -> None:
+        """Run one leased event's handlers and record the outcome."""
+        if self._stopping.is_set():
+            return  # leased but not started: stop() releases it
+        try:
+            outcomes = await self._dispatcher.run(event)
+        except Exception:  # a dispatcher bug must not kill the worker; the lease will expire
+            log.exception("dispatching event %s failed", event.id, extra=_fields(event))
+            self._held.pop(event.id, None)
+            return
+        self._held.pop(event.id, None)
+        write = asyncio.create_task(self._record(event, outcomes))
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
+        # Shielded: if this task is cancelled now, the outcome is still written.
+        await asyncio.shield(write)
+
+    async def _record(self, event: Event, outcomes: list[HandlerOutcome]) -> None:
+        try:
+            outcome, kept = await self._write_outcome(event, outcomes)
+        except Exception as exc:
+            log.error(  # store errors are expected: no traceback
+                "could not record the outcome of event %s (%s); it runs again when its lease "
+                "expires",
+                event.id,
+                _describe(exc),
+                extra=_fields(event),
+            )
+            return
+        if not kept:
+            log.warning(
+                "lease on event %s was lost before its outcome was recorded; another worker "
+                "may run it again",
+                event.id,
+                extra=_fields(event),
+            )
+            return
+        log.info(
+            "event %s %s (endpoint %s, attempt %d, %d handler(s))",
+            event.id,
+            outcome,
+            event.receiver,
+            event.attempt,
+            len(outcomes),
+            extra={**_fields(event), "outcome": outcome},
+        )
+
+    async def _write_outcome(
+        self, event: Event, outcomes: list[HandlerOutcome]
+    ) -> tuple[str, bool]:
+        now = self._clock()
+        failures = [o for o in outcomes if not o.ok]
+        if not failures:
+            return "done", await self._store.complete(event.id, self.owner, outcomes, now)
+        error = "; ".join(f"{o.handler}: {o.error}" for o in failures)
+        policy = self._policies.get(event.receiver, self._default_policy)
+        decision = policy.decide(event.attempt, now, self._rng)
+        if isinstance(decision, RetryAt):
+            kept = await self._store.retry(
+                event.id, self.owner, outcomes, decision.run_at, error, now
+            )
+            return f"retrying in {decision.delay:.3g}s", kept
+        return "dead", await self._store.kill(event.id, self.owner, outcomes, error, now)
+
+    async def _release_held(self) -> None:
+        ids = list(self._held)
+        if not ids:
+            return
+        try:
+            await self._store.release(ids, self.owner)
+        except Exception as exc:
+            log.error(  # store errors are expected: no traceback
+                "could not release %d event(s) (%s); they run again when their leases expire",
+                len(ids),
+                _describe(exc),
+            )
+        else:
+            log.info("released %d event(s) not finished", len(ids))
+        for event_id in ids:
+            self._held.pop(event_id, None)
+
+    # -- lease renewal -------------------------------------------------------------------
+
+    def _start_renewer(self) -> bool:
+        if self._renewer is not None and not self._renewer.done():
+            return False
+        self._renewer = asyncio.create_task(self._renew_loop(), name="hookport-lease-renewer")
+        return True
+
+    async def _stop_renewer(self) -> None:
+        if self._renewer is not None:
+            await _cancel_all([self._renewer])
+            self._renewer = None
+
+    @contextlib.asynccontextmanager
+    async def _renewing(self) -> AsyncIterator[None]:
+        started = self._start_renewer()
+        try:
+            yield
+        finally:
+            if started:
+                await self._stop_renewer()
+
+    async def _renew_loop(self) -> None:
+        # A third of the lease: two renewals can fail before another worker may take over.
+        interval = self._settings.lease / 3
+        while True:
+            await asyncio.sleep(interval)
+            ids = list(self._held)
+            if not ids:
+                continue
+            try:
+                await self._store.renew(self.owner, ids, self._clock() + self._settings.lease)
+            except Exception as exc:
+                log.warning("could not renew %d lease(s): %s", len(ids), _describe(exc))
+
+
+@dataclass(slots=True)
+class _Backoff:
+    """Bounded exponential pause after loop errors (0.1 s, 0.2 s, ... up to 5 s)."""
+
+    initial: float = 0.1
+    max: float = 5.0
+    current: float = 0.0
+
+    def next(self) -> float:
+        self.current = min(self.max, self.current * 2 if self.current else self.initial)
+        return self.current
+
+    def reset(self) -> None:
+        self.current = 0.0
+
+
+def default_owner() -> str:
+    """A lease owner name unique to this worker: host, process id and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _select_receivers(
+    runtimes: Mapping[str, ReceiverRuntime], receivers: Iterable[str] | None
+) -> list[str]:
+    if receivers is None:
+        return sorted(runtimes)
+    chosen = list(dict.fromkeys(receivers))
+    unknown = [name for name in chosen if name not in runtimes]
+    if unknown:
+        raise ConfigError(f"worker asked for receivers that are not loaded: {unknown}")
+    return chosen
+
+
+def _policy(max_attempts: int, settings: WorkerSettings) -> RetryPolicy:
+    try:
+        return RetryPolicy(max_attempts, settings.backoff.initial, settings.backoff.max)
+    except ValueError as exc:
+        raise ConfigError(f"[worker]: {exc}") from None
+
+
+async def _cancel_all(tasks: Iterable[asyncio.Future[Any]]) -> None:
+    pending = list(tasks)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _log_loop_error(exc: Exception, delay: float) -> None:
+    if isinstance(exc, _STORE_ERRORS):
+        log.warning("store error in worker loop: %s; retrying in %.1fs", _describe(exc), delay)
+    else:
+        log.exception("unexpected error in worker loop; retrying in %.1fs", delay)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _fields(event: Event) -> dict[str, object]:
+    return {
+        "event_id": event.id,
+        "endpoint": event.receiver,
+        "plugin": event.plugin,
+        "delivery_id": event.delivery_id,
+        "attempt": event.attempt,
+    }

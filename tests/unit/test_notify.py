@@ -1,0 +1,185 @@
+"""Notifier end to end through Apprise's ``json://`` service and a real local HTTP server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from hookport.errors import ConfigError, NotifyError
+from hookport.notify import Notifier, RecordingNotifier, SentNotification
+
+SECRET = "s3cr3t-token-value"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@dataclass
+class Receiver:
+    """A local HTTP server standing in for a notification service."""
+
+    port: int
+    received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        payload = json.loads(self.rfile.read(length))
+        self.server.received.append((self.path, payload))
+        status = 500 if self.path.startswith("/fail") else 200
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test output quiet."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    received: list[tuple[str, dict[str, Any]]]
+
+
+@pytest.fixture
+def service() -> Iterator[Receiver]:
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.received = []
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield Receiver(port=server.server_address[1], received=server.received)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def notifier_for(service: Receiver, **channels: str) -> Notifier:
+    environ = {"NOTIFY_PORT": str(service.port), "NOTIFY_TOKEN": SECRET}
+    return Notifier(channels, environ)
+
+
+@pytest.mark.anyio
+async def test_send_posts_title_and_message_to_the_channel_url(service: Receiver) -> None:
+    notifier = notifier_for(service, dev="json://127.0.0.1:${NOTIFY_PORT}/notify")
+
+    await notifier.send("dev", "octocat pushed to octo-org/hello", title="push")
+
+    assert len(service.received) == 1
+    path, payload = service.received[0]
+    assert path == "/notify"
+    assert payload["title"] == "push"
+    assert payload["message"] == "octocat pushed to octo-org/hello"
+
+
+@pytest.mark.anyio
+async def test_send_without_title_sends_an_empty_title(service: Receiver) -> None:
+    notifier = notifier_for(service, dev="json://127.0.0.1:${NOTIFY_PORT}/notify")
+
+    await notifier.send("dev", "hello")
+
+    assert service.received[0][1]["title"] == ""
+    assert service.received[0][1]["message"] == "hello"
+
+
+@pytest.mark.anyio
+async def test_a_failing_service_raises_notify_error_naming_the_channel_only(
+    service: Receiver,
+) -> None:
+    notifier = notifier_for(service, ops="json://bot:${NOTIFY_TOKEN}@127.0.0.1:${NOTIFY_PORT}/fail")
+
+    with pytest.raises(NotifyError, match="'ops'") as info:
+        await notifier.send("ops", "disk full")
+
+    assert len(service.received) == 1  # it was tried, and the server answered 500
+    assert SECRET not in str(info.value)
+    assert "127.0.0.1" not in str(info.value)
+
+
+@pytest.mark.anyio
+async def test_sending_to_an_unknown_channel_raises_notify_error(service: Receiver) -> None:
+    notifier = notifier_for(service, dev="json://127.0.0.1:${NOTIFY_PORT}/notify")
+
+    with pytest.raises(NotifyError, match="unknown notification channel 'nope'"):
+        await notifier.send("nope", "hello")
+    assert service.received == []
+
+
+@pytest.mark.anyio
+async def test_apprise_log_lines_do_not_leak_url_tokens(
+    service: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="apprise")
+    notifier = notifier_for(service, ops="json://bot:${NOTIFY_TOKEN}@127.0.0.1:${NOTIFY_PORT}/fail")
+
+    with pytest.raises(NotifyError):
+        await notifier.send("ops", "disk full")
+
+    assert any(r.name.startswith("apprise") for r in caplog.records)
+    assert SECRET not in caplog.text
+
+
+def test_missing_environment_variable_is_a_config_error_naming_it() -> None:
+    with pytest.raises(ConfigError, match="SLACK_URL") as info:
+        Notifier({"team": "${SLACK_URL}"}, {"OTHER": SECRET})
+    assert "team" in str(info.value)
+    assert SECRET not in str(info.value)
+
+
+def test_url_apprise_cannot_use_is_a_config_error_without_the_url() -> None:
+    with pytest.raises(ConfigError, match=r"\[channels\] team") as info:
+        Notifier({"team": "nosuchscheme://${TOKEN}@host"}, {"TOKEN": SECRET})
+    assert SECRET not in str(info.value)
+    assert "nosuchscheme" not in str(info.value)
+
+
+def test_check_names_the_plugin_and_the_undefined_channels() -> None:
+    notifier = Notifier({"dev": "json://127.0.0.1:9/x"}, {})
+    notifier.check(["dev"], plugin="github-notify")
+    with pytest.raises(ConfigError, match=r"'github-notify'.*'ops'.*defined: dev"):
+        notifier.check(["dev", "ops"], plugin="github-notify")
+
+
+def test_names_lists_the_defined_channels() -> None:
+    notifier = Notifier({"dev": "json://127.0.0.1:9/x", "ops": "json://127.0.0.1:9/y"}, {})
+    assert notifier.names == {"dev", "ops"}
+
+
+@pytest.mark.anyio
+async def test_recording_notifier_records_in_order() -> None:
+    notifier = RecordingNotifier()
+
+    await notifier.send("dev", "one", title="t")
+    await notifier.send("ops", "two")
+
+    assert notifier.sent == [
+        SentNotification("dev", "one", "t"),
+        SentNotification("ops", "two", None),
+    ]
+    assert notifier.messages("dev") == ["one"]
+    assert notifier.messages() == ["one", "two"]
+
+
+@pytest.mark.anyio
+async def test_recording_notifier_rejects_unknown_and_failing_channels() -> None:
+    notifier = RecordingNotifier(["dev", "ops"], failing=["ops"])
+
+    with pytest.raises(NotifyError, match="unknown"):
+        await notifier.send("nope", "x")
+    with pytest.raises(NotifyError, match="'ops' failed"):
+        await notifier.send("ops", "x")
+    with pytest.raises(ConfigError, match="'nope'"):
+        notifier.check(["nope"], plugin="p")
+    assert notifier.sent == []
