@@ -67,10 +67,10 @@ def _free_port() -> int:
 
 def _start_cluster(root: Path) -> tuple[str, Callable[[], None]] | None:
     """Start a throwaway cluster with initdb/pg_ctl; None if the binaries are missing."""
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or [shutil.which("initdb")]
-    if not bins or bins[-1] is None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or [shutil.which("initdb")]
+    if found[-1] is None:
         return None
-    bindir = Path(bins[-1]).parent
+    bindir = Path(found[-1]).parent
     data, port = root / "pgdata", _free_port()
     prefix: list[str] = []
     if os.geteuid() == 0:  # postgres refuses to run as root
@@ -80,16 +80,19 @@ def _start_cluster(root: Path) -> tuple[str, Callable[[], None]] | None:
             return None
         root.chmod(0o777)
         prefix = ["runuser", "-u", "postgres", "--"]
-    run = {"check": True, "capture_output": True, "timeout": 60}
-    subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
-                    "--auth=trust", "-E", "UTF8"], **run)  # fmt: skip
+
+
+    def run(*args: str) -> None:
+        subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=60)
+
+    run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-o", options,
-                    "-w", "-l", str(root / "pg.log"), "start"], **run)  # fmt: skip
+    log = str(root / "pg.log")
+    run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l", log, "start")
 
     def stop() -> None:
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                        "stop"], check=False, capture_output=True, timeout=60)  # fmt: skip
+        cmd = [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]
+        subprocess.run(cmd, check=False, capture_output=True, timeout=60)
 
     return f"postgresql://postgres@127.0.0.1:{port}/postgres", stop
 

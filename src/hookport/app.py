@@ -98,15 +98,19 @@ class HookportApp:
         await self.startup()
         return self.ops
 
-    async def startup(self) -> None:
-        """Open the store and start workers and retention (idempotent)."""
+    async def startup(self, *, start_workers: bool = True) -> None:
+        """Open the store and start workers and retention (idempotent).
+
+        ``start_workers=False`` leaves the worker loop to the caller (``worker.drain()``), as
+        ``hookport send --local`` does.
+        """
         if self._started:
             return
         async with self._start_lock:
             if self._started:
                 return
             await self.store.open()
-            if self.worker is not None:
+            if self.worker is not None and start_workers:
                 await self.worker.start()
             self._tasks.append(asyncio.create_task(self._prune_loop(), name="hookport-prune"))
             self._started = True

@@ -270,35 +270,50 @@ def content_codings(header: str | None) -> list[str]:
 
 
 class _Decoder:
-    """Streaming decompression that never produces more than ``limit`` bytes in all."""
+    """Streaming decompression that never produces more than ``limit`` bytes in all.
+
+    Each stage decodes one coding; a gzip stage accepts several concatenated members, as
+    RFC 1952 allows, so no trailing data is silently dropped.
+    """
 
     def __init__(self, codings: list[str], limit: int) -> None:
         # Decode in reverse order of application.
-        self._stages = [zlib.decompressobj(_ENCODINGS[c]) for c in reversed(codings)]
+        self._wbits = [_ENCODINGS[c] for c in reversed(codings)]
+        self._stages = [zlib.decompressobj(w) for w in self._wbits]
         self._limit = limit
 
     def feed(self, data: bytes, produced: int) -> bytes:
-        for stage in self._stages:
-            data = self._run(stage, data, produced)
+        for index in range(len(self._stages)):
+            data = self._run(index, data, produced)
         return data
 
     def finish(self, produced: int) -> bytes:
         data = b""
-        for stage in self._stages:
-            data = self._run(stage, data, produced) + stage.flush()
+        for index in range(len(self._stages)):
+            data = self._run(index, data, produced)
+            stage = self._stages[index]
+            data += stage.flush()
             if not stage.eof:
                 raise PayloadError("compressed body is truncated")
         return data
 
-    def _run(self, stage: Any, data: bytes, produced: int) -> bytes:
-        room = self._limit - produced + 1
-        try:
-            out: bytes = stage.decompress(data, room)
-        except zlib.error:
-            raise PayloadError("compressed body is corrupt") from None
-        if len(out) >= room or stage.unconsumed_tail:
-            raise PayloadTooLarge(self._limit)
-        return out
+    def _run(self, index: int, data: bytes, produced: int) -> bytes:
+        out = b""
+        while True:
+            stage = self._stages[index]
+            room = self._limit - produced - len(out) + 1
+            try:
+                out += stage.decompress(data, room)
+            except zlib.error:
+                raise PayloadError("compressed body is corrupt") from None
+            if produced + len(out) > self._limit or stage.unconsumed_tail:
+                raise PayloadTooLarge(self._limit)
+            if not (stage.eof and stage.unused_data):
+                return out
+            if self._wbits[index] != _ENCODINGS["gzip"]:
+                raise PayloadError("trailing data after the compressed body")
+            data = stage.unused_data  # the next gzip member
+            self._stages[index] = zlib.decompressobj(self._wbits[index])
 
 
 async def read_body(receive: Receive, headers: Headers, limit: int) -> bytes:

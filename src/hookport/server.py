@@ -14,7 +14,8 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Coroutine
+import threading
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
 import uvicorn
@@ -23,6 +24,7 @@ from hookport.app import HookportApp
 from hookport.observability import kv
 
 log = logging.getLogger("hookport.server")
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -85,6 +87,23 @@ class _AnnouncingServer(uvicorn.Server):
         await super().startup(sockets)
         if self.started:
             print(self._announcement, flush=True)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Turn SIGTERM/SIGINT into a graceful shutdown, then restore the previous handlers.
+
+        uvicorn re-raises the captured signal after shutting down; a drained, orderly stop is
+        a success for hookport, so the process exits 0 instead (what supervisors expect).
+        """
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def run_worker(app: HookportApp) -> None:

@@ -129,18 +129,18 @@ class Worker:
             if pending:
                 log.warning("stop: cancelling %d event(s) still running", len(pending))
             await _cancel_all(pending)
-        await asyncio.gather(*self._writes, return_exceptions=True)
-        await self._release_held()
+        await self._settle()
         await self._stop_renewer()
         log.info("worker %s stopped", self.owner, extra={"owner": self.owner})
 
     async def run_once(self) -> int:
         """Lease up to ``concurrency`` due events, process them to completion; return the count.
 
-        Not for a started worker. If cancelled, running events are cancelled and released.
+        Not for a started (or stopped) worker. If cancelled, running events are cancelled and
+        released.
         """
-        if self.running:
-            raise RuntimeError("run_once() drives a worker that was not started")
+        if self.running or self._stopping.is_set():
+            raise RuntimeError("run_once() drives a worker that was not started or stopped")
         async with self._renewing():
             events = await self._lease(self._settings.concurrency - len(self._tasks))
             tasks = self._spawn(events)
@@ -148,7 +148,7 @@ class Worker:
                 await asyncio.gather(*tasks)
             except asyncio.CancelledError:
                 await _cancel_all(tasks)
-                await asyncio.shield(self._release_held())
+                await asyncio.shield(self._settle())
                 raise
         return len(events)
 
@@ -314,6 +314,11 @@ class Worker:
             )
             return f"retrying in {decision.delay:.3g}s", kept
         return "dead", await self._store.kill(event.id, self.owner, outcomes, error, now)
+
+    async def _settle(self) -> None:
+        """Let outcome writes under way finish, then release every event still held."""
+        await asyncio.gather(*self._writes, return_exceptions=True)
+        await self._release_held()
 
     async def _release_held(self) -> None:
         ids = list(self._held)

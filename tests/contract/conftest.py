@@ -10,7 +10,8 @@ import pytest
 
 from hookport.events import EventStatus, NewEvent, RecordedResponse, new_event_id
 
-T0 = 1_760_000_000.0  # the suite's "now": fixed, so due-ness is decided by the test, not the wall clock
+# The suite's "now": fixed, so due-ness is decided by the test, not the wall clock.
+T0 = 1_760_000_000.0
 
 EventFactory = Callable[..., NewEvent]
 

@@ -8,8 +8,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from hookport.errors import StoreUnavailable
-from hookport.events import EventStatus, RecordedResponse
-from hookport.events import NewEvent
+from hookport.events import EventStatus, NewEvent, RecordedResponse
 from hookport.store.base import EventFilter, LeaseRequest, Store
 
 pytestmark = pytest.mark.anyio
@@ -27,7 +26,12 @@ async def test_append_then_get_round_trips_every_field(
     assert not result.duplicate
     event = await store.get(new.id)
     assert event is not None
-    assert (event.id, event.kind, event.plugin, event.receiver) == (new.id, "receiver", "demo", "github")
+    assert (event.id, event.kind, event.plugin, event.receiver) == (
+        new.id,
+        "receiver",
+        "demo",
+        "github",
+    )
     assert (event.type, event.delivery_id, event.received_at) == ("push", "d-1", new.received_at)
     assert (event.method, event.path, event.query_string) == ("POST", "/github", "a=1&a=2")
     assert event.headers == new.headers
@@ -75,7 +79,9 @@ async def test_duplicate_delivery_returns_the_first_id(
 async def test_concurrent_duplicates_in_one_batch_store_one_event(
     store: Store, make_event: EventFactory
 ) -> None:
-    results = await asyncio.gather(*(store.append(make_event(delivery_id="same")) for _ in range(20)))
+    results = await asyncio.gather(
+        *(store.append(make_event(delivery_id="same")) for _ in range(20))
+    )
     stored = await store.list(EventFilter())
     assert len(stored) == 1
     assert {r.id for r in results} == {stored[0].id}

@@ -22,11 +22,6 @@ from hookport.plugin import Plugin, Receiver
 SETTINGS = WorkerSettings(max_attempts=5, timeout=None)
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def make_event(hook: Receiver, /, type: str | None = "push", **overrides: Any) -> Event:
     values: dict[str, Any] = {
         "id": "0190aaaa000000000000000000000001",

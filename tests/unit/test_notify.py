@@ -18,11 +18,6 @@ from hookport.notify import Notifier, RecordingNotifier, SentNotification
 SECRET = "s3cr3t-token-value"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @dataclass
 class Receiver:
     """A local HTTP server standing in for a notification service."""

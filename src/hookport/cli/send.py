@@ -85,7 +85,17 @@ def send(
         extra["X-Hookport-Event"] = event_type
     target = path_only + (f"?{query}" if query else "")
     if local:
-        run(_send_local(app, method, target, extra, body, timeout))
+        run(
+            _send_local(
+                app,
+                method,
+                target,
+                extra,
+                body,
+                drain_timeout=timeout,
+                receiver=ep.kind == "receiver",
+            )
+        )
     else:
         _send_http(base + target, method, extra, body, timeout)
 
@@ -107,17 +117,23 @@ def _send_http(url: str, method: str, headers: dict[str, str], body: bytes, time
 
 
 async def _send_local(
-    app: HookportApp, method: str, target: str, headers: dict[str, str], body: bytes, timeout: float
+    app: HookportApp,
+    method: str,
+    target: str,
+    headers: dict[str, str],
+    body: bytes,
+    drain_timeout: float,
+    receiver: bool,
 ) -> None:
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-    await app.startup()
+    await app.startup(start_workers=False)
     failed = False
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             response = await client.request(method, target, headers=headers, content=body)
         _print_response(response)
         failed = response.status_code >= 400
-        if response.status_code == 202 and app.worker is not None:
+        if receiver and response.status_code == 202 and app.worker is not None:
             event_id = response.json()["id"]
             await app.worker.drain(drain_timeout)
             event = await app.ops.get_event(event_id)

@@ -140,7 +140,7 @@ class Wakeup:
         """Wake every current waiter (or the next one)."""
         self._event.set()
 
-    async def wait(self, timeout: float) -> None:
+    async def wait(self, timeout: float) -> None:  # noqa: ASYNC109 - timeout is the poll interval
         """Return on a notification or after ``timeout`` seconds."""
         try:
             await asyncio.wait_for(self._event.wait(), max(timeout, 0.0))

@@ -120,9 +120,7 @@ class Store(Protocol):
         """
         ...
 
-    async def ids_with_status(
-        self, status: EventStatus, limit: int = 10_000
-    ) -> builtins.list[str]:
+    async def ids_with_status(self, status: EventStatus, limit: int = 10_000) -> builtins.list[str]:
         """Ids of events in ``status``, oldest first (for bulk replay)."""
         ...
 
@@ -138,7 +136,7 @@ class Store(Protocol):
         """When the next event becomes due (``now`` if one is due), or None if none is pending."""
         ...
 
-    async def wait_for_work(self, timeout: float) -> None:
+    async def wait_for_work(self, timeout: float) -> None:  # noqa: ASYNC109 - poll interval
         """Return when new work may be due (an append, a notification) or after ``timeout``."""
         ...
 

@@ -262,9 +262,7 @@ class SqliteStore:
         }
         return await self._read(_select_events, _q("list_events"), params)
 
-    async def ids_with_status(
-        self, status: EventStatus, limit: int = 10_000
-    ) -> builtins.list[str]:
+    async def ids_with_status(self, status: EventStatus, limit: int = 10_000) -> builtins.list[str]:
         """Ids of events in ``status``, oldest first."""
         params = {"status": str(status), "limit": limit}
         rows = await self._read(_fetchall, _q("ids_with_status"), params)
@@ -283,7 +281,7 @@ class SqliteStore:
         due: float | None = rows[0][0] if rows else None
         return None if due is None else max(due, now)
 
-    async def wait_for_work(self, timeout: float) -> None:
+    async def wait_for_work(self, timeout: float) -> None:  # noqa: ASYNC109 - poll interval
         """Return when this process appended or requeued work, or after ``timeout``."""
         await self._wake.wait(timeout)
 

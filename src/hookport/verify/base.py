@@ -127,9 +127,11 @@ def header(headers: MultiMapping, name: str) -> str | None:
     values = headers.getlist(name)
     if not values:
         return None
+    if not all(isinstance(item, str) for item in values):
+        fail(f"malformed {name} header")
     if len(set(values)) > 1:
         fail(f"conflicting {name} headers")
-    value = values[0].strip()
+    value: str = values[0].strip()
     if not _is_printable_ascii(value):
         fail(f"malformed {name} header")
     return value or None
@@ -146,7 +148,7 @@ def require_header(headers: MultiMapping, name: str) -> str:
 def info_header(headers: MultiMapping, name: str) -> str | None:
     """An informational header (event name, delivery id): first value, stripped, or None."""
     value = headers.get(name)
-    if value is None:
+    if not isinstance(value, str):
         return None
     return value.strip() or None
 
@@ -237,7 +239,7 @@ def is_form(headers: MultiMapping | Mapping[str, str] | None) -> bool:
 
 def _content_type(headers: MultiMapping | Mapping[str, str]) -> str:
     value = headers.get("content-type")
-    if value is not None:
+    if isinstance(value, str):
         return value
     for key, item in headers.items():
         if isinstance(key, str) and key.lower() == "content-type":
@@ -250,9 +252,10 @@ def form_field(request: IncomingRequest, name: str) -> str | None:
     if not is_form(request.headers):
         return None
     try:
-        return request.form.get(name)
+        value = request.form.get(name)
     except (HookportError, ValueError, LookupError):  # a malformed form is ingest's 400
         return None
+    return value if isinstance(value, str) else None
 
 
 def new_delivery_id() -> str:

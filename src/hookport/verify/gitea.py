@@ -48,8 +48,10 @@ def _candidate(request: IncomingRequest) -> bytes:
 
 def signed_payload(request: IncomingRequest) -> bytes:
     """The bytes Gitea signed: the ``payload`` field for form/GET deliveries, else the body."""
+    value: str | None
     if request.method.upper() == "GET":
-        value = request.query.get("payload")
+        query_value = request.query.get("payload")
+        value = query_value if isinstance(query_value, str) else None
     elif is_form(request.headers):
         value = form_field(request, "payload")
     else:

@@ -1,0 +1,5 @@
+"""``python -m hookport``: the same as the ``hookport`` command."""
+
+from hookport.cli import main
+
+main()

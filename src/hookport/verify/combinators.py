@@ -1,0 +1,124 @@
+"""Combine verifiers: ``all_of`` (every one must pass) and ``any_of`` (one is enough)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import reduce
+
+from hookport.errors import ConfigError, ForbiddenError, VerificationError
+from hookport.types import IncomingRequest, Signed, Verified, Verifier
+from hookport.verify.base import join_scheme
+
+
+def _check(verifiers: tuple[Verifier, ...], name: str) -> None:
+    if not verifiers:
+        raise ConfigError(f"{name}() needs at least one verifier")
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    """Every verifier must accept; their results are merged in order."""
+
+    verifiers: tuple[Verifier, ...]
+
+    def __post_init__(self) -> None:
+        _check(self.verifiers, "all_of")
+
+    @property
+    def scheme(self) -> str:
+        """``all_of(a, b)``."""
+        return join_scheme("all_of", [v.scheme for v in self.verifiers])
+
+    @property
+    def requires_json(self) -> bool:
+        """True when any part needs JSON."""
+        return any(v.requires_json for v in self.verifiers)
+
+    def resolve(self, environ: Mapping[str, str]) -> AllOf:
+        """Resolve every part."""
+        return AllOf(tuple(v.resolve(environ) for v in self.verifiers))
+
+    def verify(self, request: IncomingRequest, now: float) -> Verified:
+        """Run every part in order; the first failure is the answer."""
+        results = [v.verify(request, now) for v in self.verifiers]
+        return reduce(Verified.merge, results)
+
+    def sign(
+        self,
+        body: bytes,
+        *,
+        url: str,
+        now: float,
+        event_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Signed:
+        """Everything every part adds."""
+        out = Signed()
+        for v in self.verifiers:
+            part = v.sign(body, url=url, now=now, event_type=event_type, headers=headers)
+            out.headers.update(part.headers)
+            out.query.update(part.query)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """The first verifier that accepts wins.
+
+    When all fail the answer is 403 only if every failure was a 403; otherwise 401, carrying
+    every ``WWW-Authenticate`` challenge the parts raised.
+    """
+
+    verifiers: tuple[Verifier, ...]
+
+    def __post_init__(self) -> None:
+        _check(self.verifiers, "any_of")
+
+    @property
+    def scheme(self) -> str:
+        """``any_of(a, b)``."""
+        return join_scheme("any_of", [v.scheme for v in self.verifiers])
+
+    @property
+    def requires_json(self) -> bool:
+        """True only when every alternative needs JSON."""
+        return all(v.requires_json for v in self.verifiers)
+
+    def resolve(self, environ: Mapping[str, str]) -> AnyOf:
+        """Resolve every part."""
+        return AnyOf(tuple(v.resolve(environ) for v in self.verifiers))
+
+    def verify(self, request: IncomingRequest, now: float) -> Verified:
+        """Try each part in order and return the first success."""
+        failures: list[VerificationError | ForbiddenError] = []
+        for v in self.verifiers:
+            try:
+                return v.verify(request, now)
+            except (VerificationError, ForbiddenError) as exc:
+                failures.append(exc)
+        raise _combined(failures)
+
+    def sign(
+        self,
+        body: bytes,
+        *,
+        url: str,
+        now: float,
+        event_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Signed:
+        """What the first alternative adds."""
+        return self.verifiers[0].sign(
+            body, url=url, now=now, event_type=event_type, headers=headers
+        )
+
+
+def _combined(failures: list[VerificationError | ForbiddenError]) -> Exception:
+    if all(isinstance(exc, ForbiddenError) for exc in failures):
+        return ForbiddenError()
+    challenge: dict[str, str] = {}
+    for exc in failures:
+        challenge.update(exc.headers)
+    reasons = "; ".join(dict.fromkeys(exc.message for exc in failures))
+    return VerificationError(f"no accepted credentials ({reasons})", headers=challenge)

@@ -1,0 +1,68 @@
+-- index attempts_event on attempts
+CREATE INDEX attempts_event ON attempts (event_id, attempt);
+
+-- index events_delivery on events
+CREATE UNIQUE INDEX events_delivery ON events (endpoint, delivery_id)
+    WHERE delivery_id IS NOT NULL;
+
+-- index events_due on events
+CREATE INDEX events_due ON events (status, next_attempt_at);
+
+-- index events_pending_endpoint on events
+CREATE INDEX events_pending_endpoint ON events (endpoint, seq)
+    WHERE status IN ('queued', 'processing', 'retrying');
+
+-- index events_status_received on events
+CREATE INDEX events_status_received ON events (status, received_at);
+
+-- table attempts on attempts
+CREATE TABLE attempts (
+    id           INTEGER PRIMARY KEY,
+    event_id     TEXT    NOT NULL,
+    attempt      INTEGER NOT NULL,
+    handler      TEXT    NOT NULL,
+    ok           INTEGER NOT NULL CHECK (ok IN (0, 1)),
+    started_at   REAL    NOT NULL,
+    finished_at  REAL    NOT NULL,
+    error        TEXT,
+    traceback    TEXT
+);
+
+-- table events on events
+CREATE TABLE events (
+    seq               INTEGER PRIMARY KEY,
+    id                TEXT    NOT NULL UNIQUE,
+    kind              TEXT    NOT NULL CHECK (kind IN ('receiver', 'route')),
+    plugin            TEXT    NOT NULL,
+    endpoint          TEXT    NOT NULL,
+    type              TEXT,
+    delivery_id       TEXT,
+    received_at       REAL    NOT NULL,
+    method            TEXT    NOT NULL,
+    path              TEXT    NOT NULL,
+    query_string      TEXT    NOT NULL DEFAULT '',
+    headers           TEXT    NOT NULL DEFAULT '[]',
+    body              BLOB    NOT NULL,
+    params            TEXT    NOT NULL DEFAULT '{}',
+    sender            TEXT,
+    source_ip         TEXT,
+    status            TEXT    NOT NULL
+        CHECK (status IN ('queued', 'processing', 'done', 'retrying', 'dead')),
+    attempt           INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at   REAL,
+    lease_owner       TEXT,
+    lease_expires_at  REAL,
+    last_error        TEXT,
+    done_handlers     TEXT    NOT NULL DEFAULT '[]',
+    response_status   INTEGER,
+    response_headers  TEXT,
+    response_body     BLOB
+);
+
+-- table hookport_migrations on hookport_migrations
+CREATE TABLE hookport_migrations (
+    version     INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    applied_at  REAL NOT NULL
+);
+

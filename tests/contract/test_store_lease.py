@@ -1,0 +1,167 @@
+"""Store contract: claiming due work, per-endpoint caps and ordering, lease expiry."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+import pytest
+
+from hookport.events import EventStatus, HandlerOutcome, NewEvent
+from hookport.store.base import LeaseRequest, Store
+
+pytestmark = pytest.mark.anyio
+
+StoreFactory = Callable[..., Awaitable[Store]]
+EventFactory = Callable[..., NewEvent]
+
+
+def lease_request(
+    owner: str,
+    now: float,
+    *,
+    limit: int = 10,
+    seconds: float = 60,
+    receivers: Sequence[str] | None = None,
+    limits: Mapping[str, int] | None = None,
+) -> LeaseRequest:
+    return LeaseRequest(owner, limit, seconds, now, receivers=receivers, limits=limits)
+
+
+def ok(handler: str, at: float) -> HandlerOutcome:
+    return HandlerOutcome(handler, ok=True, started_at=at, finished_at=at + 0.1)
+
+
+async def append_all(store: Store, events: Sequence[NewEvent]) -> list[str]:
+    return [(await store.append(e)).id for e in events]
+
+
+async def test_lease_claims_oldest_first_and_marks_processing(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    ids = await append_all(store, [make_event() for _ in range(5)])
+    leased = await store.lease(lease_request("w1", t0, limit=3, seconds=30))
+    assert [e.id for e in leased] == ids[:3]
+    assert all(e.status == EventStatus.PROCESSING and e.attempt == 1 for e in leased)
+    rest = await store.lease(lease_request("w2", t0, limit=10))
+    assert [e.id for e in rest] == ids[3:]
+    assert await store.lease(lease_request("w3", t0)) == []
+
+
+async def test_lease_only_the_requested_receivers(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    gh, gl, st = await append_all(
+        store, [make_event("github"), make_event("gitlab"), make_event("stripe")]
+    )
+    leased = await store.lease(lease_request("w", t0, receivers=["gitlab", "stripe"]))
+    assert [e.id for e in leased] == [gl, st]
+    assert await store.lease(lease_request("w", t0, receivers=[])) == []
+    assert [e.id for e in await store.lease(lease_request("w", t0))] == [gh]
+
+
+async def test_limit_caps_live_leases_of_an_endpoint(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    ids = await append_all(store, [make_event("slow") for _ in range(5)] + [make_event("fast")])
+    limits = {"slow": 2}
+    first = await store.lease(lease_request("w1", t0, limits=limits))
+    assert [e.id for e in first] == [ids[0], ids[1], ids[5]]
+    assert await store.lease(lease_request("w2", t0, limits=limits)) == []
+    assert await store.complete(ids[0], "w1", [ok("h", t0)], t0)
+    again = await store.lease(lease_request("w2", t0, limits=limits))
+    assert [e.id for e in again] == [ids[2]]
+
+
+async def test_concurrency_one_is_ordered(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    a1, a2, b1 = await append_all(
+        store, [make_event("ordered"), make_event("ordered"), make_event("other")]
+    )
+    limits = {"ordered": 1}
+    leased = await store.lease(lease_request("w", t0, limits=limits))
+    assert [e.id for e in leased] == [a1, b1]
+    assert await store.complete(b1, "w", [], t0)
+    # While a1 waits for its retry, a2 must not overtake it, even though a2 is due.
+    assert await store.retry(a1, "w", [], t0 + 100, "boom", t0)
+    assert await store.lease(lease_request("w", t0 + 1, limits=limits)) == []
+    retried = await store.lease(lease_request("w", t0 + 100, limits=limits))
+    assert [(e.id, e.attempt) for e in retried] == [(a1, 2)]
+    assert await store.kill(a1, "w", [], "gave up", t0 + 100)
+    assert [e.id for e in await store.lease(lease_request("w", t0 + 100, limits=limits))] == [a2]
+
+
+async def test_retrying_event_is_due_only_after_its_time(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    (eid,) = await append_all(store, [make_event()])
+    await store.lease(lease_request("w", t0))
+    assert await store.retry(eid, "w", [], t0 + 30, "boom", t0)
+    assert await store.lease(lease_request("w", t0 + 29.9)) == []
+    (again,) = await store.lease(lease_request("w", t0 + 30))
+    assert (again.id, again.attempt, again.last_error) == (eid, 2, "boom")
+
+
+async def test_expired_lease_is_claimed_again_and_the_old_owner_loses_it(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    (eid,) = await append_all(store, [make_event()])
+    await store.lease(lease_request("dead-worker", t0, seconds=10))
+    assert await store.lease(lease_request("w2", t0 + 9.9)) == []
+    (event,) = await store.lease(lease_request("w2", t0 + 10))
+    assert (event.id, event.attempt, event.status) == (eid, 2, EventStatus.PROCESSING)
+    assert not await store.complete(eid, "dead-worker", [ok("h", t0)], t0 + 11)
+    assert await store.complete(eid, "w2", [ok("h", t0)], t0 + 11)
+
+
+async def test_expired_leases_do_not_count_against_the_cap(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    a1, _a2 = await append_all(store, [make_event("capped"), make_event("capped")])
+    limits = {"capped": 1}
+    assert [e.id for e in await store.lease(lease_request("w1", t0, seconds=5, limits=limits))] == [
+        a1
+    ]
+    (again,) = await store.lease(lease_request("w2", t0 + 5, limits=limits))
+    assert (again.id, again.attempt) == (a1, 2)
+
+
+async def test_renew_extends_the_lease(store: Store, make_event: EventFactory, t0: float) -> None:
+    (eid,) = await append_all(store, [make_event()])
+    await store.lease(lease_request("w", t0, seconds=10))
+    await store.renew("other", [eid], t0 + 1000)  # not the owner: no effect
+    await store.renew("w", [eid], t0 + 100)
+    assert await store.lease(lease_request("w2", t0 + 50)) == []
+    assert [e.id for e in await store.lease(lease_request("w2", t0 + 100))] == [eid]
+
+
+async def test_concurrent_leasers_never_share_an_event(
+    store_factory: StoreFactory, make_event: EventFactory, t0: float
+) -> None:
+    first = await store_factory()
+    second = await store_factory()
+    ids = await append_all(first, [make_event(f"ep{i % 3}") for i in range(60)])
+    batches = await asyncio.gather(
+        *(s.lease(lease_request(f"w{i}", t0, limit=15)) for i, s in enumerate([first, second] * 3))
+    )
+    claimed = [e.id for batch in batches for e in batch]
+    assert len(claimed) == len(set(claimed))
+    assert sorted(claimed) == sorted(ids[: len(claimed)]) or set(claimed) <= set(ids)
+    assert len(claimed) == 60
+
+
+async def test_concurrent_leasers_respect_caps(
+    store_factory: StoreFactory, make_event: EventFactory, t0: float
+) -> None:
+    first = await store_factory()
+    second = await store_factory()
+    await append_all(first, [make_event("capped") for _ in range(20)])
+    limits = {"capped": 3}
+    batches = await asyncio.gather(
+        *(
+            s.lease(lease_request(f"w{i}", t0, limits=limits))
+            for i, s in enumerate([first, second] * 3)
+        )
+    )
+    assert sum(len(batch) for batch in batches) == 3

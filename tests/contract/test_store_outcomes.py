@@ -1,0 +1,171 @@
+"""Store contract: recording outcomes, ownership, release and replay."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from hookport.events import EventStatus, HandlerOutcome, NewEvent
+from hookport.store.base import LeaseRequest, Store
+
+pytestmark = pytest.mark.anyio
+
+EventFactory = Callable[..., NewEvent]
+
+
+def outcome(handler: str, at: float, error: str | None = None) -> HandlerOutcome:
+    return HandlerOutcome(
+        handler,
+        ok=error is None,
+        started_at=at,
+        finished_at=at + 0.5,
+        error=error,
+        traceback=None if error is None else f"Traceback: {error}",
+    )
+
+
+async def leased(store: Store, make_event: EventFactory, now: float, owner: str = "w") -> str:
+    eid = (await store.append(make_event())).id
+    (event,) = await store.lease(LeaseRequest(owner, 1, 60, now))
+    assert event.id == eid
+    return eid
+
+
+async def test_complete_records_attempts_and_done_handlers(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    eid = await leased(store, make_event, t0)
+    assert await store.complete(eid, "w", [outcome("a", t0), outcome("b", t0)], t0 + 1)
+    event = await store.get(eid)
+    assert event is not None
+    assert event.status == EventStatus.DONE
+    assert event.done_handlers == {"a", "b"}
+    assert [(a.attempt, a.handler, a.ok) for a in event.attempts] == [
+        (1, "a", True),
+        (1, "b", True),
+    ]
+    assert event.attempts[0].started_at == t0
+    assert event.attempts[0].finished_at == t0 + 0.5
+    assert await store.lease(LeaseRequest("w", 10, 60, t0 + 1000)) == []
+
+
+async def test_retry_keeps_successful_handlers_and_the_error(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    eid = await leased(store, make_event, t0)
+    outcomes = [outcome("a", t0), outcome("b", t0, error="ValueError: nope")]
+    assert await store.retry(eid, "w", outcomes, t0 + 5, "b: ValueError: nope", t0)
+    event = await store.get(eid)
+    assert event is not None
+    assert (event.status, event.next_attempt_at, event.last_error) == (
+        EventStatus.RETRYING,
+        t0 + 5,
+        "b: ValueError: nope",
+    )
+    assert event.done_handlers == {"a"}
+    (again,) = await store.lease(LeaseRequest("w", 1, 60, t0 + 5))
+    assert again.attempt == 2
+    assert again.done_handlers == {"a"}
+    assert await store.complete(eid, "w", [outcome("b", t0 + 6)], t0 + 6)
+    final = await store.get(eid)
+    assert final is not None
+    assert [(a.attempt, a.handler, a.ok, a.error) for a in final.attempts] == [
+        (1, "a", True, None),
+        (1, "b", False, "ValueError: nope"),
+        (2, "b", True, None),
+    ]
+    assert final.attempts[1].traceback == "Traceback: ValueError: nope"
+    assert final.done_handlers == {"a", "b"}
+
+
+async def test_kill_makes_the_event_dead(store: Store, make_event: EventFactory, t0: float) -> None:
+    eid = await leased(store, make_event, t0)
+    assert await store.kill(eid, "w", [outcome("a", t0, error="boom")], "a: boom", t0)
+    event = await store.get(eid)
+    assert event is not None
+    assert (event.status, event.last_error) == (EventStatus.DEAD, "a: boom")
+    assert await store.lease(LeaseRequest("w", 10, 60, t0 + 10_000)) == []
+
+
+async def test_outcomes_need_the_lease(store: Store, make_event: EventFactory, t0: float) -> None:
+    eid = await leased(store, make_event, t0)
+    assert not await store.complete(eid, "intruder", [outcome("a", t0)], t0)
+    assert not await store.retry(eid, "intruder", [outcome("a", t0)], t0, "x", t0)
+    assert not await store.kill(eid, "intruder", [outcome("a", t0)], "x", t0)
+    assert not await store.complete("f" * 32, "w", [], t0)
+    event = await store.get(eid)
+    assert event is not None
+    assert (event.status, event.attempts) == (EventStatus.PROCESSING, ())
+    assert await store.complete(eid, "w", [], t0)
+    assert not await store.complete(eid, "w", [outcome("a", t0)], t0)  # already done
+    final = await store.get(eid)
+    assert final is not None
+    assert final.attempts == ()
+
+
+async def test_release_does_not_count_the_attempt(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    eid = await leased(store, make_event, t0)
+    await store.release([eid], "intruder")
+    assert await store.lease(LeaseRequest("w2", 1, 60, t0)) == []
+    await store.release([eid], "w")
+    event = await store.get(eid)
+    assert event is not None
+    assert (event.status, event.attempt) == (EventStatus.QUEUED, 0)
+    assert not await store.complete(eid, "w", [], t0)
+    (again,) = await store.lease(LeaseRequest("w2", 1, 60, t0))
+    assert again.attempt == 1
+
+
+async def test_release_of_a_retry_keeps_it_due(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    eid = await leased(store, make_event, t0)
+    await store.retry(eid, "w", [outcome("a", t0, error="x")], t0 + 10, "x", t0)
+    await store.lease(LeaseRequest("w", 1, 60, t0 + 10))
+    await store.release([eid], "w")
+    event = await store.get(eid)
+    assert event is not None
+    assert (event.status, event.attempt) == (EventStatus.RETRYING, 1)
+    (again,) = await store.lease(LeaseRequest("w", 1, 60, t0 + 10))
+    assert again.attempt == 2
+
+
+async def test_requeue_starts_a_fresh_round(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    eid = await leased(store, make_event, t0)
+    await store.kill(eid, "w", [outcome("a", t0), outcome("b", t0, error="x")], "x", t0)
+    route = await store.append(make_event(kind="route", status=EventStatus.DONE))
+    requeued = await store.requeue([eid, "f" * 32, route.id, eid], t0 + 50)
+    assert requeued == [eid]
+    event = await store.get(eid)
+    assert event is not None
+    assert (event.status, event.attempt, event.done_handlers) == (
+        EventStatus.QUEUED,
+        0,
+        frozenset(),
+    )
+    assert len(event.attempts) == 2  # history is kept
+    (again,) = await store.lease(LeaseRequest("w", 5, 60, t0 + 50))
+    assert (again.id, again.attempt) == (eid, 1)
+    assert await store.complete(eid, "w", [outcome("a", t0 + 51), outcome("b", t0 + 51)], t0 + 51)
+    final = await store.get(eid)
+    assert final is not None
+    assert [a.attempt for a in final.attempts] == [1, 1, 1, 1]
+
+
+async def test_requeue_wakes_a_waiting_worker(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    import asyncio
+
+    eid = await leased(store, make_event, t0)
+    await store.kill(eid, "w", [], "x", t0)
+    await store.wait_for_work(0)  # consume the wake-up of the append
+    waiter = asyncio.ensure_future(store.wait_for_work(timeout=60))
+    await asyncio.sleep(0)
+    await store.requeue([eid], t0)
+    await asyncio.wait_for(waiter, timeout=10)

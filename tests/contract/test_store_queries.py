@@ -1,0 +1,138 @@
+"""Store contract: listing, counting, pruning and scheduling queries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from hookport.events import EventStatus, HandlerOutcome, NewEvent
+from hookport.store.base import EventFilter, LeaseRequest, Store
+
+pytestmark = pytest.mark.anyio
+
+EventFactory = Callable[..., NewEvent]
+
+
+async def test_list_filters_newest_first_with_keyset_pages(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    events = [
+        make_event("github", type="push"),
+        make_event("github", type="issues.opened"),
+        make_event("stripe", type="charge.succeeded"),
+        make_event("github", type="push"),
+    ]
+    for e in events:
+        await store.append(e)
+    ids = [e.id for e in events]
+    assert [e.id for e in await store.list(EventFilter())] == ids[::-1]
+    assert [e.id for e in await store.list(EventFilter(receiver="github"))] == [
+        ids[3],
+        ids[1],
+        ids[0],
+    ]
+    assert [e.id for e in await store.list(EventFilter(type="push"))] == [ids[3], ids[0]]
+    assert [e.id for e in await store.list(EventFilter(since=events[2].received_at))] == [
+        ids[3],
+        ids[2],
+    ]
+    page = await store.list(EventFilter(limit=2))
+    assert [e.id for e in page] == [ids[3], ids[2]]
+    page2 = await store.list(EventFilter(limit=2, before_id=page[-1].id))
+    assert [e.id for e in page2] == [ids[1], ids[0]]
+    assert page2[0].body == events[1].body
+    await store.lease(LeaseRequest("w", 1, 60, t0))
+    assert [e.id for e in await store.list(EventFilter(status=EventStatus.PROCESSING))] == [ids[0]]
+    assert [
+        e.id for e in await store.list(EventFilter(status=EventStatus.QUEUED, receiver="stripe"))
+    ] == [ids[2]]
+
+
+async def test_ids_with_status_oldest_first(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    ids = [(await store.append(make_event())).id for _ in range(4)]
+    for _ in range(3):
+        (event,) = await store.lease(LeaseRequest("w", 1, 60, t0))
+        await store.kill(event.id, "w", [], "x", t0)
+    assert await store.ids_with_status(EventStatus.DEAD) == ids[:3]
+    assert await store.ids_with_status(EventStatus.DEAD, limit=2) == ids[:2]
+    assert await store.ids_with_status(EventStatus.QUEUED) == ids[3:]
+
+
+async def test_counts_every_status(store: Store, make_event: EventFactory, t0: float) -> None:
+    assert await store.counts() == dict.fromkeys(EventStatus, 0)
+    for _ in range(4):
+        await store.append(make_event())
+    await store.append(make_event(kind="route", status=EventStatus.DONE))
+    (a,) = await store.lease(LeaseRequest("w", 1, 60, t0))
+    await store.kill(a.id, "w", [], "x", t0)
+    (b,) = await store.lease(LeaseRequest("w", 1, 60, t0))
+    await store.retry(b.id, "w", [], t0 + 60, "x", t0)
+    await store.lease(LeaseRequest("w", 1, 60, t0))
+    assert await store.counts() == {
+        EventStatus.QUEUED: 1,
+        EventStatus.PROCESSING: 1,
+        EventStatus.DONE: 1,
+        EventStatus.RETRYING: 1,
+        EventStatus.DEAD: 1,
+    }
+
+
+async def test_next_due(store: Store, make_event: EventFactory, t0: float) -> None:
+    assert await store.next_due(t0) is None
+    await store.append(make_event(kind="route", status=EventStatus.DONE))
+    assert await store.next_due(t0) is None
+    eid = (await store.append(make_event())).id
+    assert await store.next_due(t0) == t0
+    await store.lease(LeaseRequest("w", 1, 30, t0))
+    assert await store.next_due(t0) == t0 + 30  # the lease expiry
+    await store.retry(eid, "w", [], t0 + 20, "x", t0)
+    assert await store.next_due(t0) == t0 + 20
+    assert await store.next_due(t0 + 25) == t0 + 25  # overdue: due now
+
+
+async def test_prune_deletes_only_old_done_events(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    old = t0 - 100_000
+    done_old = [make_event(received_at=old + i) for i in range(3)]
+    for e in done_old:
+        await store.append(e)
+        (leased,) = await store.lease(LeaseRequest("w", 1, 60, t0))
+        ok = HandlerOutcome("h", ok=True, started_at=t0, finished_at=t0)
+        await store.complete(leased.id, "w", [ok], t0)
+    route_old = make_event(kind="route", status=EventStatus.DONE, received_at=old + 10)
+    dead_old = make_event(received_at=old + 11)
+    queued_old = make_event(received_at=old + 12)
+    done_new = make_event(kind="route", status=EventStatus.DONE, received_at=t0)
+    for e in (route_old, dead_old, queued_old, done_new):
+        await store.append(e)
+    (d,) = await store.lease(LeaseRequest("w", 1, 60, t0))
+    await store.kill(d.id, "w", [], "x", t0)
+    assert await store.prune(t0 - 1000, limit=2) == 2
+    assert await store.prune(t0 - 1000, limit=100) == 2
+    assert await store.prune(t0 - 1000, limit=100) == 0
+    remaining = {e.id for e in await store.list(EventFilter())}
+    assert remaining == {dead_old.id, queued_old.id, done_new.id}
+    assert await store.get(done_old[0].id) is None
+
+
+async def test_prune_removes_attempts_too(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    e = make_event(received_at=t0 - 100_000)
+    await store.append(e)
+    await store.lease(LeaseRequest("w", 1, 60, t0))
+    await store.complete(e.id, "w", [HandlerOutcome("h", True, t0, t0)], t0)
+    assert await store.prune(t0, 10) == 1
+    # A new event with the same id would show stale attempts if they had survived.
+    await store.append(make_event(id=e.id))
+    again = await store.get(e.id)
+    assert again is not None
+    assert again.attempts == ()
+
+
+async def test_ping(store: Store) -> None:
+    await store.ping()

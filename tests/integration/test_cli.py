@@ -1,0 +1,140 @@
+"""The CLI through click's runner against real SQLite files and the real example plugin."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hookport.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = str(ROOT / "examples" / "github_notify.py")
+PUSH = str(ROOT / "examples" / "push.json")
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)
+    for name in ("HOOKPORT_CONFIG",):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOOKPORT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("HOOKPORT_STORE__URL", f"sqlite:///{tmp_path}/cli.db")
+    monkeypatch.setenv("GITHUB_SECRET", "cli-secret")
+    monkeypatch.setenv("EXAMPLE_DEPLOY_CREDENTIALS", "ops:pw")
+    monkeypatch.setenv("HOOKPORT_CHANNELS__DEV", "json://127.0.0.1:9/none")
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, *args: str) -> tuple[int, str]:
+    result = runner.invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_routes_lists_every_example_endpoint(runner: CliRunner) -> None:
+    code, out = invoke(runner, "routes", "--plugin", EXAMPLE)
+    assert code == 0, out
+    for fragment in ("/hello/{name}", "/status", "/deploy/{env}", "/github", "/notify",
+                     "receiver", "github", "basic", "unverified", "push → ", "GitHub"):
+        assert fragment in out, fragment
+
+
+def test_routes_urls_use_base_url(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOOKPORT_SERVER__BASE_URL", "https://hooks.example.com")
+    code, out = invoke(runner, "routes", "--plugin", EXAMPLE, "--urls")
+    assert code == 0
+    assert "https://hooks.example.com/github" in out.splitlines()
+
+
+def test_send_local_to_a_route_prints_the_answer(runner: CliRunner) -> None:
+    code, out = invoke(runner, "send", "/hello/world", "--local", "--method", "GET",
+                       "--plugin", EXAMPLE)
+    assert code == 0, out
+    assert out.splitlines()[:2] == ["HTTP 200 OK", "hello world"]
+
+
+def test_send_local_signs_for_basic_auth(runner: CliRunner) -> None:
+    code, out = invoke(runner, "send", "/deploy/staging", "--local", "--plugin", EXAMPLE)
+    assert code == 0, out
+    assert "HTTP 202" in out and '"deploying":"staging"' in out
+
+
+def test_send_local_to_receiver_stores_runs_and_shows_done(runner: CliRunner) -> None:
+    code, out = invoke(runner, "send", "/github", "--local", "--data", f"@{PUSH}",
+                       "--event", "push", "--plugin", EXAMPLE)
+    assert code == 0, out
+    assert "HTTP 202 Accepted" in out
+    match = re.search(r"event ([0-9a-f]{32}) done", out)
+    assert match, out
+    code, shown = invoke(runner, "events", "show", match.group(1), "--plugin", EXAMPLE)
+    assert code == 0, shown
+    assert "status done" in shown
+    assert "on_push" in shown and "ok" in shown
+    assert '"ref": "refs/heads/main"' in shown
+    code, listed = invoke(runner, "events", "list", "--status", "done", "--plugin", EXAMPLE)
+    assert match.group(1) in listed
+    code, as_json = invoke(runner, "events", "list", "--json", "--plugin", EXAMPLE)
+    assert json.loads(as_json)[0]["id"] == match.group(1)
+
+
+def test_replay_requeues_and_reports_missing(runner: CliRunner) -> None:
+    code, out = invoke(runner, "send", "/github", "--local", "--data", f"@{PUSH}", "--event",
+                       "push", "--plugin", EXAMPLE)
+    event_id = re.search(r"event ([0-9a-f]{32})", out).group(1)  # type: ignore[union-attr]
+    code, out = invoke(runner, "events", "replay", event_id, "--plugin", EXAMPLE)
+    assert (code, out.strip()) == (0, "replayed 1 event(s)")
+    code, shown = invoke(runner, "events", "show", event_id, "--json", "--plugin", EXAMPLE)
+    assert json.loads(shown)["status"] == "queued"
+    code, out = invoke(runner, "events", "replay", "0" * 32, "--plugin", EXAMPLE)
+    assert code == 1 and "no such event" in out
+
+
+def test_sign_prints_headers_that_verify(runner: CliRunner, tmp_path: Path) -> None:
+    body = b'{"hello": "world"}'
+    (tmp_path / "b.json").write_bytes(body)
+    code, out = invoke(runner, "sign", "--scheme", "github", "--secret", "s3cret", "--data",
+                       f"@{tmp_path / 'b.json'}")
+    assert code == 0, out
+    headers = dict(line.split(": ", 1) for line in out.splitlines())
+    expected = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    assert headers["X-Hub-Signature-256"] == f"sha256={expected}"
+    code, out = invoke(runner, "sign", "--scheme", "github", "--secret", "s3cret", "--data", "x",
+                       "--json")
+    assert "X-Hub-Signature-256" in json.loads(out)
+
+
+def test_user_mistakes_are_one_line_errors(runner: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[server]\nport = 'eighty'\n")
+    for args in (["routes", "--config", str(bad)],
+                 ["routes", "--plugin", str(tmp_path / "missing.py")],
+                 ["send", "/nowhere", "--local", "--plugin", EXAMPLE],
+                 ["events", "show", "f" * 32, "--plugin", EXAMPLE]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert result.output.startswith("Error: "), result.output
+        assert "Traceback" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_missing_secret_names_the_variable(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_SECRET")
+    result = runner.invoke(cli, ["check", "--plugin", EXAMPLE])
+    assert result.exit_code == 1
+    assert "GITHUB_SECRET" in result.output and "github-notify" in result.output
+
+
+def test_init_then_check(runner: CliRunner, tmp_path: Path) -> None:
+    code, out = invoke(runner, "init")
+    assert code == 0 and "wrote" in out
+    assert (tmp_path / "hookport.toml").exists() and (tmp_path / "plugins" / "hello.py").exists()
+    code, out = invoke(runner, "check", "--config", str(tmp_path / "hookport.toml"))
+    assert code == 0, out
+    assert "config ok; 1 plugin(s), 2 endpoint(s)" in out and "store ok" in out
+    code, out = invoke(runner, "init")
+    assert code == 1 and "already exist" in out

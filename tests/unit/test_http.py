@@ -1,0 +1,171 @@
+"""Body reading: limits, Content-Encoding, bombs; Request parsing; return-value mapping."""
+
+from __future__ import annotations
+
+import gzip
+import tracemalloc
+import zlib
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import pytest
+from starlette.datastructures import Headers
+
+from hookport.errors import HTTPError, PayloadError, PayloadTooLarge, UnsupportedEncoding
+from hookport.http import Request, Response, read_body, resolve_client, parse_networks, to_response
+from hookport.templating import TemplateResponse
+
+
+def receiver(body: bytes, chunk: int = 65536) -> Callable[[], Awaitable[MutableMapping[str, Any]]]:
+    parts = [body[i : i + chunk] for i in range(0, len(body), chunk)] or [b""]
+
+    async def receive() -> MutableMapping[str, Any]:
+        part = parts.pop(0)
+        return {"type": "http.request", "body": part, "more_body": bool(parts)}
+
+    return receive
+
+
+def headers(**values: str) -> Headers:
+    return Headers({k.replace("_", "-"): v for k, v in values.items()})
+
+
+def make_request(body: bytes = b"", content_type: str = "", raw: list[tuple[bytes, bytes]] | None = None) -> Request:
+    raw = raw if raw is not None else ([(b"content-type", content_type.encode())] if content_type else [])
+    return Request(method="POST", path="/x", url="http://t/x", raw_headers=raw, query_string="a=1&a=2",
+                   body=body, client="127.0.0.1")
+
+
+@pytest.mark.anyio
+async def test_plain_body_under_limit_is_read_whole() -> None:
+    body = b"x" * 200_000
+    assert await read_body(receiver(body), headers(), 200_000) == body
+
+
+@pytest.mark.anyio
+async def test_declared_or_streamed_size_over_limit_is_413() -> None:
+    with pytest.raises(PayloadTooLarge):
+        await read_body(receiver(b"x" * 11), headers(content_length="11"), 10)
+    with pytest.raises(PayloadTooLarge):
+        await read_body(receiver(b"x" * 11), headers(), 10)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "x-gzip", "gzip, identity"])
+async def test_gzip_and_deflate_are_decoded(coding: str) -> None:
+    data = b'{"hello": "world"}' * 100
+    encoded = zlib.compress(data) if coding == "deflate" else gzip.compress(data)
+    assert await read_body(receiver(encoded, 7), headers(content_encoding=coding), 10_000) == data
+
+
+@pytest.mark.anyio
+async def test_stacked_encodings_decode_in_reverse_order() -> None:
+    data = b"abc" * 1000
+    encoded = zlib.compress(gzip.compress(data))
+    assert await read_body(receiver(encoded), headers(content_encoding="gzip, deflate"), 10**6) == data
+
+
+@pytest.mark.anyio
+async def test_gzip_bomb_is_413_without_inflating_it() -> None:
+    bomb = gzip.compress(b"\0" * 50_000_000, compresslevel=9)
+    assert len(bomb) < 100_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(PayloadTooLarge):
+            await read_body(receiver(bomb), headers(content_encoding="gzip"), 1_000_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000  # never near the 50 MB the bomb would inflate to
+
+
+@pytest.mark.anyio
+async def test_unknown_encoding_is_415_and_corrupt_or_truncated_is_400() -> None:
+    with pytest.raises(UnsupportedEncoding) as info:
+        await read_body(receiver(b"x"), headers(content_encoding="br"), 100)
+    assert info.value.status == 415
+    with pytest.raises(PayloadError, match="corrupt"):
+        await read_body(receiver(b"not gzip at all"), headers(content_encoding="gzip"), 100)
+    with pytest.raises(PayloadError, match="truncated"):
+        await read_body(receiver(gzip.compress(b"abc" * 100)[:-10]), headers(content_encoding="gzip"), 10_000)
+
+
+def test_json_is_lazy_strict_and_bounded() -> None:
+    assert make_request(b'{"a": [1, 2]}').json == {"a": [1, 2]}
+    assert make_request(b"{}").json == {}  # an empty document is still a document
+    for bad, message in [(b'{"a":', "malformed JSON"), (b'{"a":1} x', "malformed JSON"),
+                         (b'"\xff"', "not valid UTF-8"), (b"[" * 100_000, "nesting")]:
+        with pytest.raises(HTTPError, match=message) as info:
+            _ = make_request(bad).json
+        assert info.value.status == 400
+
+
+def test_headers_are_case_insensitive_and_multi_valued_query_too() -> None:
+    req = make_request(raw=[(b"x-thing", b"1"), (b"x-thing", b"2"), (b"content-type", b"text/plain")])
+    assert req.headers.get("X-Thing") == "1"
+    assert req.headers.getlist("x-THING") == ["1", "2"]
+    assert req.query.getlist("a") == ["1", "2"]
+    assert req.header_pairs()[0] == ("x-thing", "1")
+
+
+def test_urlencoded_form_and_form_param() -> None:
+    req = make_request(b"payload=%7B%22a%22%3A1%7D&x=1&x=2", "application/x-www-form-urlencoded")
+    assert req.form.getlist("x") == ["1", "2"]
+    assert req.form_param("payload") == {"a": 1}
+    with pytest.raises(PayloadError, match="missing"):
+        req.form_param("nope")
+
+
+def test_multipart_fields_and_files() -> None:
+    boundary = "BOUNDARY"
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhi\r\n"
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"a.txt\"\r\n"
+        f"Content-Type: text/plain\r\n\r\nfile body\r\n--{boundary}--\r\n"
+    ).encode()
+    req = make_request(body, f"multipart/form-data; boundary={boundary}")
+    assert req.form.get("title") == "hi"
+    assert [(f.field, f.filename, f.content) for f in req.files] == [("doc", "a.txt", b"file body")]
+
+
+def test_return_values_map_to_responses() -> None:
+    assert (to_response("hi").body, to_response("hi").media_type) == (b"hi", "text/plain; charset=utf-8")
+    assert to_response({"a": 1}).body == b'{"a":1}'
+    assert to_response([1]).media_type == "application/json"
+    assert to_response(b"\x00").media_type == "application/octet-stream"
+    assert (to_response(None).status, to_response(None).body) == (200, b"")
+    custom = Response("x", status=201, headers={"X-A": "b"})
+    assert to_response(custom) is custom
+    assert ("X-A", "b") in custom.header_list()
+    with pytest.raises(TypeError, match="returned int"):
+        to_response(42)
+    assert isinstance(TemplateResponse("a.html", {}), TemplateResponse)
+
+
+def test_client_address_honours_forwarded_headers_only_from_trusted_proxies() -> None:
+    trusted = parse_networks(["10.0.0.0/8"])
+    xff = Headers({"x-forwarded-for": "203.0.113.7, 10.0.0.2"})
+    assert resolve_client("10.0.0.1", xff, trusted) == "203.0.113.7"
+    assert resolve_client("198.51.100.1", xff, trusted) == "198.51.100.1"  # untrusted peer
+    assert resolve_client("10.0.0.1", xff, []) == "10.0.0.1"
+    fwd = Headers({"forwarded": 'for="[2001:db8::1]:4711";proto=https'})
+    assert resolve_client("10.1.1.1", fwd, trusted) == "2001:db8::1"
+
+
+@pytest.mark.anyio
+async def test_concatenated_gzip_members_are_all_decoded() -> None:
+    body = gzip.compress(b"first,") + gzip.compress(b"second")
+    assert await read_body(receiver(body, 5), headers(content_encoding="gzip"), 1000) == b"first,second"
+
+
+@pytest.mark.anyio
+async def test_multi_member_bomb_is_stopped_at_the_limit() -> None:
+    member = gzip.compress(b"\0" * 1_000_000)
+    with pytest.raises(PayloadTooLarge):
+        await read_body(receiver(member * 50), headers(content_encoding="gzip"), 10_000_000)
+
+
+@pytest.mark.anyio
+async def test_trailing_garbage_after_deflate_is_400() -> None:
+    with pytest.raises(PayloadError, match="trailing"):
+        await read_body(receiver(zlib.compress(b"abc") + b"junk"), headers(content_encoding="deflate"), 1000)
