@@ -6,22 +6,43 @@ Public API::
 """
 
 from hookport import verify
-from hookport.errors import HookportError, HTTPError
+from hookport.app import HookportApp, create_app
+from hookport.config import Settings, load_settings
+from hookport.context import Context
+from hookport.errors import (
+    ConfigError,
+    HookportError,
+    HTTPError,
+    NotifyError,
+    PluginError,
+    VerificationError,
+)
 from hookport.events import Event, EventStatus
 from hookport.http import Request, Response
 from hookport.plugin import Plugin, Receiver
+from hookport.templating import template
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConfigError",
+    "Context",
     "Event",
     "EventStatus",
     "HTTPError",
+    "HookportApp",
     "HookportError",
+    "NotifyError",
     "Plugin",
+    "PluginError",
     "Receiver",
     "Request",
     "Response",
+    "Settings",
+    "VerificationError",
     "__version__",
+    "create_app",
+    "load_settings",
+    "template",
     "verify",
 ]

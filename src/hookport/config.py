@@ -86,7 +86,7 @@ class StoreSettings(_Section):
 
 
 class BackoffSettings(_Section):
-    """``[worker.backoff]``: exponential backoff with full jitter."""
+    """``[worker.backoff]``: exponential backoff with jitter (see ``hookport.retry``)."""
 
     initial: Duration = 1.0
     max: Duration = 3600.0
