@@ -150,7 +150,7 @@ class Ingest:
     def _public_url(self, scope: Scope, path: str, query: str) -> str:
         suffix = path + (f"?{query}" if query else "")
         if self.base_url:
-            return self.base_url + scope.get("root_path", "") + suffix
+            return f"{self.base_url}{scope.get('root_path', '')}{suffix}"
         host = "localhost"
         for key, value in scope["headers"]:
             if key == b"host":

@@ -56,7 +56,9 @@ class Server:
                 break
             if text in line:
                 return line
-        raise AssertionError(f"no line with {text!r} within {timeout}s; output:\n" + "".join(self.output))
+        raise AssertionError(
+            f"no line with {text!r} within {timeout}s; output:\n" + "".join(self.output)
+        )
 
     @property
     def rss_bytes(self) -> int:
@@ -74,14 +76,30 @@ class Server:
         return self.proc.wait(timeout=timeout)
 
 
-def start(args: list[str], *, cwd: Path, env: dict[str, str] | None = None,
-          announce: str = "hookport listening on ") -> Server:
+def start(
+    args: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    announce: str = "hookport listening on ",
+) -> Server:
     """Start ``hookport ARGS`` and wait until it announces itself."""
-    full_env = {**os.environ, "HOOKPORT_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONUNBUFFERED": "1",
-                **(env or {})}
+    full_env = {
+        **os.environ,
+        "HOOKPORT_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
     full_env.pop("HOOKPORT_CONFIG", None)
-    proc = subprocess.Popen([*HOOKPORT, *args], cwd=cwd, env=full_env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    proc = subprocess.Popen(
+        [*HOOKPORT, *args],
+        cwd=cwd,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
     lines: queue.Queue[str] = queue.Queue()
     server = Server(proc, "", lines)
 
@@ -109,8 +127,9 @@ def serve(tmp_path: Path) -> Iterator[object]:
     started: list[Server] = []
 
     def factory(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Server:
-        server = start(["serve", "--host", "127.0.0.1", "--port", "0", *args],
-                       cwd=cwd or tmp_path, env=env)
+        server = start(
+            ["serve", "--host", "127.0.0.1", "--port", "0", *args], cwd=cwd or tmp_path, env=env
+        )
         started.append(server)
         return server
 

@@ -27,14 +27,23 @@ def site(serve: Any, tmp_path: Path) -> Any:
         '[server]\nmax_body_size = "1MB"\n'
         '[channels]\nout = "json://127.0.0.1:9/none"\n'
     )
-    return serve("--config", str(tmp_path / "hookport.toml"), "--plugin", PLUGIN,
-                 env={"SITE_GITHUB_SECRET": SECRET, "SITE_RESULTS": str(tmp_path / "results.log")})
+    return serve(
+        "--config",
+        str(tmp_path / "hookport.toml"),
+        "--plugin",
+        PLUGIN,
+        env={"SITE_GITHUB_SECRET": SECRET, "SITE_RESULTS": str(tmp_path / "results.log")},
+    )
 
 
 def github_headers(body: bytes, secret: str = SECRET, event: str = "push") -> dict[str, str]:
     sig = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return {"X-Hub-Signature-256": f"sha256={sig}", "X-GitHub-Event": event,
-            "X-GitHub-Delivery": str(uuid.uuid4()), "Content-Type": "application/json"}
+    return {
+        "X-Hub-Signature-256": f"sha256={sig}",
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": str(uuid.uuid4()),
+        "Content-Type": "application/json",
+    }
 
 
 def assert_still_serving(client: httpx.Client) -> None:
@@ -45,7 +54,11 @@ def assert_still_serving(client: httpx.Client) -> None:
 def test_routes_answer_with_mapped_return_values(site: Any) -> None:
     with httpx.Client(base_url=site.url) as c:
         r = c.get("/hello/world")
-        assert (r.status_code, r.text, r.headers["content-type"]) == (200, "hello world", "text/plain; charset=utf-8")
+        assert (r.status_code, r.text, r.headers["content-type"]) == (
+            200,
+            "hello world",
+            "text/plain; charset=utf-8",
+        )
         assert c.post("/hello/post").text == "hello post"
         assert c.get("/items/21").json() == {"id": 21, "double": 42}
         assert c.post("/echo", json={"a": [1, {}]}).json() == {"json": {"a": [1, {}]}}
@@ -124,7 +137,10 @@ def test_receiver_dedupes_by_delivery_id(site: Any) -> None:
         first = c.post("/github", content=body, headers=headers)
         again = c.post("/github", content=body, headers=headers)
         assert first.status_code == 202
-        assert (again.status_code, again.json()) == (200, {"id": first.json()["id"], "status": "duplicate"})
+        assert (again.status_code, again.json()) == (
+            200,
+            {"id": first.json()["id"], "status": "duplicate"},
+        )
 
 
 BAD_INPUT = [
@@ -134,24 +150,83 @@ BAD_INPUT = [
     ("malformed JSON", {"content": b'{"a":'}, "/echo", "POST", 400, "malformed JSON"),
     ("JSON with trailing data", {"content": b'{"a":1} {}'}, "/echo", "POST", 400, "malformed JSON"),
     ("invalid UTF-8", {"content": b'{"a":"\xff"}'}, "/echo", "POST", 400, "UTF-8"),
-    ("100,000-deep array", {"content": b"[" * 100_000 + b"]" * 100_000}, "/echo", "POST", 400, "nesting"),
+    (
+        "100,000-deep array",
+        {"content": b"[" * 100_000 + b"]" * 100_000},
+        "/echo",
+        "POST",
+        400,
+        "nesting",
+    ),
     ("body too large", {"content": b"x" * 1_000_001}, "/echo", "POST", 413, "larger than"),
-    ("unknown encoding", {"content": b"x", "headers": {"Content-Encoding": "br"}}, "/echo", "POST", 415, "Content-Encoding"),
-    ("corrupt gzip", {"content": b"nope", "headers": {"Content-Encoding": "gzip"}}, "/echo", "POST", 400, "corrupt"),
-    ("gzip over the limit", {"content": gzip.compress(b"0" * 2_000_000), "headers": {"Content-Encoding": "gzip"}}, "/echo", "POST", 413, "larger than"),
-    ("deflate over the limit", {"content": zlib.compress(b"0" * 2_000_000), "headers": {"Content-Encoding": "deflate"}}, "/echo", "POST", 413, "larger than"),
+    (
+        "unknown encoding",
+        {"content": b"x", "headers": {"Content-Encoding": "br"}},
+        "/echo",
+        "POST",
+        415,
+        "Content-Encoding",
+    ),
+    (
+        "corrupt gzip",
+        {"content": b"nope", "headers": {"Content-Encoding": "gzip"}},
+        "/echo",
+        "POST",
+        400,
+        "corrupt",
+    ),
+    (
+        "gzip over the limit",
+        {"content": gzip.compress(b"0" * 2_000_000), "headers": {"Content-Encoding": "gzip"}},
+        "/echo",
+        "POST",
+        413,
+        "larger than",
+    ),
+    (
+        "deflate over the limit",
+        {"content": zlib.compress(b"0" * 2_000_000), "headers": {"Content-Encoding": "deflate"}},
+        "/echo",
+        "POST",
+        413,
+        "larger than",
+    ),
     ("no credentials", {}, "/private", "POST", 401, ""),
     ("bad basic header", {"headers": {"Authorization": "Basic !!!"}}, "/private", "POST", 401, ""),
-    ("basic not base64 of user:pass", {"headers": {"Authorization": "Basic " + base64.b64encode(b"nocolon").decode()}}, "/private", "POST", 401, ""),
+    (
+        "basic not base64 of user:pass",
+        {"headers": {"Authorization": "Basic " + base64.b64encode(b"nocolon").decode()}},
+        "/private",
+        "POST",
+        401,
+        "",
+    ),
     ("ip not allowed", {}, "/internal", "GET", 403, ""),
     ("unsigned receiver call", {"content": b"{}"}, "/github", "POST", 401, ""),
-    ("overlong delivery id", {"content": b"{}", "headers": {"Idempotency-Key": "x" * 300}}, "/inbox", "POST", 400, "delivery id"),
-    ("non-printable delivery id", {"content": b"{}", "headers": {"Idempotency-Key": "a\tb"}}, "/inbox", "POST", 400, "delivery id"),
+    (
+        "overlong delivery id",
+        {"content": b"{}", "headers": {"Idempotency-Key": "x" * 300}},
+        "/inbox",
+        "POST",
+        400,
+        "delivery id",
+    ),
+    (
+        "non-printable delivery id",
+        {"content": b"{}", "headers": {"Idempotency-Key": "a\tb"}},
+        "/inbox",
+        "POST",
+        400,
+        "delivery id",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "kwargs", "path", "method", "status", "fragment"), BAD_INPUT,
-                         ids=[b[0] for b in BAD_INPUT])
+@pytest.mark.parametrize(
+    ("name", "kwargs", "path", "method", "status", "fragment"),
+    BAD_INPUT,
+    ids=[b[0] for b in BAD_INPUT],
+)
 def test_bad_input_gets_a_clear_4xx_and_the_server_keeps_serving(
     site: Any, name: str, kwargs: dict[str, Any], path: str, method: str, status: int, fragment: str
 ) -> None:
@@ -170,7 +245,9 @@ def _raw_post(url: str, headers: dict[str, str], body_chunks: list[bytes]) -> in
     """POST with a raw socket, tolerating the server closing early; returns the status code."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as sock:
-        head = "POST /echo HTTP/1.1\r\nHost: x\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        head = "POST /echo HTTP/1.1\r\nHost: x\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in headers.items()
+        )
         sock.sendall(head.encode() + b"\r\n")
         try:
             for chunk in body_chunks:
@@ -191,9 +268,15 @@ def _raw_post(url: str, headers: dict[str, str], body_chunks: list[bytes]) -> in
 
 def test_gzip_bombs_get_413_and_memory_stays_small(serve: Any, tmp_path: Path) -> None:
     (tmp_path / "big.toml").write_text(  # the default 25 MB limit
-        f'[store]\nurl = "sqlite:///{tmp_path}/b.db"\n[channels]\nout = "json://127.0.0.1:9/x"\n')
-    server = serve("--config", str(tmp_path / "big.toml"), "--plugin", PLUGIN,
-                   env={"SITE_GITHUB_SECRET": SECRET})
+        f'[store]\nurl = "sqlite:///{tmp_path}/b.db"\n[channels]\nout = "json://127.0.0.1:9/x"\n'
+    )
+    server = serve(
+        "--config",
+        str(tmp_path / "big.toml"),
+        "--plugin",
+        PLUGIN,
+        env={"SITE_GITHUB_SECRET": SECRET},
+    )
     member = gzip.compress(b"\0" * 50_000_000, compresslevel=9)  # ~50 KB inflating to 50 MB
     bomb_50mb = member * (50_000_000 // len(member))  # a 50 MB body inflating to ~50 GB
     assert len(bomb_50mb) > 49_000_000
@@ -204,12 +287,26 @@ def test_gzip_bombs_get_413_and_memory_stays_small(serve: Any, tmp_path: Path) -
         r = c.post("/echo", content=bomb_50mb[:20_000_000], headers={"Content-Encoding": "gzip"})
         assert r.status_code == 413
     # Declared 50 MB, and streamed with chunked encoding (no declared size):
-    assert _raw_post(server.url, {"Content-Encoding": "gzip", "Content-Length": str(len(bomb_50mb))},
-                     [bomb_50mb[i:i + (1 << 20)] for i in range(0, len(bomb_50mb), 1 << 20)]) == 413
-    chunks = [f"{len(c):x}\r\n".encode() + c + b"\r\n"
-              for c in (bomb_50mb[i:i + (1 << 20)] for i in range(0, len(bomb_50mb), 1 << 20))]
-    assert _raw_post(server.url, {"Content-Encoding": "gzip", "Transfer-Encoding": "chunked"},
-                     [*chunks, b"0\r\n\r\n"]) == 413
+    assert (
+        _raw_post(
+            server.url,
+            {"Content-Encoding": "gzip", "Content-Length": str(len(bomb_50mb))},
+            [bomb_50mb[i : i + (1 << 20)] for i in range(0, len(bomb_50mb), 1 << 20)],
+        )
+        == 413
+    )
+    chunks = [
+        f"{len(c):x}\r\n".encode() + c + b"\r\n"
+        for c in (bomb_50mb[i : i + (1 << 20)] for i in range(0, len(bomb_50mb), 1 << 20))
+    ]
+    assert (
+        _raw_post(
+            server.url,
+            {"Content-Encoding": "gzip", "Transfer-Encoding": "chunked"},
+            [*chunks, b"0\r\n\r\n"],
+        )
+        == 413
+    )
     rss = server.rss_bytes
     assert rss < 200 * 2**20, f"RSS {rss / 2**20:.0f} MiB (started at {base_rss / 2**20:.0f} MiB)"
     with httpx.Client(base_url=server.url) as c:

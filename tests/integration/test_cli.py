@@ -39,8 +39,19 @@ def invoke(runner: CliRunner, *args: str) -> tuple[int, str]:
 def test_routes_lists_every_example_endpoint(runner: CliRunner) -> None:
     code, out = invoke(runner, "routes", "--plugin", EXAMPLE)
     assert code == 0, out
-    for fragment in ("/hello/{name}", "/status", "/deploy/{env}", "/github", "/notify",
-                     "receiver", "github", "basic", "unverified", "push → ", "GitHub"):
+    for fragment in (
+        "/hello/{name}",
+        "/status",
+        "/deploy/{env}",
+        "/github",
+        "/notify",
+        "receiver",
+        "github",
+        "basic",
+        "unverified",
+        "push → ",
+        "GitHub",
+    ):
         assert fragment in out, fragment
 
 
@@ -52,8 +63,9 @@ def test_routes_urls_use_base_url(runner: CliRunner, monkeypatch: pytest.MonkeyP
 
 
 def test_send_local_to_a_route_prints_the_answer(runner: CliRunner) -> None:
-    code, out = invoke(runner, "send", "/hello/world", "--local", "--method", "GET",
-                       "--plugin", EXAMPLE)
+    code, out = invoke(
+        runner, "send", "/hello/world", "--local", "--method", "GET", "--plugin", EXAMPLE
+    )
     assert code == 0, out
     assert out.splitlines()[:2] == ["HTTP 200 OK", "hello world"]
 
@@ -65,8 +77,18 @@ def test_send_local_signs_for_basic_auth(runner: CliRunner) -> None:
 
 
 def test_send_local_to_receiver_stores_runs_and_shows_done(runner: CliRunner) -> None:
-    code, out = invoke(runner, "send", "/github", "--local", "--data", f"@{PUSH}",
-                       "--event", "push", "--plugin", EXAMPLE)
+    code, out = invoke(
+        runner,
+        "send",
+        "/github",
+        "--local",
+        "--data",
+        f"@{PUSH}",
+        "--event",
+        "push",
+        "--plugin",
+        EXAMPLE,
+    )
     assert code == 0, out
     assert "HTTP 202 Accepted" in out
     match = re.search(r"event ([0-9a-f]{32}) done", out)
@@ -83,8 +105,18 @@ def test_send_local_to_receiver_stores_runs_and_shows_done(runner: CliRunner) ->
 
 
 def test_replay_requeues_and_reports_missing(runner: CliRunner) -> None:
-    code, out = invoke(runner, "send", "/github", "--local", "--data", f"@{PUSH}", "--event",
-                       "push", "--plugin", EXAMPLE)
+    code, out = invoke(
+        runner,
+        "send",
+        "/github",
+        "--local",
+        "--data",
+        f"@{PUSH}",
+        "--event",
+        "push",
+        "--plugin",
+        EXAMPLE,
+    )
     event_id = re.search(r"event ([0-9a-f]{32})", out).group(1)  # type: ignore[union-attr]
     code, out = invoke(runner, "events", "replay", event_id, "--plugin", EXAMPLE)
     assert (code, out.strip()) == (0, "replayed 1 event(s)")
@@ -97,24 +129,35 @@ def test_replay_requeues_and_reports_missing(runner: CliRunner) -> None:
 def test_sign_prints_headers_that_verify(runner: CliRunner, tmp_path: Path) -> None:
     body = b'{"hello": "world"}'
     (tmp_path / "b.json").write_bytes(body)
-    code, out = invoke(runner, "sign", "--scheme", "github", "--secret", "s3cret", "--data",
-                       f"@{tmp_path / 'b.json'}")
+    code, out = invoke(
+        runner,
+        "sign",
+        "--scheme",
+        "github",
+        "--secret",
+        "s3cret",
+        "--data",
+        f"@{tmp_path / 'b.json'}",
+    )
     assert code == 0, out
     headers = dict(line.split(": ", 1) for line in out.splitlines())
     expected = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
     assert headers["X-Hub-Signature-256"] == f"sha256={expected}"
-    code, out = invoke(runner, "sign", "--scheme", "github", "--secret", "s3cret", "--data", "x",
-                       "--json")
+    code, out = invoke(
+        runner, "sign", "--scheme", "github", "--secret", "s3cret", "--data", "x", "--json"
+    )
     assert "X-Hub-Signature-256" in json.loads(out)
 
 
 def test_user_mistakes_are_one_line_errors(runner: CliRunner, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[server]\nport = 'eighty'\n")
-    for args in (["routes", "--config", str(bad)],
-                 ["routes", "--plugin", str(tmp_path / "missing.py")],
-                 ["send", "/nowhere", "--local", "--plugin", EXAMPLE],
-                 ["events", "show", "f" * 32, "--plugin", EXAMPLE]):
+    for args in (
+        ["routes", "--config", str(bad)],
+        ["routes", "--plugin", str(tmp_path / "missing.py")],
+        ["send", "/nowhere", "--local", "--plugin", EXAMPLE],
+        ["events", "show", "f" * 32, "--plugin", EXAMPLE],
+    ):
         result = runner.invoke(cli, args)
         assert result.exit_code == 1, (args, result.output)
         assert result.output.startswith("Error: "), result.output
@@ -122,7 +165,9 @@ def test_user_mistakes_are_one_line_errors(runner: CliRunner, tmp_path: Path) ->
         assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
-def test_missing_secret_names_the_variable(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_secret_names_the_variable(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("GITHUB_SECRET")
     result = runner.invoke(cli, ["check", "--plugin", EXAMPLE])
     assert result.exit_code == 1

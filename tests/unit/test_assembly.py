@@ -33,7 +33,10 @@ def test_handler_asking_for_an_unknown_parameter(tmp_path: Path) -> None:
     def handler(nam: str) -> str:
         return nam
 
-    with pytest.raises(PluginError, match=r"plugin 'p'.*handler\(nam: .?str.?\).*'nam'.*available: ctx, name, request"):
+    with pytest.raises(
+        PluginError,
+        match=r"plugin 'p'.*handler\(nam: .?str.?\).*'nam'.*available: ctx, name, request",
+    ):
         create_app(settings(tmp_path), [p])
 
 

@@ -25,8 +25,11 @@ def test_file_then_environment_then_overrides(tmp_path: Path) -> None:
         '[server]\nport = 9000\nmax_body_size = "1MiB"\n[worker]\nbackoff = { initial = "2s", max = "5m" }\n'
         '[plugins]\nload = ["a.py"]\n[plugins.my-plugin]\nrepo = "x/*"\n[channels]\ndev = "json://h/p"\n'
     )
-    s = load_settings(cfg, {"HOOKPORT_SERVER__PORT": "9100", "HOOKPORT_WORKER__CONCURRENCY": "3"},
-                      server={"host": "0.0.0.0"})
+    s = load_settings(
+        cfg,
+        {"HOOKPORT_SERVER__PORT": "9100", "HOOKPORT_WORKER__CONCURRENCY": "3"},
+        server={"host": "0.0.0.0"},
+    )
     assert (s.server.port, s.server.host, s.server.max_body_size) == (9100, "0.0.0.0", 2**20)
     assert (s.worker.concurrency, s.worker.backoff.initial, s.worker.backoff.max) == (3, 2.0, 300.0)
     assert s.plugins.load == ["a.py"]
@@ -67,7 +70,14 @@ def test_sizes_and_durations() -> None:
     assert parse_size("25MB") == 25_000_000
     assert parse_size("25MiB") == 25 * 2**20
     assert parse_size(10) == 10
-    assert [parse_duration(v) for v in ("10s", "5m", "1h", "3d", "250ms", 7)] == [10, 300, 3600, 259200, 0.25, 7]
+    assert [parse_duration(v) for v in ("10s", "5m", "1h", "3d", "250ms", 7)] == [
+        10,
+        300,
+        3600,
+        259200,
+        0.25,
+        7,
+    ]
     for bad in ("10 years", "", True):
         with pytest.raises(ValueError, match="invalid|must be"):
             parse_duration(bad)

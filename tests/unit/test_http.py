@@ -12,7 +12,7 @@ import pytest
 from starlette.datastructures import Headers
 
 from hookport.errors import HTTPError, PayloadError, PayloadTooLarge, UnsupportedEncoding
-from hookport.http import Request, Response, read_body, resolve_client, parse_networks, to_response
+from hookport.http import Request, Response, parse_networks, read_body, resolve_client, to_response
 from hookport.templating import TemplateResponse
 
 
@@ -30,10 +30,23 @@ def headers(**values: str) -> Headers:
     return Headers({k.replace("_", "-"): v for k, v in values.items()})
 
 
-def make_request(body: bytes = b"", content_type: str = "", raw: list[tuple[bytes, bytes]] | None = None) -> Request:
-    raw = raw if raw is not None else ([(b"content-type", content_type.encode())] if content_type else [])
-    return Request(method="POST", path="/x", url="http://t/x", raw_headers=raw, query_string="a=1&a=2",
-                   body=body, client="127.0.0.1")
+def make_request(
+    body: bytes = b"", content_type: str = "", raw: list[tuple[bytes, bytes]] | None = None
+) -> Request:
+    raw = (
+        raw
+        if raw is not None
+        else ([(b"content-type", content_type.encode())] if content_type else [])
+    )
+    return Request(
+        method="POST",
+        path="/x",
+        url="http://t/x",
+        raw_headers=raw,
+        query_string="a=1&a=2",
+        body=body,
+        client="127.0.0.1",
+    )
 
 
 @pytest.mark.anyio
@@ -62,7 +75,9 @@ async def test_gzip_and_deflate_are_decoded(coding: str) -> None:
 async def test_stacked_encodings_decode_in_reverse_order() -> None:
     data = b"abc" * 1000
     encoded = zlib.compress(gzip.compress(data))
-    assert await read_body(receiver(encoded), headers(content_encoding="gzip, deflate"), 10**6) == data
+    assert (
+        await read_body(receiver(encoded), headers(content_encoding="gzip, deflate"), 10**6) == data
+    )
 
 
 @pytest.mark.anyio
@@ -87,21 +102,29 @@ async def test_unknown_encoding_is_415_and_corrupt_or_truncated_is_400() -> None
     with pytest.raises(PayloadError, match="corrupt"):
         await read_body(receiver(b"not gzip at all"), headers(content_encoding="gzip"), 100)
     with pytest.raises(PayloadError, match="truncated"):
-        await read_body(receiver(gzip.compress(b"abc" * 100)[:-10]), headers(content_encoding="gzip"), 10_000)
+        await read_body(
+            receiver(gzip.compress(b"abc" * 100)[:-10]), headers(content_encoding="gzip"), 10_000
+        )
 
 
 def test_json_is_lazy_strict_and_bounded() -> None:
     assert make_request(b'{"a": [1, 2]}').json == {"a": [1, 2]}
     assert make_request(b"{}").json == {}  # an empty document is still a document
-    for bad, message in [(b'{"a":', "malformed JSON"), (b'{"a":1} x', "malformed JSON"),
-                         (b'"\xff"', "not valid UTF-8"), (b"[" * 100_000, "nesting")]:
+    for bad, message in [
+        (b'{"a":', "malformed JSON"),
+        (b'{"a":1} x', "malformed JSON"),
+        (b'"\xff"', "not valid UTF-8"),
+        (b"[" * 100_000, "nesting"),
+    ]:
         with pytest.raises(HTTPError, match=message) as info:
             _ = make_request(bad).json
         assert info.value.status == 400
 
 
 def test_headers_are_case_insensitive_and_multi_valued_query_too() -> None:
-    req = make_request(raw=[(b"x-thing", b"1"), (b"x-thing", b"2"), (b"content-type", b"text/plain")])
+    req = make_request(
+        raw=[(b"x-thing", b"1"), (b"x-thing", b"2"), (b"content-type", b"text/plain")]
+    )
     assert req.headers.get("X-Thing") == "1"
     assert req.headers.getlist("x-THING") == ["1", "2"]
     assert req.query.getlist("a") == ["1", "2"]
@@ -119,8 +142,8 @@ def test_urlencoded_form_and_form_param() -> None:
 def test_multipart_fields_and_files() -> None:
     boundary = "BOUNDARY"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhi\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"a.txt\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nhi\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="doc"; filename="a.txt"\r\n'
         f"Content-Type: text/plain\r\n\r\nfile body\r\n--{boundary}--\r\n"
     ).encode()
     req = make_request(body, f"multipart/form-data; boundary={boundary}")
@@ -129,7 +152,10 @@ def test_multipart_fields_and_files() -> None:
 
 
 def test_return_values_map_to_responses() -> None:
-    assert (to_response("hi").body, to_response("hi").media_type) == (b"hi", "text/plain; charset=utf-8")
+    assert (to_response("hi").body, to_response("hi").media_type) == (
+        b"hi",
+        "text/plain; charset=utf-8",
+    )
     assert to_response({"a": 1}).body == b'{"a":1}'
     assert to_response([1]).media_type == "application/json"
     assert to_response(b"\x00").media_type == "application/octet-stream"
@@ -155,7 +181,10 @@ def test_client_address_honours_forwarded_headers_only_from_trusted_proxies() ->
 @pytest.mark.anyio
 async def test_concatenated_gzip_members_are_all_decoded() -> None:
     body = gzip.compress(b"first,") + gzip.compress(b"second")
-    assert await read_body(receiver(body, 5), headers(content_encoding="gzip"), 1000) == b"first,second"
+    assert (
+        await read_body(receiver(body, 5), headers(content_encoding="gzip"), 1000)
+        == b"first,second"
+    )
 
 
 @pytest.mark.anyio
@@ -168,4 +197,6 @@ async def test_multi_member_bomb_is_stopped_at_the_limit() -> None:
 @pytest.mark.anyio
 async def test_trailing_garbage_after_deflate_is_400() -> None:
     with pytest.raises(PayloadError, match="trailing"):
-        await read_body(receiver(zlib.compress(b"abc") + b"junk"), headers(content_encoding="deflate"), 1000)
+        await read_body(
+            receiver(zlib.compress(b"abc") + b"junk"), headers(content_encoding="deflate"), 1000
+        )

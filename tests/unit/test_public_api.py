@@ -12,8 +12,11 @@ import hookport
 
 def test_all_is_sorted_and_complete() -> None:
     # Submodules become attributes once imported; only ``verify`` is public among them.
-    public = {name for name, value in vars(hookport).items()
-              if not name.startswith("_") and not isinstance(value, types.ModuleType)}
+    public = {
+        name
+        for name, value in vars(hookport).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
     public.add("verify")
     assert sorted(hookport.__all__, key=str.lower) == sorted(set(hookport.__all__), key=str.lower)
     assert public == set(hookport.__all__) - {"__version__"}

@@ -30,7 +30,9 @@ def test_static_template_int_path_and_regex_parameters() -> None:
 
 
 def test_patterns_are_anchored() -> None:
-    t = table(("/foo", ("GET",), "foo"), ("/x/{name}", ("GET",), "x"), ("^/r/[0-9]+", ("GET",), "r"))
+    t = table(
+        ("/foo", ("GET",), "foo"), ("/x/{name}", ("GET",), "x"), ("^/r/[0-9]+", ("GET",), "r")
+    )
     assert t.match("GET", "/foobar").kind is Match.NONE
     assert t.match("GET", "/x/a/b").kind is Match.NONE
     assert t.match("GET", "/r/12x").kind is Match.NONE
@@ -61,7 +63,9 @@ def test_precedence_static_then_more_static_segments_then_regex() -> None:
 
 def test_duplicate_path_and_method_is_rejected_naming_plugins() -> None:
     entries = [("/a", ("POST",), "one", "first"), ("/a", ("POST", "GET"), "two", "second")]
-    with pytest.raises(PluginError, match=r"'second'.*POST /a is already declared by plugin 'first'"):
+    with pytest.raises(
+        PluginError, match=r"'second'.*POST /a is already declared by plugin 'first'"
+    ):
         RouteTable(entries)
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -73,8 +74,7 @@ def read_data(data: str | None) -> bytes:
     if data is None:
         return b""
     if data == "@-":
-        stdin: BinaryIO = click.get_binary_stream("stdin")
-        return stdin.read()
+        return sys.stdin.buffer.read()
     if data.startswith("@"):
         path = Path(data[1:])
         if not path.is_file():

@@ -286,12 +286,13 @@ def basic(
     realm: str = "hookport",
 ) -> BasicVerifier:
     """HTTP Basic: ``{user: password}`` and/or env variables holding ``user:password``."""
+    given = dict(credentials or {})
+    if any(not isinstance(user, str) or ":" in user for user in given):
+        raise ConfigError("basic: a user name must be text without ':'")
     pairs = tuple(
         split_credential(f"{user}:{password}", f"credentials[{user!r}]")
-        for user, password in (credentials or {}).items()
+        for user, password in given.items()
     )
-    if any(":" in user for user, _ in pairs if isinstance(user, str)):
-        raise ConfigError("basic: a user name must not contain ':'")
     names = Secrets.declare(None, credentials_env, label="credentials", required=False).env
     if not pairs and not names:
         raise ConfigError("basic needs credentials= or credentials_env=")

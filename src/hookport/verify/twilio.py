@@ -128,7 +128,8 @@ class TwilioVerifier:
         query: dict[str, str] = {}
         if body and not is_form(headers):
             query[BODY_HASH] = hashlib.sha256(body).hexdigest()
-            url = url + ("&" if urlsplit(url).query else "?") + f"{BODY_HASH}={query[BODY_HASH]}"
+            url = url.rstrip("?")
+            url += ("&" if "?" in url else "?") + f"{BODY_HASH}={query[BODY_HASH]}"
             params = ""
         else:
             params = params_text(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))

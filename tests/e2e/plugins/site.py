@@ -29,8 +29,10 @@ def echo(request: Request) -> dict[str, object]:
 
 @plugin.route("/form", methods=["POST"])
 def form(request: Request) -> dict[str, object]:
-    return {"fields": {k: request.form.getlist(k) for k in request.form},
-            "files": [f.filename for f in request.files]}
+    return {
+        "fields": {k: request.form.getlist(k) for k in request.form},
+        "files": [f.filename for f in request.files],
+    }
 
 
 @plugin.route("/page")
@@ -58,8 +60,9 @@ def private(request: Request) -> str:
     return "welcome"
 
 
-@plugin.route("/tokened", methods=["POST"],
-              verify=verify.token({"ci": "tok-ci-123", "ops": "tok-ops-456"}))
+@plugin.route(
+    "/tokened", methods=["POST"], verify=verify.token({"ci": "tok-ci-123", "ops": "tok-ops-456"})
+)
 def tokened(request: Request) -> str:
     return "token ok"
 
@@ -74,14 +77,20 @@ def local_only() -> str:
     return "local"
 
 
-@plugin.route("/either", methods=["POST"],
-              verify=verify.any_of(verify.basic({"bob": "builder"}), verify.token("tok-either")))
+@plugin.route(
+    "/either",
+    methods=["POST"],
+    verify=verify.any_of(verify.basic({"bob": "builder"}), verify.token("tok-either")),
+)
 def either() -> str:
     return "either ok"
 
 
-@plugin.route("/both", methods=["POST"],
-              verify=verify.all_of(verify.ip_allow(["127.0.0.0/8"]), verify.token("tok-both")))
+@plugin.route(
+    "/both",
+    methods=["POST"],
+    verify=verify.all_of(verify.ip_allow(["127.0.0.0/8"]), verify.token("tok-both")),
+)
 def both() -> str:
     return "both ok"
 
