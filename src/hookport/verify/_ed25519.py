@@ -33,9 +33,7 @@ def public_bytes(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
-def matches(
-    candidates: Sequence[bytes], keys: Sequence[Ed25519PublicKey], message: bytes
-) -> bool:
+def matches(candidates: Sequence[bytes], keys: Sequence[Ed25519PublicKey], message: bytes) -> bool:
     """True when any candidate is a valid signature of ``message`` under any key."""
     found = False
     for key in keys:

@@ -13,7 +13,9 @@ from hookport.types import Verifier
 SEED = bytes(range(1, 33))
 DISCORD_PRIVATE = SEED.hex()
 DISCORD_PUBLIC = (
-    Ed25519PrivateKey.from_private_bytes(SEED).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    Ed25519PrivateKey.from_private_bytes(SEED)
+    .public_key()
+    .public_bytes(Encoding.Raw, PublicFormat.Raw)
 ).hex()
 WHSEC = "whsec_" + base64.b64encode(b"super-secret-standard-key-0123456").decode()
 WHSK = "whsk_" + base64.b64encode(SEED).decode()
@@ -58,6 +60,12 @@ VERIFIERS: dict[str, tuple[Verifier, tuple[str, ...]]] = {
     ),
     "token_query": (verify.token(TOKEN_VALUE, header=None), (TOKEN_VALUE,)),
     "ip_allow": (verify.ip_allow(["203.0.113.0/24", "2001:db8::/32"]), ()),
-    "all_of": (verify.all_of(verify.ip_allow("203.0.113.0/24"), verify.github(secret=PLAIN)), (PLAIN,)),
-    "any_of": (verify.any_of(verify.github(secret=PLAIN), verify.token(TOKEN_VALUE)), (PLAIN, TOKEN_VALUE)),
+    "all_of": (
+        verify.all_of(verify.ip_allow("203.0.113.0/24"), verify.github(secret=PLAIN)),
+        (PLAIN,),
+    ),
+    "any_of": (
+        verify.any_of(verify.github(secret=PLAIN), verify.token(TOKEN_VALUE)),
+        (PLAIN, TOKEN_VALUE),
+    ),
 }

@@ -35,7 +35,9 @@ VALUE = st.one_of(
 HEADERS = st.lists(st.tuples(st.sampled_from(HEADER_NAMES), VALUE), max_size=8)
 BODY = st.one_of(
     st.binary(max_size=200),
-    st.sampled_from([b'{"type":1}', b'{"type":"url_verification","challenge":"c"}', b"payload=%7B"]),
+    st.sampled_from(
+        [b'{"type":1}', b'{"type":"url_verification","challenge":"c"}', b"payload=%7B"]
+    ),
 )
 URL = st.one_of(
     st.just("https://hooks.example.com/hook"),
@@ -53,7 +55,9 @@ def _assert_clean(exc: BaseException, secrets: tuple[str, ...], logs: str) -> No
 
 
 @pytest.mark.parametrize("name", sorted(VERIFIERS))
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(headers=HEADERS, body=BODY, url=URL, client=CLIENT, method=st.sampled_from(["POST", "GET"]))
 def test_arbitrary_requests_only_raise_401_or_403(
     name: str,
@@ -74,10 +78,16 @@ def test_arbitrary_requests_only_raise_401_or_403(
 
 
 @pytest.mark.parametrize("name", sorted(VERIFIERS))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(extra=HEADERS, body=BODY, skew=st.integers(-10**6, 10**6))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(extra=HEADERS, body=BODY, skew=st.integers(-(10**6), 10**6))
 def test_tampered_signed_requests_only_raise_401_or_403(
-    name: str, extra: list[tuple[str, str]], body: bytes, skew: int, caplog: pytest.LogCaptureFixture
+    name: str,
+    extra: list[tuple[str, str]],
+    body: bytes,
+    skew: int,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     verifier, secrets = VERIFIERS[name]
     req = signed(verifier, b'{"type":"x"}', now=NOW + skew)

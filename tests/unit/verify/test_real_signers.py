@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import standardwebhooks
@@ -24,9 +24,11 @@ BODY = b'{"id":"evt_1","type":"invoice.paid","data":{"object":{"id":"in_1"}}}'
 NOW = 1_700_000_000
 
 
-def _standard(prefix: str, lib: Callable[[str], object]) -> Callable[[bytes, int, str], FakeRequest]:
+def _standard(
+    prefix: str, lib: Callable[[str], object]
+) -> Callable[[bytes, int, str], FakeRequest]:
     def build(body: bytes, ts: int, secret: str) -> FakeRequest:
-        when = datetime.fromtimestamp(ts, tz=timezone.utc)
+        when = datetime.fromtimestamp(ts, tz=UTC)
         signature = lib(secret).sign("msg_abc", when, body.decode())  # type: ignore[attr-defined]
         headers = {f"{prefix}id": "msg_abc", f"{prefix}timestamp": str(ts)}
         return request(body, headers | {f"{prefix}signature": signature})
@@ -39,7 +41,9 @@ def _stripe(body: bytes, ts: int, secret: str) -> FakeRequest:
     return request(body, {"Stripe-Signature": header})
 
 
-CASES: list[tuple[str, Callable[[bytes, int, str], FakeRequest], Callable[[str], Verifier], str]] = [
+CASES: list[
+    tuple[str, Callable[[bytes, int, str], FakeRequest], Callable[[str], Verifier], str]
+] = [
     ("standardwebhooks", _standard("webhook-", standardwebhooks.Webhook), verify.standard, SECRET),
     ("svix", _standard("svix-", svix.Webhook), verify.svix, SECRET),
     ("stripe", _stripe, verify.stripe, STRIPE_SECRET),

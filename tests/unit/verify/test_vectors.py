@@ -72,7 +72,9 @@ def _sw_headers(prefix: str, signature: str = SW_SIG) -> dict[str, str]:
 
 
 def test_standard_webhooks_vector() -> None:
-    result = verify.standard(secret=SW_SECRET).verify(request(SW_BODY, _sw_headers("webhook-")), SW_TS)
+    result = verify.standard(secret=SW_SECRET).verify(
+        request(SW_BODY, _sw_headers("webhook-")), SW_TS
+    )
     assert result.delivery_id == SW_ID
 
 
@@ -133,7 +135,9 @@ def test_slack_docs_vector() -> None:
         "X-Slack-Signature": SLACK_SIG,
         "Content-Type": "application/x-www-form-urlencoded",
     }
-    result = verify.slack(signing_secret=SLACK_SECRET).verify(request(SLACK_BODY, headers), SLACK_TS)
+    result = verify.slack(signing_secret=SLACK_SECRET).verify(
+        request(SLACK_BODY, headers), SLACK_TS
+    )
     assert result.event_type == "slash_command"
 
 
@@ -192,10 +196,11 @@ def test_twilio_library_body_sha256_vector() -> None:
 
 
 def test_twilio_library_vector_with_wrong_token_fails() -> None:
+    payload = urlencode(TWILIO_PARAMS).encode()
+    headers = {"X-Twilio-Signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="} | FORM
+    req = request(payload, headers, url=TWILIO_URL)
     with pytest.raises(VerificationError):
-        payload = urlencode(TWILIO_PARAMS).encode()
-        headers = {"X-Twilio-Signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="} | FORM
-        verify.twilio(auth_token="54321").verify(request(payload, headers, url=TWILIO_URL), 0)
+        verify.twilio(auth_token="54321").verify(req, 0)
 
 
 # Stripe: stripe/stripe-python tests/test_webhook.py fixture (payload and secret). Stripe
