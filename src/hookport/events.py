@@ -58,7 +58,7 @@ class NewEvent:
     query_string: str
     headers: list[tuple[str, str]]
     body: bytes
-    params: dict[str, str]
+    params: dict[str, Any]
     sender: str | None
     source_ip: str | None
     status: EventStatus = EventStatus.QUEUED
@@ -118,7 +118,7 @@ class Event:
     query_string: str
     headers: list[tuple[str, str]]
     body: bytes
-    params: dict[str, str]
+    params: dict[str, Any]
     sender: str | None
     source_ip: str | None
     status: EventStatus
@@ -218,7 +218,7 @@ def headers_from_json(raw: str | None) -> list[tuple[str, str]]:
     return [(str(k), str(v)) for k, v in json.loads(raw)]
 
 
-def params_to_json(params: Mapping[str, str]) -> str:
+def params_to_json(params: Mapping[str, Any]) -> str:
     """Serialise path parameters for storage."""
     return json.dumps(dict(params), separators=(",", ":"))
 

@@ -174,7 +174,7 @@ class Ingest:
             query_string=request.query_string,
             headers=request.header_pairs(),
             body=request.body,
-            params={k: str(v) for k, v in request.params.items()},
+            params=dict(request.params),
             sender=verified.sender,
             source_ip=request.client,
         )
@@ -252,7 +252,7 @@ class Ingest:
             query_string=request.query_string,
             headers=request.header_pairs(),
             body=request.body,
-            params={k: str(v) for k, v in request.params.items()},
+            params=dict(request.params),
             sender=verified.sender,
             source_ip=request.client,
             status=EventStatus.DONE,

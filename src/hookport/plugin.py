@@ -255,7 +255,9 @@ def _methods(methods: Sequence[str]) -> tuple[str, ...]:
 
 
 def _qualname(func: Callable[..., Any]) -> str:
-    return str(getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func)))
+    """``Class.method`` or ``function``; a factory's ``<locals>`` prefix is dropped."""
+    name = str(getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func)))
+    return name.rsplit("<locals>.", 1)[-1]
 
 
 def _doc(func: Callable[..., Any]) -> str:

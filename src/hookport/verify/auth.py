@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from hookport.errors import ConfigError, ForbiddenError, VerificationError
 from hookport.types import IncomingRequest, Signed, Verified
+from hookport.verify._hmac import equal_any
 from hookport.verify.base import fail, header, read_env
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -193,11 +194,7 @@ class TokenVerifier:
     def verify(self, request: IncomingRequest, now: float) -> Verified:
         """Compare the presented token with every token; its name becomes ``sender``."""
         tokens = self._tokens()
-        given = self._presented(request).encode("utf-8", "surrogatepass")
-        found: int | None = None
-        for index, (_, value) in enumerate(tokens):
-            if hmac.compare_digest(given, value.encode("utf-8")) and found is None:
-                found = index
+        found = equal_any(self._presented(request), [value for _, value in tokens])
         if found is None:
             fail("invalid token")
         return Verified(sender=tokens[found][0])

@@ -46,6 +46,11 @@ INSERT INTO events (
 WITH caps (endpoint, cap) AS (
     SELECT key, value FROM json_each(:limits)
 ),
+live (endpoint, n) AS (
+    SELECT endpoint, count(*) FROM events
+    WHERE status = 'processing' AND lease_expires_at > :now
+    GROUP BY endpoint
+),
 due AS (
     SELECT seq, endpoint FROM events
     WHERE (status = 'queued'
@@ -54,16 +59,15 @@ due AS (
       AND (:receivers IS NULL OR endpoint IN (SELECT value FROM json_each(:receivers)))
 ),
 ranked AS (
-    SELECT d.seq, d.endpoint, c.cap,
+    SELECT d.seq, d.endpoint, c.cap, c.cap - coalesce(l.n, 0) AS room,
            row_number() OVER (PARTITION BY d.endpoint ORDER BY d.seq) AS rn
-    FROM due AS d JOIN caps AS c ON c.endpoint = d.endpoint
+    FROM due AS d
+    JOIN caps AS c ON c.endpoint = d.endpoint
+    LEFT JOIN live AS l ON l.endpoint = d.endpoint
 ),
 capped AS (
     SELECT r.seq FROM ranked AS r
-    WHERE r.rn <= r.cap - (
-            SELECT count(*) FROM events AS l
-            WHERE l.endpoint = r.endpoint AND l.status = 'processing'
-              AND l.lease_expires_at > :now)
+    WHERE r.rn <= r.room
       AND (r.cap <> 1 OR NOT EXISTS (
             SELECT 1 FROM events AS p
             WHERE p.endpoint = r.endpoint AND p.seq < r.seq

@@ -1,0 +1,112 @@
+"""Receivers and recorded routes through the public test kit, on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hookport import Event, Plugin, Request, verify
+from hookport.testing import HookportClient
+
+
+@pytest.mark.anyio
+async def test_path_parameters_keep_their_type_in_workers(tmp_path: Path) -> None:
+    seen: list[Any] = []
+    plugin = Plugin("typed")
+    r = plugin.receiver("/orgs/{org}/hooks/{hook_id:int}")
+
+    @r
+    def handle(event: Event, org: str, hook_id: int) -> None:
+        seen.append((org, hook_id))
+
+    async with HookportClient.create([plugin], tmp_path) as client:
+        response = await client.send("/orgs/acme/hooks/42", b"{}")
+        assert response.status_code == 202
+        assert await client.drain() == 1
+    assert seen == [("acme", 42)]
+
+
+@pytest.mark.anyio
+async def test_event_type_dispatch_subtypes_and_overrides(tmp_path: Path) -> None:
+    calls: list[str] = []
+    plugin = Plugin("types")
+    gh = plugin.receiver("/gh", verify=verify.github(secret="s3cret"))
+
+    @gh.on("issues")
+    def any_issue(event: Event) -> None:
+        calls.append(f"issues:{event.type}")
+
+    @gh.on("issues.opened")
+    def opened(event: Event) -> None:
+        calls.append(f"opened:{event.type}")
+
+    @gh.on("push")
+    def push(event: Event) -> None:
+        calls.append("push")
+
+    by_header = plugin.receiver("/h", event_type="X-Kind")
+    by_callable = plugin.receiver("/c", event_type=lambda req: req.query.get("kind"))
+
+    @by_header.on("alpha")
+    @by_callable.on("beta")
+    def typed(event: Event) -> None:
+        calls.append(f"typed:{event.type}")
+
+    async with HookportClient.create([plugin], tmp_path) as client:
+        body = json.dumps({"action": "opened"}).encode()
+        assert (await client.send("/gh", body, event_type="issues")).status_code == 202
+        assert (await client.send("/h", b"{}", headers={"X-Kind": "alpha"})).status_code == 202
+        assert (await client.send("/c?kind=beta", b"{}")).status_code == 202
+        await client.drain()
+    assert sorted(calls) == ["issues:issues.opened", "opened:issues.opened", "typed:alpha", "typed:beta"]
+
+
+@pytest.mark.anyio
+async def test_dedupe_can_be_turned_off(tmp_path: Path) -> None:
+    plugin = Plugin("nodedupe")
+    plugin.receiver("/a")
+    plugin.receiver("/b", dedupe=False)
+    async with HookportClient.create([plugin], tmp_path) as client:
+        key = {"Idempotency-Key": "same"}
+        a = [(await client.send("/a", b"{}", headers=key)).json()["status"] for _ in range(2)]
+        b = [(await client.send("/b", b"{}", headers=key)).json()["status"] for _ in range(2)]
+    assert a == ["queued", "duplicate"]
+    assert b == ["queued", "queued"]
+
+
+@pytest.mark.anyio
+async def test_json_providers_reject_non_json_before_storing(tmp_path: Path) -> None:
+    plugin = Plugin("strict")
+    plugin.receiver("/stripe", verify=verify.stripe(secret="whsec_test"))
+    async with HookportClient.create([plugin], tmp_path) as client:
+        r = await client.send("/stripe", b"not json")
+        assert r.status_code == 400
+        assert "malformed JSON" in r.json()["error"]
+        assert await client.app.ops.list_events(__import__("hookport.store.base", fromlist=["EventFilter"]).EventFilter()) == []
+
+
+@pytest.mark.anyio
+async def test_routes_record_request_and_response_unless_told_not_to(tmp_path: Path) -> None:
+    plugin = Plugin("rec")
+
+    @plugin.route("/kept", methods=["POST"])
+    def kept(request: Request) -> dict[str, int]:
+        return {"len": len(request.body)}
+
+    @plugin.route("/skipped", methods=["POST"], record=False)
+    def skipped() -> str:
+        return "no record"
+
+    async with HookportClient.create([plugin], tmp_path) as client:
+        assert (await client.send("/kept", b"abc")).json() == {"len": 3}
+        assert (await client.send("/skipped", b"abc")).text == "no record"
+        from hookport.store.base import EventFilter
+
+        events = await client.app.ops.list_events(EventFilter())
+        assert [(e.kind, e.receiver, e.status.value) for e in events] == [("route", "rec:kept", "done")]
+        full = await client.event(events[0].id)
+        assert full is not None and full.response is not None
+        assert (full.body, full.response.status, full.response.body) == (b"abc", 200, b'{"len":3}')
