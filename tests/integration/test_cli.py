@@ -183,3 +183,22 @@ def test_init_then_check(runner: CliRunner, tmp_path: Path) -> None:
     assert "config ok; 1 plugin(s), 2 endpoint(s)" in out and "store ok" in out
     code, out = invoke(runner, "init")
     assert code == 1 and "already exist" in out
+
+
+def test_routes_urls_include_the_access_token_of_query_token_verifiers(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plugin_file = tmp_path / "tok.py"
+    plugin_file.write_text(
+        "from hookport import Plugin, verify\n"
+        "plugin = Plugin('tok')\n"
+        "plugin.receiver('/ci', verify=verify.token({'ci': 'abc123'}, header=None))\n"
+        "plugin.receiver('/hdr', verify=verify.token('zzz'))\n"
+    )
+    monkeypatch.setenv("HOOKPORT_SERVER__BASE_URL", "https://hooks.example.com/")
+    code, out = invoke(runner, "routes", "--urls", "--plugin", str(plugin_file))
+    assert code == 0, out
+    assert out.splitlines() == [
+        "https://hooks.example.com/ci?access_token=abc123",
+        "https://hooks.example.com/hdr",
+    ]

@@ -61,7 +61,12 @@ async def test_event_type_dispatch_subtypes_and_overrides(tmp_path: Path) -> Non
         assert (await client.send("/h", b"{}", headers={"X-Kind": "alpha"})).status_code == 202
         assert (await client.send("/c?kind=beta", b"{}")).status_code == 202
         await client.drain()
-    assert sorted(calls) == ["issues:issues.opened", "opened:issues.opened", "typed:alpha", "typed:beta"]
+    assert sorted(calls) == [
+        "issues:issues.opened",
+        "opened:issues.opened",
+        "typed:alpha",
+        "typed:beta",
+    ]
 
 
 @pytest.mark.anyio
@@ -85,7 +90,12 @@ async def test_json_providers_reject_non_json_before_storing(tmp_path: Path) -> 
         r = await client.send("/stripe", b"not json")
         assert r.status_code == 400
         assert "malformed JSON" in r.json()["error"]
-        assert await client.app.ops.list_events(__import__("hookport.store.base", fromlist=["EventFilter"]).EventFilter()) == []
+        assert (
+            await client.app.ops.list_events(
+                __import__("hookport.store.base", fromlist=["EventFilter"]).EventFilter()
+            )
+            == []
+        )
 
 
 @pytest.mark.anyio
@@ -106,7 +116,62 @@ async def test_routes_record_request_and_response_unless_told_not_to(tmp_path: P
         from hookport.store.base import EventFilter
 
         events = await client.app.ops.list_events(EventFilter())
-        assert [(e.kind, e.receiver, e.status.value) for e in events] == [("route", "rec:kept", "done")]
+        assert [(e.kind, e.receiver, e.status.value) for e in events] == [
+            ("route", "rec:kept", "done")
+        ]
         full = await client.event(events[0].id)
         assert full is not None and full.response is not None
         assert (full.body, full.response.status, full.response.body) == (b"abc", 200, b'{"len":3}')
+
+
+@pytest.mark.anyio
+async def test_retention_prunes_old_done_events_and_keeps_dead_ones(tmp_path: Path) -> None:
+    import time
+
+    from hookport.events import EventStatus, NewEvent, new_event_id
+    from hookport.store.base import EventFilter
+
+    plugin = Plugin("ret")
+    plugin.receiver("/in")
+    old = time.time() - 40 * 86400
+
+    def record(status: EventStatus, at: float = old) -> NewEvent:
+        return NewEvent(
+            id=new_event_id(at),
+            kind="route",
+            plugin="ret",
+            endpoint="ret:/in",
+            type=None,
+            delivery_id=None,
+            received_at=at,
+            method="POST",
+            path="/in",
+            query_string="",
+            headers=[],
+            body=b"",
+            params={},
+            sender=None,
+            source_ip=None,
+            status=status,
+        )
+
+    client = HookportClient.create(
+        [plugin], tmp_path, store={"url": f"sqlite:///{tmp_path}/r.db", "retention": "30d"}
+    )
+    store = client.app.store
+    await store.open()
+    await store.append(record(EventStatus.DONE))
+    await store.append(record(EventStatus.DEAD))
+    recent = await store.append(record(EventStatus.DONE, time.time()))
+    await store.close()
+    async with client:  # start-up runs the first prune pass
+
+        async def statuses() -> list[str]:
+            return sorted(e.status.value for e in await client.app.ops.list_events(EventFilter()))
+
+        import anyio
+
+        with anyio.fail_after(10):
+            while await statuses() != ["dead", "done"]:
+                await anyio.sleep(0.02)
+        assert await client.event(recent.id) is not None

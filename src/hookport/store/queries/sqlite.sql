@@ -51,19 +51,31 @@ live (endpoint, n) AS (
     WHERE status = 'processing' AND lease_expires_at > :now
     GROUP BY endpoint
 ),
-due AS (
-    SELECT seq, endpoint FROM events
-    WHERE (status = 'queued'
+free AS (
+    -- Uncapped endpoints: walk unfinished events in arrival order, stop at :limit.
+    SELECT seq FROM events INDEXED BY events_pending
+    WHERE status IN ('queued', 'processing', 'retrying')
+      AND (status = 'queued'
            OR (status = 'retrying' AND next_attempt_at <= :now)
            OR (status = 'processing' AND lease_expires_at <= :now))
       AND (:receivers IS NULL OR endpoint IN (SELECT value FROM json_each(:receivers)))
+      AND endpoint NOT IN (SELECT endpoint FROM caps)
+    ORDER BY seq
+    LIMIT :limit
 ),
 ranked AS (
-    SELECT d.seq, d.endpoint, c.cap, c.cap - coalesce(l.n, 0) AS room,
-           row_number() OVER (PARTITION BY d.endpoint ORDER BY d.seq) AS rn
-    FROM due AS d
-    JOIN caps AS c ON c.endpoint = d.endpoint
-    LEFT JOIN live AS l ON l.endpoint = d.endpoint
+    -- Capped endpoints: number their due events in arrival order.
+    SELECT e.seq, e.endpoint, c.cap, c.cap - coalesce(l.n, 0) AS room,
+           row_number() OVER (PARTITION BY e.endpoint ORDER BY e.seq) AS rn
+    FROM caps AS c  -- CROSS JOIN: SQLite's way to say "loop over caps, probe the index"
+    CROSS JOIN events AS e INDEXED BY events_pending_endpoint
+    LEFT JOIN live AS l ON l.endpoint = c.endpoint
+    WHERE e.endpoint = c.endpoint
+      AND e.status IN ('queued', 'processing', 'retrying')
+      AND (e.status = 'queued'
+           OR (e.status = 'retrying' AND e.next_attempt_at <= :now)
+           OR (e.status = 'processing' AND e.lease_expires_at <= :now))
+      AND (:receivers IS NULL OR e.endpoint IN (SELECT value FROM json_each(:receivers)))
 ),
 capped AS (
     SELECT r.seq FROM ranked AS r
@@ -74,7 +86,7 @@ capped AS (
               AND p.status IN ('queued', 'processing', 'retrying')))
 ),
 picked AS (
-    SELECT seq FROM due WHERE endpoint NOT IN (SELECT endpoint FROM caps)
+    SELECT seq FROM free
     UNION ALL
     SELECT seq FROM capped
     ORDER BY seq
