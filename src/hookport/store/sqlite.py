@@ -188,15 +188,7 @@ class SqliteStore:
 
     async def lease(self, request: LeaseRequest) -> list[Event]:
         """Claim due events for ``request.owner`` (see :class:`LeaseRequest`)."""
-        params = {
-            "now": request.now,
-            "until": request.now + request.lease_seconds,
-            "owner": request.owner,
-            "limit": request.limit,
-            "receivers": None if request.receivers is None else _ids(request.receivers),
-            "limits": json.dumps(dict(request.limits or {})),
-        }
-        return await self._write(_lease, params)
+        return await self._write(_lease, request)
 
     async def renew(self, owner: str, event_ids: Sequence[str], until: float) -> None:
         """Extend the leases ``owner`` holds on ``event_ids``."""
@@ -320,8 +312,35 @@ def _insert_batch(conn: Connection, events: Sequence[NewEvent]) -> list[AppendRe
     return results
 
 
-def _lease(conn: Connection, params: dict[str, Any]) -> list[Event]:
-    rows = conn.execute(_q("lease"), params).fetchall()
+def _lease(conn: Connection, request: LeaseRequest) -> list[Event]:
+    now, caps = request.now, dict(request.limits or {})
+    receivers = None if request.receivers is None else set(request.receivers)
+    picked: list[int] = []
+    live = dict(conn.execute(_q("lease_live"), {"now": now}).fetchall()) if caps else {}
+    for endpoint, cap in caps.items():
+        room = min(cap - live.get(endpoint, 0), request.limit)
+        if room <= 0 or (receivers is not None and endpoint not in receivers):
+            continue
+        if cap == 1:
+            first = conn.execute(_q("lease_first_pending"), {"endpoint": endpoint, "now": now})
+            row = first.fetchone()
+            picked += [row["seq"]] if row is not None and row["due"] else []
+        else:
+            params = {"endpoint": endpoint, "now": now, "limit": room}
+            picked += [row[0] for row in conn.execute(_q("lease_capped"), params)]
+    free = {
+        "now": now,
+        "receivers": None if receivers is None else _ids(sorted(receivers)),
+        "capped": _ids(sorted(caps)),
+        "limit": request.limit,
+    }
+    picked += [row[0] for row in conn.execute(_q("lease_free"), free)]
+    picked = sorted(picked)[: request.limit]
+    if not picked:
+        return []
+    claim = {"seqs": json.dumps(picked), "owner": request.owner}
+    claim["until"] = now + request.lease_seconds
+    rows = conn.execute(_q("lease_claim"), claim).fetchall()
     rows.sort(key=lambda row: row["seq"])
     return [event_from_row(row) for row in rows]
 

@@ -8,6 +8,10 @@ CREATE UNIQUE INDEX events_delivery ON events (endpoint, delivery_id)
 -- index events_due on events
 CREATE INDEX events_due ON events (status, next_attempt_at);
 
+-- index events_pending on events
+CREATE INDEX events_pending ON events (seq)
+    WHERE status IN ('queued', 'processing', 'retrying');
+
 -- index events_pending_endpoint on events
 CREATE INDEX events_pending_endpoint ON events (endpoint, seq)
     WHERE status IN ('queued', 'processing', 'retrying');

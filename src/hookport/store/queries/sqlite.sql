@@ -39,65 +39,55 @@ INSERT INTO events (
     :response_status, :response_headers, :response_body
 );
 
--- name: lease
--- Due: queued; retrying past next_attempt_at; processing with an expired lease.
--- :limits is a JSON object {endpoint: cap}; a capped endpoint gets at most cap - live leases,
--- and cap 1 also means ordered (no earlier unfinished event of that endpoint).
-WITH caps (endpoint, cap) AS (
-    SELECT key, value FROM json_each(:limits)
-),
-live (endpoint, n) AS (
-    SELECT endpoint, count(*) FROM events
-    WHERE status = 'processing' AND lease_expires_at > :now
-    GROUP BY endpoint
-),
-free AS (
-    -- Uncapped endpoints: walk unfinished events in arrival order, stop at :limit.
-    SELECT seq FROM events INDEXED BY events_pending
-    WHERE status IN ('queued', 'processing', 'retrying')
-      AND (status = 'queued'
-           OR (status = 'retrying' AND next_attempt_at <= :now)
-           OR (status = 'processing' AND lease_expires_at <= :now))
-      AND (:receivers IS NULL OR endpoint IN (SELECT value FROM json_each(:receivers)))
-      AND endpoint NOT IN (SELECT endpoint FROM caps)
-    ORDER BY seq
-    LIMIT :limit
-),
-ranked AS (
-    -- Capped endpoints: number their due events in arrival order.
-    SELECT e.seq, e.endpoint, c.cap, c.cap - coalesce(l.n, 0) AS room,
-           row_number() OVER (PARTITION BY e.endpoint ORDER BY e.seq) AS rn
-    FROM caps AS c  -- CROSS JOIN: SQLite's way to say "loop over caps, probe the index"
-    CROSS JOIN events AS e INDEXED BY events_pending_endpoint
-    LEFT JOIN live AS l ON l.endpoint = c.endpoint
-    WHERE e.endpoint = c.endpoint
-      AND e.status IN ('queued', 'processing', 'retrying')
-      AND (e.status = 'queued'
-           OR (e.status = 'retrying' AND e.next_attempt_at <= :now)
-           OR (e.status = 'processing' AND e.lease_expires_at <= :now))
-      AND (:receivers IS NULL OR e.endpoint IN (SELECT value FROM json_each(:receivers)))
-),
-capped AS (
-    SELECT r.seq FROM ranked AS r
-    WHERE r.rn <= r.room
-      AND (r.cap <> 1 OR NOT EXISTS (
-            SELECT 1 FROM events AS p
-            WHERE p.endpoint = r.endpoint AND p.seq < r.seq
-              AND p.status IN ('queued', 'processing', 'retrying')))
-),
-picked AS (
-    SELECT seq FROM free
-    UNION ALL
-    SELECT seq FROM capped
-    ORDER BY seq
-    LIMIT :limit
-)
+-- Leasing. Due: queued; retrying past next_attempt_at; processing with an expired lease.
+-- sqlite.py runs these in one BEGIN IMMEDIATE transaction: live leases per endpoint, the
+-- candidates of each capped endpoint, the uncapped candidates, then one claiming UPDATE.
+
+-- name: lease_live
+SELECT endpoint, count(*) AS n FROM events
+WHERE status = 'processing' AND lease_expires_at > :now
+GROUP BY endpoint;
+
+-- name: lease_first_pending
+-- Ordered endpoints (cap 1): only the oldest unfinished event may run, and only when due.
+SELECT seq,
+       (status = 'queued'
+        OR (status = 'retrying' AND next_attempt_at <= :now)
+        OR (status = 'processing' AND lease_expires_at <= :now)) AS due
+FROM events
+WHERE endpoint = :endpoint AND status IN ('queued', 'processing', 'retrying')
+ORDER BY seq
+LIMIT 1;
+
+-- name: lease_capped
+SELECT seq FROM events
+WHERE endpoint = :endpoint
+  AND status IN ('queued', 'processing', 'retrying')
+  AND (status = 'queued'
+       OR (status = 'retrying' AND next_attempt_at <= :now)
+       OR (status = 'processing' AND lease_expires_at <= :now))
+ORDER BY seq
+LIMIT :limit;
+
+-- name: lease_free
+-- Uncapped endpoints: walk unfinished events in arrival order and stop at :limit.
+SELECT seq FROM events INDEXED BY events_pending
+WHERE status IN ('queued', 'processing', 'retrying')
+  AND (status = 'queued'
+       OR (status = 'retrying' AND next_attempt_at <= :now)
+       OR (status = 'processing' AND lease_expires_at <= :now))
+  AND (:receivers IS NULL OR endpoint IN (SELECT value FROM json_each(:receivers)))
+  AND endpoint NOT IN (SELECT value FROM json_each(:capped))
+ORDER BY seq
+LIMIT :limit;
+
+-- name: lease_claim
 UPDATE events
 SET status = 'processing',
     attempt = attempt + 1,
     lease_owner = :owner,
     lease_expires_at = :until
-WHERE seq IN (SELECT seq FROM picked)
+WHERE seq IN (SELECT value FROM json_each(:seqs))
 RETURNING seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
     query_string, headers, body, params, sender, source_ip, status, attempt, next_attempt_at,
     last_error, done_handlers, response_status, response_headers, response_body;
