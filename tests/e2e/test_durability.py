@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 PLUGIN = str(Path(__file__).parent / "plugins" / "durable.py")
 
@@ -45,8 +44,10 @@ class Load:
         self.acked: dict[str, str] = {}  # delivery key -> event id
         self.lock = threading.Lock()
         self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self._run, args=(per_sender,), daemon=True)
-                        for _ in range(senders)]
+        self.threads = [
+            threading.Thread(target=self._run, args=(per_sender,), daemon=True)
+            for _ in range(senders)
+        ]
         self.errors = 0
 
     def start(self) -> None:
@@ -66,8 +67,9 @@ class Load:
                     if self.stop.is_set():
                         return
                     try:
-                        r = client.post(f"{self.url}/in", content=b'{"n":1}',
-                                        headers={"Idempotency-Key": key})
+                        r = client.post(
+                            f"{self.url}/in", content=b'{"n":1}', headers={"Idempotency-Key": key}
+                        )
                     except httpx.HTTPError:
                         self.errors += 1
                         time.sleep(0.02)  # the server is down: back off like a sender would
@@ -84,7 +86,8 @@ def test_kill_9_under_load_loses_no_acknowledged_event(serve: Any, tmp_path: Pat
     env = {"DURABLE_LOG": str(log)}
     args = ("--plugin", PLUGIN)
     (tmp_path / "hookport.toml").write_text(
-        f'[store]\nurl = "sqlite:///{db}"\n[worker]\nlease = "3s"\nconcurrency = 8\n')
+        f'[store]\nurl = "sqlite:///{db}"\n[worker]\nlease = "3s"\nconcurrency = 8\n'
+    )
     server = serve("--config", str(tmp_path / "hookport.toml"), *args, env=env)
     port = server.url.rsplit(":", 1)[1]
     load = Load(server.url, senders=16, per_sender=120)  # 1,920 deliveries
@@ -94,8 +97,7 @@ def test_kill_9_under_load_loses_no_acknowledged_event(serve: Any, tmp_path: Pat
         wait_until(lambda t=threshold: len(load.acked) >= t, 60, f"{threshold} acknowledgements")
         server.stop(signal.SIGKILL)
         kills += 1
-        server = serve("--config", str(tmp_path / "hookport.toml"), *args, "--port", port,
-                       env=env)
+        server = serve("--config", str(tmp_path / "hookport.toml"), *args, "--port", port, env=env)
     load.join(120)
     assert len(load.acked) == 16 * 120
     acked_ids = set(load.acked.values())
@@ -109,7 +111,9 @@ def test_kill_9_under_load_loses_no_acknowledged_event(serve: Any, tmp_path: Pat
     assert server.stop() == 0
 
 
-def test_kill_9_during_a_slow_handler_processes_the_event_after_restart(serve: Any, tmp_path: Path) -> None:
+def test_kill_9_during_a_slow_handler_processes_the_event_after_restart(
+    serve: Any, tmp_path: Path
+) -> None:
     db, log = tmp_path / "s.db", tmp_path / "slow.log"
     cfg = tmp_path / "hookport.toml"
     cfg.write_text(f'[store]\nurl = "sqlite:///{db}"\n[worker]\nlease = "2s"\n')
@@ -132,8 +136,13 @@ def test_sigterm_finishes_the_running_handler_and_exits_0(serve: Any, tmp_path: 
     db, log = tmp_path / "g.db", tmp_path / "g.log"
     cfg = tmp_path / "hookport.toml"
     cfg.write_text(f'[store]\nurl = "sqlite:///{db}"\n')
-    server = serve("--config", str(cfg), "--plugin", PLUGIN,
-                   env={"DURABLE_LOG": str(log), "DURABLE_SLOW_SECONDS": "1.5"})
+    server = serve(
+        "--config",
+        str(cfg),
+        "--plugin",
+        PLUGIN,
+        env={"DURABLE_LOG": str(log), "DURABLE_SLOW_SECONDS": "1.5"},
+    )
     event_id = httpx.post(f"{server.url}/slow", content=b"{}").json()["id"]
     wait_until(lambda: event_id in handled(log, "start"), 15, "the handler to start")
     assert server.stop(signal.SIGTERM) == 0
@@ -147,7 +156,9 @@ def test_locked_store_answers_503_stores_nothing_then_recovers(serve: Any, tmp_p
     cfg.write_text(f'[store]\nurl = "sqlite:///{db}"\n')
     server = serve("--config", str(cfg), "--plugin", PLUGIN, "--no-workers")
     with httpx.Client(base_url=server.url, timeout=30) as c:
-        assert c.post("/in", content=b"{}", headers={"Idempotency-Key": "before"}).status_code == 202
+        assert (
+            c.post("/in", content=b"{}", headers={"Idempotency-Key": "before"}).status_code == 202
+        )
         blocker = sqlite3.connect(db, timeout=1, isolation_level=None)
         try:
             blocker.execute("BEGIN EXCLUSIVE")

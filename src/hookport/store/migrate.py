@@ -22,6 +22,7 @@ from hookport.store._url import parse_store_url
 
 if TYPE_CHECKING:
     import asyncpg
+    from asyncpg.pool import PoolConnectionProxy
 
     from hookport.config import StoreSettings
 
@@ -125,7 +126,9 @@ def sqlite_migrate(conn: sqlite3.Connection) -> list[Migration]:
             return done
 
 
-async def postgres_status(conn: asyncpg.Connection) -> MigrationStatus:
+async def postgres_status(
+    conn: asyncpg.Connection | PoolConnectionProxy,
+) -> MigrationStatus:
     """Migration status of a PostgreSQL database (no changes made)."""
     applied: set[int] = set()
     if await conn.fetchval(query("postgres", "migrations_table_exists")):
@@ -133,7 +136,9 @@ async def postgres_status(conn: asyncpg.Connection) -> MigrationStatus:
     return MigrationStatus("postgres", tuple(sorted(applied)), _pending("postgres", applied))
 
 
-async def postgres_migrate(conn: asyncpg.Connection) -> list[Migration]:
+async def postgres_migrate(
+    conn: asyncpg.Connection | PoolConnectionProxy,
+) -> list[Migration]:
     """Apply pending migrations under a session advisory lock; returns those applied."""
     done: list[Migration] = []
     await conn.execute(query("postgres", "lock_migrations"), ADVISORY_LOCK_KEY)
@@ -171,8 +176,8 @@ async def status(settings: StoreSettings, base_dir: Path | None = None) -> Migra
             conn.close()
     from hookport.store.postgres import connect_once
 
-    conn = await connect_once(url.target)
+    pg_conn = await connect_once(url.target)
     try:
-        return await postgres_status(conn)
+        return await postgres_status(pg_conn)
     finally:
-        await conn.close()
+        await pg_conn.close()

@@ -338,8 +338,11 @@ def _lease(conn: Connection, request: LeaseRequest) -> list[Event]:
     picked = sorted(picked)[: request.limit]
     if not picked:
         return []
-    claim = {"seqs": json.dumps(picked), "owner": request.owner}
-    claim["until"] = now + request.lease_seconds
+    claim = {
+        "seqs": json.dumps(picked),
+        "owner": request.owner,
+        "until": now + request.lease_seconds,
+    }
     rows = conn.execute(_q("lease_claim"), claim).fetchall()
     rows.sort(key=lambda row: row["seq"])
     return [event_from_row(row) for row in rows]

@@ -1,0 +1,411 @@
+"""The PostgreSQL backend: an asyncpg pool, group commit, SKIP LOCKED claims, LISTEN/NOTIFY.
+
+Any number of ``hookport serve`` and ``hookport worker`` processes share one database. Appends
+go through the same group commit as SQLite: one transaction (one ``INSERT ... SELECT FROM
+unnest(...)``) per batch, acknowledged after ``COMMIT``. Workers claim with ``FOR UPDATE SKIP
+LOCKED``; per-endpoint caps are enforced under a transaction advisory lock. Commits that add due
+work (appends, requeues, releases) send ``NOTIFY hookport_events``, and ``wait_for_work``
+listens on a dedicated connection; when that connection drops it is re-opened in the background
+with backoff, and waiting falls back to the timeout (polling) meanwhile.
+
+When PostgreSQL is down every operation raises ``StoreUnavailable`` within the connect timeout,
+and the pool reconnects by itself when the server is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from hookport.errors import StoreError, StoreUnavailable
+from hookport.events import AppendResult, Event, EventStatus, HandlerOutcome, NewEvent
+from hookport.store import migrate
+from hookport.store._batch import GroupCommit, Wakeup
+from hookport.store._queries import query
+from hookport.store._rows import (
+    attempt_from_row,
+    dedupe_key,
+    event_from_row,
+    insert_params,
+    merge_done,
+)
+from hookport.store.base import EventFilter, LeaseRequest
+
+log = logging.getLogger("hookport.store")
+
+Conn = asyncpg.Connection | PoolConnectionProxy
+
+CHANNEL = "hookport_events"
+# Held (per transaction) while claiming capped endpoints: "hookcaps" in ASCII.
+CAPS_LOCK_KEY = 0x686F6F6B63617073
+_INSERT_COLUMNS = (
+    "id", "kind", "plugin", "endpoint", "type", "delivery_id", "received_at", "method", "path",
+    "query_string", "headers", "body", "params", "sender", "source_ip", "status",
+    "next_attempt_at", "response_status", "response_headers", "response_body",
+)  # fmt: skip
+# Connection trouble, server shutting down, out of disk, read-only, statement timeout.
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57", "58", "25")
+
+
+def _q(name: str) -> str:
+    return query("postgres", name)
+
+
+def _unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, asyncpg.PostgresError):
+        return str(exc.sqlstate or "")[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
+    return isinstance(exc, OSError | TimeoutError | asyncpg.InterfaceError)
+
+
+@contextlib.contextmanager
+def _errors() -> Any:
+    """Map driver errors: connection trouble -> ``StoreUnavailable``, the rest -> ``StoreError``."""
+    try:
+        yield
+    except (StoreUnavailable, StoreError):
+        raise
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        if _unavailable(exc):
+            log.warning("postgres store unavailable: %r", exc)
+            raise StoreUnavailable("store unavailable, retry later") from exc
+        raise StoreError(f"postgres: {exc}") from exc
+
+
+async def connect_once(dsn: str, timeout: float = 3.0) -> asyncpg.Connection:
+    """One connection outside the pool (migration status, LISTEN); ``StoreUnavailable`` if down."""
+    with _errors():
+        return await asyncpg.connect(dsn, timeout=timeout)
+
+
+class PostgresStore:
+    """:class:`~hookport.store.base.Store` on PostgreSQL (see the module docstring)."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        pool_size: int = 10,
+        batch_max: int = 256,
+        queue_max: int = 10_000,
+        connect_timeout: float = 3.0,
+        command_timeout: float = 10.0,
+    ) -> None:
+        """``dsn``: a libpq URL; extra query parameters become server settings."""
+        self._dsn = dsn
+        self._pool_size = pool_size
+        self._batch_max = batch_max
+        self._queue_max = queue_max
+        self._connect_timeout = connect_timeout
+        self._command_timeout = command_timeout
+        self._pool: asyncpg.Pool | None = None
+        self._batcher: GroupCommit | None = None
+        self._wake = Wakeup()
+        self._listener: asyncio.Task[None] | None = None
+        self.listening = asyncio.Event()  # set while the LISTEN connection is up
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Create the pool, apply pending migrations, start listening for new work."""
+        with _errors():
+            self._pool = await asyncpg.create_pool(
+                self._dsn,
+                min_size=1,
+                max_size=self._pool_size,
+                timeout=self._connect_timeout,
+                command_timeout=self._command_timeout,
+            )
+        async with self._connection() as conn:
+            await migrate.postgres_migrate(conn)
+        self._batcher = GroupCommit(
+            self._commit_batch,
+            batch_max=self._batch_max,
+            queue_max=self._queue_max,
+            timeout=self._connect_timeout + self._command_timeout,
+            on_commit=self._after_append,
+        )
+        self._batcher.start()
+        self._listener = asyncio.get_running_loop().create_task(
+            self._listen_forever(), name="hookport-listen"
+        )
+
+    async def close(self) -> None:
+        """Commit queued appends, stop listening, close the pool."""
+        if self._batcher is not None:
+            await self._batcher.close()
+            self._batcher = None
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(pool.close(), self._command_timeout)
+            pool.terminate()
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Conn]:
+        if self._pool is None:
+            raise StoreUnavailable("store is not open")
+        with _errors():
+            async with self._pool.acquire(timeout=self._connect_timeout + 1) as conn:
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Conn]:
+        async with self._connection() as conn, conn.transaction():
+            yield conn
+
+    # -- wake-ups ----------------------------------------------------------------------------
+
+    async def _listen_forever(self) -> None:
+        backoff = 0.25
+        while True:
+            try:
+                conn = await connect_once(self._dsn, self._connect_timeout)
+            except StoreUnavailable:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 0.25
+            try:
+                await self._listen_on(conn)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("LISTEN connection lost, polling until it is back: %r", exc)
+            finally:
+                self.listening.clear()
+                conn.terminate()
+
+    async def _listen_on(self, conn: asyncpg.Connection) -> None:
+        lost = asyncio.Event()
+        conn.add_termination_listener(lambda _conn: lost.set())
+        await conn.add_listener(CHANNEL, lambda *_args: self._wake.notify())
+        self.listening.set()
+        self._wake.notify()  # notifications may have been missed while disconnected
+        while not lost.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), 30)
+                return
+            # Quiet for a while: make sure the connection is still alive (half-open TCP).
+            await asyncio.wait_for(conn.execute(_q("ping")), self._connect_timeout)
+
+    async def wait_for_work(self, timeout: float) -> None:  # noqa: ASYNC109 - poll interval
+        """Return on a notification (any process) or a local append, or after ``timeout``."""
+        await self._wake.wait(timeout)
+
+    # -- appends ---------------------------------------------------------------------------
+
+    async def append(self, event: NewEvent) -> AppendResult:
+        """Commit ``event`` with its batch, or return the first event with its delivery id."""
+        if self._batcher is None:
+            raise StoreUnavailable("store is not open")
+        return await self._batcher.append(event)
+
+    async def _commit_batch(self, events: Sequence[NewEvent]) -> list[AppendResult]:
+        rows = [insert_params(e) for e in events]
+        columns = [[row[name] for row in rows] for name in _INSERT_COLUMNS]
+        async with self._transaction() as conn:
+            inserted = {r[0] for r in await conn.fetch(_q("insert_events"), *columns)}
+            skipped = [e for e in events if e.id not in inserted]
+            existing: dict[tuple[str, str] | None, str] = {}
+            if skipped:
+                keys = [e.endpoint for e in skipped], [e.delivery_id for e in skipped]
+                for row in await conn.fetch(_q("find_duplicates"), *keys):
+                    existing[(row[0], row[1])] = row[2]
+            if any(e.status == EventStatus.QUEUED for e in events if e.id in inserted):
+                await conn.execute(_q("notify"))
+        results = []
+        for event in events:
+            if event.id in inserted:
+                results.append(AppendResult(event.id, duplicate=False))
+            elif dedupe_key(event) in existing:
+                results.append(AppendResult(existing[dedupe_key(event)], duplicate=True))
+            else:  # an id collision, not a duplicate delivery: never acknowledge it
+                raise StoreError(f"event {event.id} was not stored")
+        return results
+
+    def _after_append(self, events: Sequence[NewEvent]) -> None:
+        if any(e.status == EventStatus.QUEUED for e in events):
+            self._wake.notify()
+
+    # -- the work queue ----------------------------------------------------------------------
+
+    async def lease(self, request: LeaseRequest) -> list[Event]:
+        """Claim due events for ``request.owner`` (see :class:`LeaseRequest`)."""
+        now, caps = request.now, dict(request.limits or {})
+        receivers = None if request.receivers is None else list(request.receivers)
+        scoped = {e: c for e, c in caps.items() if receivers is None or e in receivers}
+        async with self._transaction() as conn:
+            chosen = await self._choose_capped(conn, scoped, request) if scoped else []
+            rows = await conn.fetch(
+                _q("lease_claim"),
+                now,
+                receivers,
+                sorted(caps),
+                request.limit,
+                chosen,
+                request.owner,
+                now + request.lease_seconds,
+            )
+        return [event_from_row(row) for row in sorted(rows, key=lambda r: r["seq"])]
+
+    @staticmethod
+    async def _choose_capped(
+        conn: Conn, caps: dict[str, int], request: LeaseRequest
+    ) -> list[int]:
+        await conn.execute(_q("lease_lock_caps"), CAPS_LOCK_KEY)
+        live = {r[0]: r[1] for r in await conn.fetch(_q("lease_live"), request.now)}
+        chosen: list[int] = []
+        for endpoint, cap in caps.items():
+            room = min(cap - live.get(endpoint, 0), request.limit)
+            if room <= 0:
+                continue
+            if cap == 1:
+                first = await conn.fetchrow(_q("lease_first_pending"), endpoint, request.now)
+                chosen += [first["seq"]] if first is not None and first["due"] else []
+            else:
+                rows = await conn.fetch(_q("lease_capped"), endpoint, request.now, room)
+                chosen += [r[0] for r in rows]
+        return chosen
+
+    async def renew(self, owner: str, event_ids: Sequence[str], until: float) -> None:
+        """Extend the leases ``owner`` holds on ``event_ids``."""
+        async with self._connection() as conn:
+            await conn.execute(_q("renew"), owner, list(event_ids), until)
+
+    async def complete(
+        self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], now: float
+    ) -> bool:
+        """Record outcomes and mark the event done; False if ``owner`` lost the lease."""
+        return await self._finish(event_id, owner, outcomes, EventStatus.DONE, None, None)
+
+    async def retry(
+        self,
+        event_id: str,
+        owner: str,
+        outcomes: Sequence[HandlerOutcome],
+        run_at: float,
+        error: str,
+        now: float,
+    ) -> bool:
+        """Record outcomes; the event becomes retrying, due at ``run_at``."""
+        return await self._finish(event_id, owner, outcomes, EventStatus.RETRYING, run_at, error)
+
+    async def kill(
+        self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], error: str, now: float
+    ) -> bool:
+        """Record outcomes; the event becomes dead."""
+        return await self._finish(event_id, owner, outcomes, EventStatus.DEAD, None, error)
+
+    async def _finish(
+        self,
+        event_id: str,
+        owner: str,
+        outcomes: Sequence[HandlerOutcome],
+        status: EventStatus,
+        next_attempt_at: float | None,
+        error: str | None,
+    ) -> bool:
+        async with self._transaction() as conn:
+            row = await conn.fetchrow(_q("lookup_lease"), event_id, owner)
+            if row is None:
+                return False
+            if outcomes:
+                await conn.execute(
+                    _q("insert_attempts"),
+                    event_id,
+                    row["attempt"],
+                    [o.handler for o in outcomes],
+                    [o.ok for o in outcomes],
+                    [o.started_at for o in outcomes],
+                    [o.finished_at for o in outcomes],
+                    [o.error for o in outcomes],
+                    [o.traceback for o in outcomes],
+                )
+            done = merge_done(row["done_handlers"], outcomes)
+            await conn.execute(_q("finish"), event_id, str(status), next_attempt_at, error, done)
+        return True
+
+    async def release(self, event_ids: Sequence[str], owner: str) -> None:
+        """Give leases back; the interrupted attempt does not count."""
+        async with self._transaction() as conn:
+            await conn.execute(_q("release"), owner, list(event_ids))
+            await conn.execute(_q("notify"))
+        self._wake.notify()
+
+    async def requeue(self, event_ids: Sequence[str], now: float) -> builtins.list[str]:
+        """Make receiver events due now with a fresh attempt count; returns those requeued."""
+        async with self._transaction() as conn:
+            rows = await conn.fetch(_q("requeue"), list(event_ids), now)
+            if rows:
+                await conn.execute(_q("notify"))
+        found = {r[0] for r in rows}
+        if found:
+            self._wake.notify()
+        return [i for i in dict.fromkeys(event_ids) if i in found]
+
+    async def prune(self, before: float, limit: int) -> int:
+        """Delete up to ``limit`` done events received before ``before`` (and their attempts)."""
+        async with self._connection() as conn:
+            return len(await conn.fetch(_q("prune"), before, limit))
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def get(self, event_id: str) -> Event | None:
+        """One event with its attempts and recorded response."""
+        async with self._connection() as conn, conn.transaction(isolation="repeatable_read"):
+            row = await conn.fetchrow(_q("get_event"), event_id)
+            if row is None:
+                return None
+            attempts = await conn.fetch(_q("get_attempts"), event_id)
+        return event_from_row(row, [attempt_from_row(a) for a in attempts])
+
+    async def list(self, filter: EventFilter) -> builtins.list[Event]:
+        """Events matching ``filter``, newest first (attempts not loaded)."""
+        status = None if filter.status is None else str(filter.status)
+        async with self._connection() as conn:
+            rows = await conn.fetch(
+                _q("list_events"),
+                filter.receiver,
+                status,
+                filter.type,
+                filter.since,
+                filter.before_id,
+                filter.limit,
+            )
+        return [event_from_row(row) for row in rows]
+
+    async def ids_with_status(
+        self, status: EventStatus, limit: int = 10_000
+    ) -> builtins.list[str]:
+        """Ids of events in ``status``, oldest first."""
+        async with self._connection() as conn:
+            return [r[0] for r in await conn.fetch(_q("ids_with_status"), str(status), limit)]
+
+    async def counts(self) -> dict[EventStatus, int]:
+        """Number of events per status (every status present, zero if none)."""
+        async with self._connection() as conn:
+            rows = await conn.fetch(_q("counts"))
+        counts = dict.fromkeys(EventStatus, 0)
+        counts.update({EventStatus(r[0]): r[1] for r in rows})
+        return counts
+
+    async def next_due(self, now: float) -> float | None:
+        """When the next event becomes due (``now`` if one is due already), or None."""
+        async with self._connection() as conn:
+            due: float | None = await conn.fetchval(_q("next_due"), now)
+        return None if due is None else max(due, now)
+
+    async def ping(self) -> None:
+        """Raise ``StoreUnavailable`` if the database cannot be reached."""
+        async with self._connection() as conn:
+            await conn.fetchval(_q("ping"))

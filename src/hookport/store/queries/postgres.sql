@@ -1,0 +1,238 @@
+-- hookport queries for PostgreSQL: one "-- name: <name>" block per query, loaded by _queries.py.
+-- Times are Unix seconds (double precision). JSON columns are jsonb, passed as JSON text.
+
+-- name: migrations_table_exists
+SELECT to_regclass('hookport_migrations') IS NOT NULL;
+
+-- name: create_migrations_table
+CREATE TABLE IF NOT EXISTS hookport_migrations (
+    version     integer PRIMARY KEY,
+    name        text NOT NULL,
+    applied_at  double precision NOT NULL
+);
+
+-- name: applied_migrations
+SELECT version FROM hookport_migrations ORDER BY version;
+
+-- name: record_migration
+INSERT INTO hookport_migrations (version, name, applied_at) VALUES ($1, $2, $3);
+
+-- name: lock_migrations
+SELECT pg_advisory_lock($1);
+
+-- name: unlock_migrations
+SELECT pg_advisory_unlock($1);
+
+-- name: ping
+SELECT 1;
+
+-- name: notify
+SELECT pg_notify('hookport_events', '');
+
+-- name: insert_events
+-- One statement per batch; arrays are columns, in arrival order. Duplicates are skipped and
+-- looked up afterwards (find_duplicates), in the same transaction.
+INSERT INTO events (
+    id, kind, plugin, endpoint, type, delivery_id, received_at, method, path, query_string,
+    headers, body, params, sender, source_ip, status, next_attempt_at,
+    response_status, response_headers, response_body
+)
+SELECT u.id, u.kind, u.plugin, u.endpoint, u.type, u.delivery_id, u.received_at, u.method,
+       u.path, u.query_string, u.headers::jsonb, u.body, u.params::jsonb, u.sender,
+       u.source_ip, u.status, u.next_attempt_at, u.response_status,
+       u.response_headers::jsonb, u.response_body
+FROM unnest(
+    $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+    $7::double precision[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[],
+    $13::text[], $14::text[], $15::text[], $16::text[], $17::double precision[],
+    $18::integer[], $19::text[], $20::bytea[]
+) WITH ORDINALITY AS u (
+    id, kind, plugin, endpoint, type, delivery_id, received_at, method, path, query_string,
+    headers, body, params, sender, source_ip, status, next_attempt_at,
+    response_status, response_headers, response_body, ord
+)
+ORDER BY u.ord
+ON CONFLICT (endpoint, delivery_id) WHERE delivery_id IS NOT NULL DO NOTHING
+RETURNING id;
+
+-- name: find_duplicates
+SELECT e.endpoint, e.delivery_id, e.id
+FROM unnest($1::text[], $2::text[]) AS k (endpoint, delivery_id)
+JOIN events AS e ON e.endpoint = k.endpoint AND e.delivery_id = k.delivery_id;
+
+-- Leasing. Due: queued; retrying past next_attempt_at; processing with an expired lease.
+-- postgres.py runs these in one transaction. Capped endpoints are claimed under a transaction
+-- advisory lock (caps count leases across workers, which SKIP LOCKED alone cannot enforce);
+-- the rest are claimed with FOR UPDATE SKIP LOCKED, so workers never wait for each other.
+
+-- name: lease_lock_caps
+SELECT pg_advisory_xact_lock($1);
+
+-- name: lease_live
+SELECT endpoint, count(*) AS n FROM events
+WHERE status = 'processing' AND lease_expires_at > $1
+GROUP BY endpoint;
+
+-- name: lease_first_pending
+-- Ordered endpoints (cap 1): only the oldest unfinished event may run, and only when due.
+SELECT seq,
+       (status = 'queued'
+        OR (status = 'retrying' AND next_attempt_at <= $2)
+        OR (status = 'processing' AND lease_expires_at <= $2)) AS due
+FROM events
+WHERE endpoint = $1 AND status IN ('queued', 'processing', 'retrying')
+ORDER BY seq
+LIMIT 1;
+
+-- name: lease_capped
+SELECT seq FROM events
+WHERE endpoint = $1
+  AND status IN ('queued', 'processing', 'retrying')
+  AND (status = 'queued'
+       OR (status = 'retrying' AND next_attempt_at <= $2)
+       OR (status = 'processing' AND lease_expires_at <= $2))
+ORDER BY seq
+LIMIT $3;
+
+-- name: lease_claim
+-- $1 now, $2 receivers (NULL: all), $3 capped endpoints (excluded here), $4 limit,
+-- $5 seqs already chosen for capped endpoints, $6 owner, $7 lease expiry.
+WITH free AS (
+    SELECT seq FROM events
+    WHERE status IN ('queued', 'processing', 'retrying')
+      AND (status = 'queued'
+           OR (status = 'retrying' AND next_attempt_at <= $1)
+           OR (status = 'processing' AND lease_expires_at <= $1))
+      AND ($2::text[] IS NULL OR endpoint = ANY ($2::text[]))
+      AND NOT (endpoint = ANY ($3::text[]))
+    ORDER BY seq
+    LIMIT $4
+    FOR UPDATE SKIP LOCKED
+),
+picked AS (
+    SELECT seq FROM (
+        SELECT seq FROM free
+        UNION ALL
+        SELECT unnest($5::bigint[])
+    ) AS s
+    ORDER BY seq
+    LIMIT $4
+)
+UPDATE events AS e
+SET status = 'processing',
+    attempt = e.attempt + 1,
+    lease_owner = $6,
+    lease_expires_at = $7
+FROM picked
+WHERE e.seq = picked.seq
+  AND (e.status = 'queued'
+       OR (e.status = 'retrying' AND e.next_attempt_at <= $1)
+       OR (e.status = 'processing' AND e.lease_expires_at <= $1))
+RETURNING e.seq, e.id, e.kind, e.plugin, e.endpoint, e.type, e.delivery_id, e.received_at,
+    e.method, e.path, e.query_string, e.headers::text AS headers, e.body,
+    e.params::text AS params, e.sender, e.source_ip, e.status, e.attempt, e.next_attempt_at,
+    e.last_error, e.done_handlers::text AS done_handlers, e.response_status,
+    e.response_headers::text AS response_headers, e.response_body;
+
+-- name: renew
+UPDATE events SET lease_expires_at = $3
+WHERE id = ANY ($2::text[]) AND lease_owner = $1 AND status = 'processing';
+
+-- name: lookup_lease
+SELECT attempt, done_handlers::text AS done_handlers FROM events
+WHERE id = $1 AND lease_owner = $2 AND status = 'processing'
+FOR UPDATE;
+
+-- name: finish
+UPDATE events
+SET status = $2,
+    next_attempt_at = $3,
+    last_error = $4,
+    done_handlers = $5::jsonb,
+    lease_owner = NULL,
+    lease_expires_at = NULL
+WHERE id = $1;
+
+-- name: insert_attempts
+INSERT INTO attempts (event_id, attempt, handler, ok, started_at, finished_at, error, traceback)
+SELECT $1, $2, u.handler, u.ok, u.started_at, u.finished_at, u.error, u.traceback
+FROM unnest(
+    $3::text[], $4::boolean[], $5::double precision[], $6::double precision[],
+    $7::text[], $8::text[]
+) WITH ORDINALITY AS u (handler, ok, started_at, finished_at, error, traceback, ord)
+ORDER BY u.ord;
+
+-- name: release
+-- The interrupted try does not count: back to queued (never tried) or retrying (due now).
+UPDATE events
+SET status = CASE WHEN attempt > 1 THEN 'retrying' ELSE 'queued' END,
+    attempt = greatest(attempt - 1, 0),
+    next_attempt_at = coalesce(next_attempt_at, received_at),
+    lease_owner = NULL,
+    lease_expires_at = NULL
+WHERE id = ANY ($2::text[]) AND lease_owner = $1 AND status = 'processing';
+
+-- name: get_event
+SELECT seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
+    query_string, headers::text AS headers, body, params::text AS params, sender, source_ip,
+    status, attempt, next_attempt_at, last_error, done_handlers::text AS done_handlers,
+    response_status, response_headers::text AS response_headers, response_body
+FROM events WHERE id = $1;
+
+-- name: get_attempts
+SELECT attempt, handler, ok, started_at, finished_at, error, traceback
+FROM attempts WHERE event_id = $1 ORDER BY id;
+
+-- name: list_events
+SELECT seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
+    query_string, headers::text AS headers, body, params::text AS params, sender, source_ip,
+    status, attempt, next_attempt_at, last_error, done_handlers::text AS done_handlers,
+    response_status, response_headers::text AS response_headers, response_body
+FROM events
+WHERE ($1::text IS NULL OR endpoint = $1)
+  AND ($2::text IS NULL OR status = $2)
+  AND ($3::text IS NULL OR type = $3)
+  AND ($4::double precision IS NULL OR received_at >= $4)
+  AND ($5::text IS NULL OR id < $5)
+ORDER BY id DESC
+LIMIT $6;
+
+-- name: requeue
+-- Replay: a fresh round. Route events are records of answered requests, not work.
+UPDATE events
+SET status = 'queued',
+    attempt = 0,
+    done_handlers = '[]',
+    next_attempt_at = $2,
+    last_error = NULL,
+    lease_owner = NULL,
+    lease_expires_at = NULL
+WHERE id = ANY ($1::text[]) AND kind = 'receiver'
+RETURNING id;
+
+-- name: ids_with_status
+SELECT id FROM events WHERE status = $1 ORDER BY seq LIMIT $2;
+
+-- name: prune
+-- Attempts go with their event (ON DELETE CASCADE).
+DELETE FROM events
+WHERE id IN (
+    SELECT id FROM events
+    WHERE status = 'done' AND received_at < $1
+    ORDER BY received_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id;
+
+-- name: counts
+SELECT status, count(*) AS n FROM events GROUP BY status;
+
+-- name: next_due
+SELECT min(t) FROM (
+    SELECT $1::double precision AS t WHERE EXISTS (SELECT 1 FROM events WHERE status = 'queued')
+    UNION ALL
+    SELECT min(next_attempt_at) FROM events WHERE status = 'retrying'
+    UNION ALL
+    SELECT min(lease_expires_at) FROM events WHERE status = 'processing'
+) AS due;
