@@ -131,7 +131,7 @@ def test_hookport_sign_headers_pass_and_tampered_fail(server: Any, scheme: str) 
         r = client.post(url, content=body, headers=headers, params=query)
         assert r.status_code == 202, r.text
         tampered = body.replace(b"1", b"2", 1)
-        fresh = {k: v for k, v in headers.items()}
+        fresh = dict(headers)
         if scheme in ("basic", "token", "gitlab"):
             fresh = {
                 "Content-Type": headers["Content-Type"]
