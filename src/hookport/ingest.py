@@ -18,6 +18,7 @@ from hookport.context import Context
 from hookport.endpoints import Assembly, Endpoint
 from hookport.errors import HTTPError, PayloadError, StoreUnavailable
 from hookport.events import (
+    EventKind,
     EventStatus,
     NewEvent,
     RecordedResponse,
@@ -161,22 +162,13 @@ class Ingest:
     async def _receive(self, ep: Endpoint, request: Request, verified: Verified, send: Send) -> int:
         if ep.verifier is not None and ep.verifier.requires_json:
             parse_json(request.body)  # a provider that sends JSON: anything else is a 400
-        event = NewEvent(
-            id=new_event_id(),
+        event = self._new_event(
+            ep,
+            request,
+            verified,
             kind="receiver",
-            plugin=ep.plugin.name,
-            endpoint=ep.name,
             type=self._event_type(ep, request, verified),
             delivery_id=self._delivery_id(ep, request, verified),
-            received_at=self.clock(),
-            method=request.method,
-            path=request.path,
-            query_string=request.query_string,
-            headers=request.header_pairs(),
-            body=request.body,
-            params=dict(request.params),
-            sender=verified.sender,
-            source_ip=request.client,
         )
         result = await self.store.append(event)
         if result.duplicate:
@@ -239,22 +231,13 @@ class Ingest:
     async def _record(
         self, ep: Endpoint, request: Request, verified: Verified, response: Response
     ) -> None:
-        event = NewEvent(
-            id=new_event_id(),
+        event = self._new_event(
+            ep,
+            request,
+            verified,
             kind="route",
-            plugin=ep.plugin.name,
-            endpoint=ep.name,
             type=verified.event_type,
             delivery_id=None,
-            received_at=self.clock(),
-            method=request.method,
-            path=request.path,
-            query_string=request.query_string,
-            headers=request.header_pairs(),
-            body=request.body,
-            params=dict(request.params),
-            sender=verified.sender,
-            source_ip=request.client,
             status=EventStatus.DONE,
             response=RecordedResponse(response.status, response.header_list(), response.body),
         )
@@ -264,6 +247,38 @@ class Ingest:
             # The handler already answered; losing the record of a route is not losing a
             # delivery, so it is logged, not turned into an error.
             log.warning("route call not recorded: store unavailable %s", kv(endpoint=ep.name))
+
+    def _new_event(
+        self,
+        ep: Endpoint,
+        request: Request,
+        verified: Verified,
+        *,
+        kind: EventKind,
+        type: str | None,
+        delivery_id: str | None,
+        status: EventStatus = EventStatus.QUEUED,
+        response: RecordedResponse | None = None,
+    ) -> NewEvent:
+        return NewEvent(
+            id=new_event_id(),
+            kind=kind,
+            plugin=ep.plugin.name,
+            endpoint=ep.name,
+            type=type,
+            delivery_id=delivery_id,
+            received_at=self.clock(),
+            method=request.method,
+            path=request.path,
+            query_string=request.query_string,
+            headers=request.header_pairs(),
+            body=request.body,
+            params=dict(request.params),
+            sender=verified.sender,
+            source_ip=request.client,
+            status=status,
+            response=response,
+        )
 
     async def _send_error(self, send: Send, ep: Endpoint, exc: HTTPError) -> None:
         level = logging.WARNING if exc.status in (401, 403) else logging.INFO

@@ -76,6 +76,23 @@ class Server:
         return self.proc.wait(timeout=timeout)
 
 
+def run_hookport(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run one ``hookport`` command to completion (bounded), as a user would."""
+    full = {**os.environ, "HOOKPORT_DISABLE_PLUGIN_AUTOLOAD": "1", **(env or {})}
+    full.pop("HOOKPORT_CONFIG", None)
+    return subprocess.run(
+        [*HOOKPORT, *args],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def start(
     args: list[str],
     *,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -14,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.conftest import run_hookport
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = ROOT / "examples" / "hookport.toml"
 SITE = str(Path(__file__).parent / "plugins" / "site.py")
@@ -22,19 +23,7 @@ SITE = str(Path(__file__).parent / "plugins" / "site.py")
 def hookport(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    import os
-
-    full = {**os.environ, "HOOKPORT_DISABLE_PLUGIN_AUTOLOAD": "1", **(env or {})}
-    full.pop("HOOKPORT_CONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "hookport", *args],
-        cwd=cwd,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_hookport(*args, cwd=cwd, env=env)
 
 
 def test_send_url_and_sign_against_the_example(serve: Any, tmp_path: Path) -> None:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.e2e.conftest import run_hookport
 
 PLUGIN = str(Path(__file__).parent / "plugins" / "schemes.py")
 SECRETS = {
@@ -51,17 +51,7 @@ def env() -> dict[str, str]:
 
 
 def hookport(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, **env(), "HOOKPORT_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    full.pop("HOOKPORT_CONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "hookport", *args],
-        cwd=cwd,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_hookport(*args, cwd=cwd, env=env())
 
 
 @pytest.fixture(scope="module")
