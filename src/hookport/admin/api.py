@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hookport.admin.dashboard import dashboard_routes
 from hookport.events import EventStatus
 from hookport.observability import Metrics
 from hookport.operations import Operations, event_detail, event_summary
@@ -110,5 +111,6 @@ def build_admin_app(
             Route("/api/events", guarded(list_events)),
             Route("/api/events/{event_id}", guarded(show_event)),
             Route("/api/events/{event_id}/replay", guarded(replay_event), methods=["POST"]),
+            *dashboard_routes(ops, admin_token),
         ]
     )
