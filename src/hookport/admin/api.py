@@ -16,101 +16,116 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hookport.admin.dashboard import dashboard_routes
+from hookport.admin.dashboard import Dashboard
 from hookport.events import EventStatus
 from hookport.observability import Metrics
 from hookport.operations import Operations, event_detail, event_summary
 from hookport.store.base import EventFilter
 
 Handler = Callable[[Request], Awaitable[Response]]
+OpsSource = Callable[[], Awaitable[Operations]]
 
 
-def build_admin_app(
-    ops: Callable[[], Awaitable[Operations]], metrics: Metrics, admin_token: str | None
-) -> Starlette:
-    """The admin app; ``ops`` returns the started runtime's operations."""
+class AdminAPI:
+    """The JSON endpoints; ``ops`` returns the started runtime's operations."""
 
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+    def __init__(self, ops: OpsSource, metrics: Metrics, token: str | None) -> None:
+        self.ops = ops
+        self.metrics = metrics
+        self.token = token
 
-    async def ready(request: Request) -> Response:
-        ok, reason = await (await ops()).ready()
-        return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "reason": reason},
-            status_code=200 if ok else 503,
-        )
+    def routes(self) -> list[Route]:
+        """Routes relative to the ``/_hookport`` mount."""
+        return [
+            Route("/health", self.health),
+            Route("/ready", self.ready),
+            Route("/metrics", self.metrics_text),
+            Route("/api/routes", self.guarded(self.list_routes)),
+            Route("/api/stats", self.guarded(self.stats)),
+            Route("/api/events", self.guarded(self.list_events)),
+            Route("/api/events/{event_id}", self.guarded(self.show_event)),
+            Route("/api/events/{event_id}/replay", self.guarded(self.replay), methods=["POST"]),
+        ]
 
-    async def metrics_view(request: Request) -> Response:
-        return Response(
-            generate_latest(metrics.registry), media_type="text/plain; version=0.0.4; charset=utf-8"
-        )
+    def guarded(self, handler: Handler) -> Handler:
+        """Require ``Authorization: Bearer <admin token>`` (constant-time compare)."""
 
-    def guarded(handler: Handler) -> Handler:
         async def wrapper(request: Request) -> Response:
-            if not admin_token:
-                return JSONResponse(
-                    {"error": "admin API disabled: no admin token configured"}, status_code=403
-                )
-            given = request.headers.get("authorization", "")
-            expected = f"Bearer {admin_token}"
-            if not hmac.compare_digest(given.encode(), expected.encode()):
-                return JSONResponse(
-                    {"error": "missing or invalid admin token"},
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
+            if not self.token:
+                return _error(403, "admin API disabled: no admin token configured")
+            given = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(given, f"Bearer {self.token}".encode()):
+                return _error(401, "missing or invalid admin token", {"WWW-Authenticate": "Bearer"})
             return await handler(request)
 
         return wrapper
 
-    async def list_events(request: Request) -> Response:
+    async def health(self, request: Request) -> Response:
+        """Liveness: the process answers."""
+        return JSONResponse({"status": "ok"})
+
+    async def ready(self, request: Request) -> Response:
+        """Readiness: the store answers."""
+        ok, reason = await (await self.ops()).ready()
+        body = {"status": "ok" if ok else "unavailable", "reason": reason}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    async def metrics_text(self, request: Request) -> Response:
+        """Prometheus exposition."""
+        return Response(
+            generate_latest(self.metrics.registry),
+            media_type="text/plain; version=0.0.4; charset=utf-8",
+        )
+
+    async def list_events(self, request: Request) -> Response:
+        """``GET api/events?receiver=&status=&type=&since=&limit=&before=``."""
         q = request.query_params
         try:
             status = EventStatus(q["status"]) if q.get("status") else None
             limit = min(int(q.get("limit", "50")), 1000)
             since = float(q["since"]) if q.get("since") else None
         except ValueError as exc:
-            return JSONResponse({"error": f"bad query parameter: {exc}"}, status_code=400)
-        events = await (await ops()).list_events(
-            EventFilter(
-                receiver=q.get("receiver"),
-                status=status,
-                type=q.get("type"),
-                since=since,
-                limit=limit,
-                before_id=q.get("before"),
-            )
+            return _error(400, f"bad query parameter: {exc}")
+        flt = EventFilter(
+            receiver=q.get("receiver"),
+            status=status,
+            type=q.get("type"),
+            since=since,
+            limit=limit,
+            before_id=q.get("before"),
         )
+        events = await (await self.ops()).list_events(flt)
         return JSONResponse({"events": [event_summary(e) for e in events]})
 
-    async def show_event(request: Request) -> Response:
-        event = await (await ops()).get_event(request.path_params["event_id"])
+    async def show_event(self, request: Request) -> Response:
+        """``GET api/events/{id}``: one event with attempts and response."""
+        event = await (await self.ops()).get_event(request.path_params["event_id"])
         if event is None:
-            return JSONResponse({"error": "no such event"}, status_code=404)
+            return _error(404, "no such event")
         return JSONResponse(event_detail(event))
 
-    async def replay_event(request: Request) -> Response:
-        done = await (await ops()).replay([request.path_params["event_id"]])
+    async def replay(self, request: Request) -> Response:
+        """``POST api/events/{id}/replay``."""
+        done = await (await self.ops()).replay([request.path_params["event_id"]])
         if not done:
-            return JSONResponse({"error": "no such event"}, status_code=404)
+            return _error(404, "no such event")
         return JSONResponse({"replayed": done})
 
-    async def routes(request: Request) -> Response:
-        return JSONResponse({"routes": (await ops()).routes()})
+    async def list_routes(self, request: Request) -> Response:
+        """``GET api/routes``: every endpoint in match precedence."""
+        return JSONResponse({"routes": (await self.ops()).routes()})
 
-    async def stats(request: Request) -> Response:
-        return JSONResponse({"events": await (await ops()).stats()})
+    async def stats(self, request: Request) -> Response:
+        """``GET api/stats``: events per status."""
+        return JSONResponse({"events": await (await self.ops()).stats()})
 
-    return Starlette(
-        routes=[
-            Route("/health", health),
-            Route("/ready", ready),
-            Route("/metrics", metrics_view),
-            Route("/api/routes", guarded(routes)),
-            Route("/api/stats", guarded(stats)),
-            Route("/api/events", guarded(list_events)),
-            Route("/api/events/{event_id}", guarded(show_event)),
-            Route("/api/events/{event_id}/replay", guarded(replay_event), methods=["POST"]),
-            *dashboard_routes(ops, admin_token),
-        ]
-    )
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def build_admin_app(ops: OpsSource, metrics: Metrics, admin_token: str | None) -> Starlette:
+    """The ``/_hookport`` app: health, readiness, metrics, the JSON API and the dashboard."""
+    api = AdminAPI(ops, metrics, admin_token)
+    dashboard = Dashboard(ops, admin_token)
+    return Starlette(routes=[*api.routes(), *dashboard.routes()])

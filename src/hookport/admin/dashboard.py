@@ -24,6 +24,7 @@ from hookport.store.base import EventFilter
 
 COOKIE = "hookport_admin"
 Handler = Callable[[Request], Awaitable[Response]]
+_STATUSES = [s.value for s in EventStatus]
 
 
 def _when(ts: float | None) -> str:
@@ -39,81 +40,96 @@ def _pretty(body: str) -> str:
         return body
 
 
-def dashboard_routes(ops: Callable[[], Awaitable[Operations]], token: str | None) -> list[Route]:
-    """Routes of the dashboard, mounted under ``/_hookport``."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters["when"] = _when
-    env.filters["pretty"] = _pretty
+def _root(request: Request) -> str:
+    return str(request.scope.get("root_path", ""))
 
-    def page(name: str, request: Request, status: int = 200, **values: Any) -> HTMLResponse:
-        html = env.get_template(name).render(root=request.scope.get("root_path", ""), **values)
+
+class Dashboard:
+    """HTML views; ``ops`` returns the started runtime's operations."""
+
+    def __init__(self, ops: Callable[[], Awaitable[Operations]], token: str | None) -> None:
+        self.ops = ops
+        self.token = token
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self.env.filters["when"] = _when
+        self.env.filters["pretty"] = _pretty
+
+    def routes(self) -> list[Route]:
+        """Routes relative to the ``/_hookport`` mount."""
+        return [
+            Route("/", self.guarded(self.index)),
+            Route("/login", self.login, methods=["POST"]),
+            Route("/events/{event_id}", self.guarded(self.show)),
+            Route("/events/{event_id}/replay", self.guarded(self.replay), methods=["POST"]),
+        ]
+
+    def page(self, name: str, request: Request, status: int = 200, **values: Any) -> Response:
+        """Render a template of ``admin/templates``."""
+        html = self.env.get_template(name).render(root=_root(request), **values)
         return HTMLResponse(html, status_code=status)
 
-    def signed_in(request: Request) -> bool:
-        given = request.cookies.get(COOKIE, "")
-        return bool(token) and hmac.compare_digest(given.encode(), (token or "").encode())
+    def _signed_in(self, request: Request) -> bool:
+        given = request.cookies.get(COOKIE, "").encode()
+        return bool(self.token) and hmac.compare_digest(given, (self.token or "").encode())
 
-    def guarded(handler: Handler) -> Handler:
+    def guarded(self, handler: Handler) -> Handler:
+        """Show the sign-in page unless the admin cookie holds the token."""
+
         async def wrapper(request: Request) -> Response:
-            if not token:
-                return page("login.html", request, 403, disabled=True, failed=False)
-            if not signed_in(request):
-                return page("login.html", request, 401, disabled=False, failed=False)
+            if not self.token:
+                return self.page("login.html", request, 403, disabled=True, failed=False)
+            if not self._signed_in(request):
+                return self.page("login.html", request, 401, disabled=False, failed=False)
             return await handler(request)
 
         return wrapper
 
-    async def login(request: Request) -> Response:
-        form = await request.form()
-        given = str(form.get("token", ""))
-        root = request.scope.get("root_path", "")
-        if token and hmac.compare_digest(given.encode(), token.encode()):
-            response = RedirectResponse(f"{root}/", status_code=303)
-            response.set_cookie(COOKIE, given, httponly=True, samesite="strict", path=root or "/")
+    async def login(self, request: Request) -> Response:
+        """``POST login``: check the token, set the cookie."""
+        given = str((await request.form()).get("token", ""))
+        if self.token and hmac.compare_digest(given.encode(), self.token.encode()):
+            response = RedirectResponse(f"{_root(request)}/", status_code=303)
+            response.set_cookie(
+                COOKIE, given, httponly=True, samesite="strict", path=_root(request) or "/"
+            )
             return response
-        return page("login.html", request, 401, disabled=not token, failed=True)
+        return self.page("login.html", request, 401, disabled=not self.token, failed=True)
 
-    async def index(request: Request) -> Response:
-        o = await ops()
+    async def index(self, request: Request) -> Response:
+        """Counts per status, endpoints, and the newest deliveries (filterable)."""
+        ops = await self.ops()
         q = request.query_params
         status = q.get("status") or ""
-        known = {s.value for s in EventStatus}
         flt = EventFilter(
             receiver=q.get("receiver") or None,
-            status=EventStatus(status) if status in known else None,
+            status=EventStatus(status) if status in _STATUSES else None,
             type=q.get("type") or None,
             limit=100,
         )
-        events = [event_summary(e) for e in await o.list_events(flt)]
-        return page(
+        events = [event_summary(e) for e in await ops.list_events(flt)]
+        return self.page(
             "index.html",
             request,
-            stats=await o.stats(),
-            routes=o.routes(),
+            stats=await ops.stats(),
+            routes=ops.routes(),
             events=events,
-            statuses=[s.value for s in EventStatus],
+            statuses=_STATUSES,
             query=dict(q),
         )
 
-    async def show(request: Request) -> Response:
-        event = await (await ops()).get_event(request.path_params["event_id"])
+    async def show(self, request: Request) -> Response:
+        """One delivery: request, attempts with errors, response."""
+        event = await (await self.ops()).get_event(request.path_params["event_id"])
         if event is None:
-            return page("missing.html", request, 404)
-        return page("event.html", request, event=event_detail(event))
+            return self.page("missing.html", request, 404)
+        return self.page("event.html", request, event=event_detail(event))
 
-    async def replay(request: Request) -> Response:
+    async def replay(self, request: Request) -> Response:
+        """``POST events/{id}/replay``, then back to the event."""
         event_id = request.path_params["event_id"]
-        await (await ops()).replay([event_id])
-        root = request.scope.get("root_path", "")
-        return RedirectResponse(f"{root}/events/{event_id}", status_code=303)
-
-    return [
-        Route("/", guarded(index)),
-        Route("/login", login, methods=["POST"]),
-        Route("/events/{event_id}", guarded(show)),
-        Route("/events/{event_id}/replay", guarded(replay), methods=["POST"]),
-    ]
+        await (await self.ops()).replay([event_id])
+        return RedirectResponse(f"{_root(request)}/events/{event_id}", status_code=303)
