@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine
@@ -40,11 +41,16 @@ def common_options(func: F) -> F:
 
 
 def load(
-    config: str | None, plugin_specs: tuple[str, ...], **overrides: Any
+    config: str | None, plugin_specs: tuple[str, ...], *, quiet: bool = True, **overrides: Any
 ) -> tuple[Settings, list[Plugin]]:
-    """Settings and plugins, as ``serve`` would load them."""
+    """Settings and plugins, as ``serve`` would load them.
+
+    ``quiet``: one-shot commands log only warnings of hookport itself, so their output is what
+    they print; handlers' own log lines stay, since they are the handlers' output.
+    """
     settings = load_settings(config, os.environ, **overrides)
-    setup_logging(settings.server.log_level)
+    setup_logging("warning" if quiet else settings.server.log_level)
+    logging.getLogger("hookport.plugin").setLevel(settings.server.log_level.upper())
     plugins = load_plugins(
         plugin_specs, settings.plugins, base_dir=settings.config_dir, environ=settings.environ
     )
@@ -57,10 +63,11 @@ def build(
     *,
     workers: bool = False,
     receivers: list[str] | None = None,
+    quiet: bool = True,
     **overrides: Any,
 ) -> HookportApp:
     """The assembled app (store not yet opened)."""
-    settings, plugins = load(config, plugin_specs, **overrides)
+    settings, plugins = load(config, plugin_specs, quiet=quiet, **overrides)
     return create_app(settings, plugins, workers=workers, worker_receivers=receivers)
 
 

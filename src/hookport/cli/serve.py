@@ -35,7 +35,7 @@ def serve(
         server["port"] = port
     if log_level is not None:
         server["log_level"] = log_level
-    app = build(config, plugins, workers=not no_workers, server=server)
+    app = build(config, plugins, workers=not no_workers, quiet=False, server=server)
     s = app.settings.server
     run_server(
         app,
@@ -68,7 +68,14 @@ def worker(
     overrides: dict[str, object] = {}
     if concurrency is not None:
         overrides["worker"] = {"concurrency": concurrency}
-    app = build(config, plugins, workers=True, receivers=list(receivers) or None, **overrides)
+    app = build(
+        config,
+        plugins,
+        workers=True,
+        receivers=list(receivers) or None,
+        quiet=False,
+        **overrides,
+    )
     known = set(app.assembly.runtimes)
     unknown = [r for r in receivers if r not in known]
     if unknown:
