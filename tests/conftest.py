@@ -15,6 +15,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -67,10 +68,11 @@ def _free_port() -> int:
 
 def _start_cluster(root: Path) -> tuple[str, Callable[[], None]] | None:
     """Start a throwaway cluster with initdb/pg_ctl; None if the binaries are missing."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or [shutil.which("initdb")]
-    if found[-1] is None:
+    installed = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    initdb = installed[-1] if installed else shutil.which("initdb")
+    if initdb is None:
         return None
-    bindir = Path(found[-1]).parent
+    bindir = Path(initdb).parent
     data, port = root / "pgdata", _free_port()
     prefix: list[str] = []
     if os.geteuid() == 0:  # postgres refuses to run as root
@@ -78,9 +80,8 @@ def _start_cluster(root: Path) -> tuple[str, Callable[[], None]] | None:
             pwd.getpwnam("postgres")
         except KeyError:
             return None
-        root.chmod(0o777)
-        prefix = ["runuser", "-u", "postgres", "--"]
-
+        root.chmod(0o777)  # a private temp dir, handed to the postgres user
+        prefix = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "postgres", "--"]
 
     def run(*args: str) -> None:
         subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=60)
@@ -98,28 +99,33 @@ def _start_cluster(root: Path) -> tuple[str, Callable[[], None]] | None:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_dsn() -> Iterator[str]:
     """An admin DSN of a running PostgreSQL server (skips, or fails if required, when none)."""
-    stop: Callable[[], None] | None = None
     dsn = os.environ.get("HOOKPORT_TEST_PG_DSN")
-    if not dsn:
-        try:
-            started = _start_cluster(tmp_path_factory.mktemp("pg"))
-        except (subprocess.SubprocessError, OSError) as exc:
-            started = None
-            reason = f"could not start a throwaway PostgreSQL cluster: {exc}"
-        else:
-            reason = "no PostgreSQL: set HOOKPORT_TEST_PG_DSN or install initdb/pg_ctl"
-        if started is None:
-            if os.environ.get("HOOKPORT_REQUIRE_PG") == "1":
-                pytest.fail(f"HOOKPORT_REQUIRE_PG=1 but {reason}")
-            pytest.skip(reason)
-        dsn, stop = started
+    if dsn:
+        yield dsn
+        return
+    # Not tmp_path: pytest's base temp dir is private to the current user, and as root the
+    # cluster must run as "postgres".
+    root = Path(tempfile.mkdtemp(prefix="hookport-pg-"))
+    try:
+        started = _start_cluster(root)
+    except (subprocess.SubprocessError, OSError) as exc:
+        started = None
+        reason = f"could not start a throwaway PostgreSQL cluster: {exc}"
+    else:
+        reason = "no PostgreSQL: set HOOKPORT_TEST_PG_DSN or install initdb/pg_ctl"
+    if started is None:
+        shutil.rmtree(root, ignore_errors=True)
+        if os.environ.get("HOOKPORT_REQUIRE_PG") == "1":
+            pytest.fail(f"HOOKPORT_REQUIRE_PG=1 but {reason}")
+        pytest.skip(reason)
+    dsn, stop = started
     try:
         yield dsn
     finally:
-        if stop is not None:
-            stop()
+        stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

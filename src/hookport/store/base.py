@@ -114,9 +114,10 @@ class Store(Protocol):
         ...
 
     async def requeue(self, event_ids: Sequence[str], now: float) -> builtins.list[str]:
-        """Make events due again now (replay); returns the ids that exist.
+        """Make events due again now (replay); returns the ids requeued, in the given order.
 
-        A replay starts a fresh round: attempt counter and done handlers reset.
+        A replay starts a fresh round: attempt counter and done handlers reset. Only receiver
+        events are work: ids that do not exist or name a route record are left out.
         """
         ...
 

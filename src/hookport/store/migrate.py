@@ -174,7 +174,7 @@ async def status(settings: StoreSettings, base_dir: Path | None = None) -> Migra
             return sqlite_status(conn)
         finally:
             conn.close()
-    from hookport.store.postgres import connect_once
+    from hookport.store._pgconn import connect_once
 
     pg_conn = await connect_once(url.target)
     try:

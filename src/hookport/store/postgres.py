@@ -19,7 +19,6 @@ import builtins
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -28,6 +27,7 @@ from hookport.errors import StoreError, StoreUnavailable
 from hookport.events import AppendResult, Event, EventStatus, HandlerOutcome, NewEvent
 from hookport.store import migrate
 from hookport.store._batch import GroupCommit, Wakeup
+from hookport.store._pgconn import Listener, driver_errors
 from hookport.store._queries import query
 from hookport.store._rows import (
     attempt_from_row,
@@ -50,38 +50,10 @@ _INSERT_COLUMNS = (
     "query_string", "headers", "body", "params", "sender", "source_ip", "status",
     "next_attempt_at", "response_status", "response_headers", "response_body",
 )  # fmt: skip
-# Connection trouble, server shutting down, out of disk, read-only, statement timeout.
-_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57", "58", "25")
 
 
 def _q(name: str) -> str:
     return query("postgres", name)
-
-
-def _unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, asyncpg.PostgresError):
-        return str(exc.sqlstate or "")[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
-    return isinstance(exc, OSError | TimeoutError | asyncpg.InterfaceError)
-
-
-@contextlib.contextmanager
-def _errors() -> Any:
-    """Map driver errors: connection trouble -> ``StoreUnavailable``, the rest -> ``StoreError``."""
-    try:
-        yield
-    except (StoreUnavailable, StoreError):
-        raise
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        if _unavailable(exc):
-            log.warning("postgres store unavailable: %r", exc)
-            raise StoreUnavailable("store unavailable, retry later") from exc
-        raise StoreError(f"postgres: {exc}") from exc
-
-
-async def connect_once(dsn: str, timeout: float = 3.0) -> asyncpg.Connection:
-    """One connection outside the pool (migration status, LISTEN); ``StoreUnavailable`` if down."""
-    with _errors():
-        return await asyncpg.connect(dsn, timeout=timeout)
 
 
 class PostgresStore:
@@ -107,14 +79,25 @@ class PostgresStore:
         self._pool: asyncpg.Pool | None = None
         self._batcher: GroupCommit | None = None
         self._wake = Wakeup()
-        self._listener: asyncio.Task[None] | None = None
-        self.listening = asyncio.Event()  # set while the LISTEN connection is up
+        self._listener = Listener(dsn, CHANNEL, self._wake.notify, connect_timeout=connect_timeout)
+        self.listening = self._listener.listening
+        """Set while the LISTEN connection is up (else ``wait_for_work`` polls)."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Create the pool, apply pending migrations, start listening for new work."""
-        with _errors():
+        """Create the pool, apply pending migrations, start listening for new work.
+
+        Raises ``StoreUnavailable`` if the server cannot be reached within the connect timeout.
+        """
+        try:
+            await self._open()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _open(self) -> None:
+        with driver_errors():
             self._pool = await asyncpg.create_pool(
                 self._dsn,
                 min_size=1,
@@ -132,20 +115,14 @@ class PostgresStore:
             on_commit=self._after_append,
         )
         self._batcher.start()
-        self._listener = asyncio.get_running_loop().create_task(
-            self._listen_forever(), name="hookport-listen"
-        )
+        self._listener.start()
 
     async def close(self) -> None:
         """Commit queued appends, stop listening, close the pool."""
         if self._batcher is not None:
             await self._batcher.close()
             self._batcher = None
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
+        await self._listener.stop()
         if self._pool is not None:
             pool, self._pool = self._pool, None
             with contextlib.suppress(Exception):
@@ -156,7 +133,7 @@ class PostgresStore:
     async def _connection(self) -> AsyncIterator[Conn]:
         if self._pool is None:
             raise StoreUnavailable("store is not open")
-        with _errors():
+        with driver_errors():
             async with self._pool.acquire(timeout=self._connect_timeout + 1) as conn:
                 yield conn
 
@@ -166,37 +143,6 @@ class PostgresStore:
             yield conn
 
     # -- wake-ups ----------------------------------------------------------------------------
-
-    async def _listen_forever(self) -> None:
-        backoff = 0.25
-        while True:
-            try:
-                conn = await connect_once(self._dsn, self._connect_timeout)
-            except StoreUnavailable:
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
-                continue
-            backoff = 0.25
-            try:
-                await self._listen_on(conn)
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("LISTEN connection lost, polling until it is back: %r", exc)
-            finally:
-                self.listening.clear()
-                conn.terminate()
-
-    async def _listen_on(self, conn: asyncpg.Connection) -> None:
-        lost = asyncio.Event()
-        conn.add_termination_listener(lambda _conn: lost.set())
-        await conn.add_listener(CHANNEL, lambda *_args: self._wake.notify())
-        self.listening.set()
-        self._wake.notify()  # notifications may have been missed while disconnected
-        while not lost.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(lost.wait(), 30)
-                return
-            # Quiet for a while: make sure the connection is still alive (half-open TCP).
-            await asyncio.wait_for(conn.execute(_q("ping")), self._connect_timeout)
 
     async def wait_for_work(self, timeout: float) -> None:  # noqa: ASYNC109 - poll interval
         """Return on a notification (any process) or a local append, or after ``timeout``."""
@@ -259,9 +205,7 @@ class PostgresStore:
         return [event_from_row(row) for row in sorted(rows, key=lambda r: r["seq"])]
 
     @staticmethod
-    async def _choose_capped(
-        conn: Conn, caps: dict[str, int], request: LeaseRequest
-    ) -> list[int]:
+    async def _choose_capped(conn: Conn, caps: dict[str, int], request: LeaseRequest) -> list[int]:
         await conn.execute(_q("lease_lock_caps"), CAPS_LOCK_KEY)
         live = {r[0]: r[1] for r in await conn.fetch(_q("lease_live"), request.now)}
         chosen: list[int] = []
@@ -384,9 +328,7 @@ class PostgresStore:
             )
         return [event_from_row(row) for row in rows]
 
-    async def ids_with_status(
-        self, status: EventStatus, limit: int = 10_000
-    ) -> builtins.list[str]:
+    async def ids_with_status(self, status: EventStatus, limit: int = 10_000) -> builtins.list[str]:
         """Ids of events in ``status``, oldest first."""
         async with self._connection() as conn:
             return [r[0] for r in await conn.fetch(_q("ids_with_status"), str(status), limit)]

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import json
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -31,46 +30,15 @@ from typing import Any, Literal, TypeVar
 
 from hookport.errors import StoreError, StoreUnavailable
 from hookport.events import AppendResult, Event, EventStatus, HandlerOutcome, NewEvent
+from hookport.store import _sqlite_ops as ops
 from hookport.store import migrate
 from hookport.store._batch import GroupCommit, Wakeup
-from hookport.store._queries import query
-from hookport.store._rows import (
-    attempt_from_row,
-    dedupe_key,
-    event_from_row,
-    insert_params,
-    merge_done,
-)
 from hookport.store.base import EventFilter, LeaseRequest
 
 log = logging.getLogger("hookport.store")
 
 T = TypeVar("T")
 Connection = sqlite3.Connection
-
-
-def _q(name: str) -> str:
-    return query("sqlite", name)
-
-
-def _ids(ids: Sequence[str]) -> str:
-    return json.dumps(list(ids))
-
-
-def _transaction(conn: Connection, fn: Callable[..., T], *args: Any) -> T:
-    """Run ``fn(conn, *args)`` inside ``BEGIN IMMEDIATE`` ... ``COMMIT``."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = fn(conn, *args)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error as exc:  # the original error is the one to report
-                log.warning("rollback failed: %s", exc)
-        raise
-    return result
 
 
 class SqliteStore:
@@ -104,6 +72,13 @@ class SqliteStore:
 
     async def open(self) -> None:
         """Create the file if needed, switch to WAL, apply pending migrations."""
+        try:
+            await self._open()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _open(self) -> None:
         self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="hookport-sqlite-writer")
         self._reader_pool = ThreadPoolExecutor(1, thread_name_prefix="hookport-sqlite-reader")
         self._writer = await self._call(self._writer_pool, self._connect, False)
@@ -160,11 +135,11 @@ class SqliteStore:
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"sqlite: {exc}") from exc
         except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
-            log.warning("sqlite store unavailable: %s", exc)
-            raise StoreUnavailable(f"store cannot commit: {exc}") from exc
+            log.warning("sqlite store unavailable: %s", exc)  # details for operators only
+            raise StoreUnavailable("store cannot commit, retry later") from exc
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._call(self._writer_pool, _transaction, self._writer, fn, *args)
+        return await self._call(self._writer_pool, ops.transaction, self._writer, fn, *args)
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._call(self._reader_pool, fn, self._reader, *args)
@@ -178,7 +153,7 @@ class SqliteStore:
         return await self._batcher.append(event)
 
     async def _commit_batch(self, events: Sequence[NewEvent]) -> list[AppendResult]:
-        return await self._write(_insert_batch, events)
+        return await self._write(ops.insert_batch, events)
 
     def _after_append(self, events: Sequence[NewEvent]) -> None:
         if any(e.status == EventStatus.QUEUED for e in events):
@@ -188,18 +163,20 @@ class SqliteStore:
 
     async def lease(self, request: LeaseRequest) -> list[Event]:
         """Claim due events for ``request.owner`` (see :class:`LeaseRequest`)."""
-        return await self._write(_lease, request)
+        return await self._write(ops.lease, request)
 
     async def renew(self, owner: str, event_ids: Sequence[str], until: float) -> None:
         """Extend the leases ``owner`` holds on ``event_ids``."""
-        params = {"owner": owner, "ids": _ids(event_ids), "until": until}
-        await self._write(_execute, _q("renew"), params)
+        params = {"owner": owner, "ids": ops.ids_json(event_ids), "until": until}
+        await self._write(ops.execute, ops.q("renew"), params)
 
     async def complete(
         self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], now: float
     ) -> bool:
         """Record outcomes and mark the event done; False if ``owner`` lost the lease."""
-        return await self._write(_finish, event_id, owner, outcomes, EventStatus.DONE, None, None)
+        return await self._write(
+            ops.finish, event_id, owner, outcomes, EventStatus.DONE, None, None
+        )
 
     async def retry(
         self,
@@ -212,35 +189,39 @@ class SqliteStore:
     ) -> bool:
         """Record outcomes; the event becomes retrying, due at ``run_at``."""
         status = EventStatus.RETRYING
-        return await self._write(_finish, event_id, owner, outcomes, status, run_at, error)
+        return await self._write(ops.finish, event_id, owner, outcomes, status, run_at, error)
 
     async def kill(
         self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], error: str, now: float
     ) -> bool:
         """Record outcomes; the event becomes dead."""
-        return await self._write(_finish, event_id, owner, outcomes, EventStatus.DEAD, None, error)
+        return await self._write(
+            ops.finish, event_id, owner, outcomes, EventStatus.DEAD, None, error
+        )
 
     async def release(self, event_ids: Sequence[str], owner: str) -> None:
         """Give leases back; the interrupted attempt does not count."""
-        await self._write(_execute, _q("release"), {"owner": owner, "ids": _ids(event_ids)})
+        await self._write(
+            ops.execute, ops.q("release"), {"owner": owner, "ids": ops.ids_json(event_ids)}
+        )
         self._wake.notify()
 
     async def requeue(self, event_ids: Sequence[str], now: float) -> list[str]:
         """Make receiver events due now with a fresh attempt count; returns those requeued."""
-        found = await self._write(_requeue, {"ids": _ids(event_ids), "now": now})
+        found = await self._write(ops.requeue, {"ids": ops.ids_json(event_ids), "now": now})
         if found:
             self._wake.notify()
         return [i for i in dict.fromkeys(event_ids) if i in found]
 
     async def prune(self, before: float, limit: int) -> int:
         """Delete up to ``limit`` done events received before ``before`` (and their attempts)."""
-        return await self._write(_prune, before, limit)
+        return await self._write(ops.prune, before, limit)
 
     # -- reads -----------------------------------------------------------------------------
 
     async def get(self, event_id: str) -> Event | None:
         """One event with its attempts and recorded response."""
-        return await self._read(_get, event_id)
+        return await self._read(ops.get, event_id)
 
     async def list(self, filter: EventFilter) -> list[Event]:
         """Events matching ``filter``, newest first (attempts not loaded)."""
@@ -252,24 +233,24 @@ class SqliteStore:
             "before_id": filter.before_id,
             "limit": filter.limit,
         }
-        return await self._read(_select_events, _q("list_events"), params)
+        return await self._read(ops.select_events, ops.q("list_events"), params)
 
     async def ids_with_status(self, status: EventStatus, limit: int = 10_000) -> builtins.list[str]:
         """Ids of events in ``status``, oldest first."""
         params = {"status": str(status), "limit": limit}
-        rows = await self._read(_fetchall, _q("ids_with_status"), params)
+        rows = await self._read(ops.fetchall, ops.q("ids_with_status"), params)
         return [row[0] for row in rows]
 
     async def counts(self) -> dict[EventStatus, int]:
         """Number of events per status (every status present, zero if none)."""
-        rows = await self._read(_fetchall, _q("counts"), {})
+        rows = await self._read(ops.fetchall, ops.q("counts"), {})
         counts = dict.fromkeys(EventStatus, 0)
         counts.update({EventStatus(row[0]): row[1] for row in rows})
         return counts
 
     async def next_due(self, now: float) -> float | None:
         """When the next event becomes due (``now`` if one is due already), or None."""
-        rows = await self._read(_fetchall, _q("next_due"), {"now": now})
+        rows = await self._read(ops.fetchall, ops.q("next_due"), {"now": now})
         due: float | None = rows[0][0] if rows else None
         return None if due is None else max(due, now)
 
@@ -279,141 +260,4 @@ class SqliteStore:
 
     async def ping(self) -> None:
         """Raise ``StoreUnavailable`` if the database cannot be read."""
-        await self._read(_fetchall, _q("ping"), {})
-
-
-# -- functions run on the connection's own thread ---------------------------------------------
-
-
-def _execute(conn: Connection, sql: str, params: dict[str, Any]) -> None:
-    conn.execute(sql, params)
-
-
-def _fetchall(conn: Connection, sql: str, params: dict[str, Any]) -> list[sqlite3.Row]:
-    return conn.execute(sql, params).fetchall()
-
-
-def _insert_batch(conn: Connection, events: Sequence[NewEvent]) -> list[AppendResult]:
-    keys = [[e.endpoint, e.delivery_id] for e in events if e.delivery_id is not None]
-    existing: dict[tuple[str, str], str] = {}
-    if keys:
-        for row in conn.execute(_q("find_duplicates"), {"keys": json.dumps(keys)}):
-            existing[(row[0], row[1])] = row[2]
-    results: list[AppendResult] = []
-    fresh: list[dict[str, Any]] = []
-    for event in events:
-        key = dedupe_key(event)
-        if key is not None and key in existing:
-            results.append(AppendResult(existing[key], duplicate=True))
-        else:
-            fresh.append(insert_params(event))
-            results.append(AppendResult(event.id, duplicate=False))
-    conn.executemany(_q("insert_event"), fresh)
-    return results
-
-
-def _lease(conn: Connection, request: LeaseRequest) -> list[Event]:
-    now, caps = request.now, dict(request.limits or {})
-    receivers = None if request.receivers is None else set(request.receivers)
-    picked: list[int] = []
-    live = dict(conn.execute(_q("lease_live"), {"now": now}).fetchall()) if caps else {}
-    for endpoint, cap in caps.items():
-        room = min(cap - live.get(endpoint, 0), request.limit)
-        if room <= 0 or (receivers is not None and endpoint not in receivers):
-            continue
-        if cap == 1:
-            first = conn.execute(_q("lease_first_pending"), {"endpoint": endpoint, "now": now})
-            row = first.fetchone()
-            picked += [row["seq"]] if row is not None and row["due"] else []
-        else:
-            params = {"endpoint": endpoint, "now": now, "limit": room}
-            picked += [row[0] for row in conn.execute(_q("lease_capped"), params)]
-    free = {
-        "now": now,
-        "receivers": None if receivers is None else _ids(sorted(receivers)),
-        "capped": _ids(sorted(caps)),
-        "limit": request.limit,
-    }
-    picked += [row[0] for row in conn.execute(_q("lease_free"), free)]
-    picked = sorted(picked)[: request.limit]
-    if not picked:
-        return []
-    claim = {
-        "seqs": json.dumps(picked),
-        "owner": request.owner,
-        "until": now + request.lease_seconds,
-    }
-    rows = conn.execute(_q("lease_claim"), claim).fetchall()
-    rows.sort(key=lambda row: row["seq"])
-    return [event_from_row(row) for row in rows]
-
-
-def _finish(
-    conn: Connection,
-    event_id: str,
-    owner: str,
-    outcomes: Sequence[HandlerOutcome],
-    status: EventStatus,
-    next_attempt_at: float | None,
-    error: str | None,
-) -> bool:
-    row = conn.execute(_q("lookup_lease"), {"id": event_id, "owner": owner}).fetchone()
-    if row is None:
-        return False
-    conn.executemany(
-        _q("insert_attempt"),
-        [
-            {
-                "event_id": event_id,
-                "attempt": row["attempt"],
-                "handler": o.handler,
-                "ok": int(o.ok),
-                "started_at": o.started_at,
-                "finished_at": o.finished_at,
-                "error": o.error,
-                "traceback": o.traceback,
-            }
-            for o in outcomes
-        ],
-    )
-    conn.execute(
-        _q("finish"),
-        {
-            "id": event_id,
-            "status": str(status),
-            "next_attempt_at": next_attempt_at,
-            "error": error,
-            "done_handlers": merge_done(row["done_handlers"], outcomes),
-        },
-    )
-    return True
-
-
-def _requeue(conn: Connection, params: dict[str, Any]) -> set[str]:
-    return {row[0] for row in conn.execute(_q("requeue"), params).fetchall()}
-
-
-def _prune(conn: Connection, before: float, limit: int) -> int:
-    rows = conn.execute(_q("prune_select"), {"before": before, "limit": limit}).fetchall()
-    if not rows:
-        return 0
-    ids = _ids([row[0] for row in rows])
-    conn.execute(_q("prune_attempts"), {"ids": ids})
-    return conn.execute(_q("prune_events"), {"ids": ids}).rowcount
-
-
-def _get(conn: Connection, event_id: str) -> Event | None:
-    # One read transaction, so the event and its attempts are a consistent snapshot.
-    conn.execute("BEGIN")
-    try:
-        row = conn.execute(_q("get_event"), {"id": event_id}).fetchone()
-        if row is None:
-            return None
-        attempts = conn.execute(_q("get_attempts"), {"id": event_id}).fetchall()
-        return event_from_row(row, [attempt_from_row(a) for a in attempts])
-    finally:
-        conn.execute("COMMIT")
-
-
-def _select_events(conn: Connection, sql: str, params: dict[str, Any]) -> list[Event]:
-    return [event_from_row(row) for row in conn.execute(sql, params)]
+        await self._read(ops.fetchall, ops.q("ping"), {})

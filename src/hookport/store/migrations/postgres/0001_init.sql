@@ -40,7 +40,9 @@ CREATE UNIQUE INDEX events_delivery ON events (endpoint, delivery_id)
 CREATE INDEX events_due ON events (status, next_attempt_at);
 CREATE INDEX events_status_received ON events (status, received_at);
 
--- Per-endpoint ordering and in-flight caps look only at unfinished events.
+-- Claiming walks unfinished events in arrival order, overall and per endpoint (ordering, caps).
+CREATE INDEX events_pending ON events (seq)
+    WHERE status IN ('queued', 'processing', 'retrying');
 CREATE INDEX events_pending_endpoint ON events (endpoint, seq)
     WHERE status IN ('queued', 'processing', 'retrying');
 

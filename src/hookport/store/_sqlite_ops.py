@@ -1,0 +1,188 @@
+"""SQLite work done on a connection's own thread: each function is one step of a transaction.
+
+``sqlite.py`` runs these through its single-thread executors; nothing here touches the loop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from hookport.events import AppendResult, Event, EventStatus, HandlerOutcome, NewEvent
+from hookport.store._queries import query
+from hookport.store._rows import (
+    attempt_from_row,
+    dedupe_key,
+    event_from_row,
+    insert_params,
+    merge_done,
+)
+from hookport.store.base import LeaseRequest
+
+log = logging.getLogger("hookport.store")
+
+T = TypeVar("T")
+Connection = sqlite3.Connection
+
+
+def q(name: str) -> str:
+    """The named SQLite query."""
+    return query("sqlite", name)
+
+
+def ids_json(ids: Sequence[str]) -> str:
+    """A list of ids as JSON text, for ``json_each``."""
+    return json.dumps(list(ids))
+
+
+def transaction(conn: Connection, fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(conn, *args)`` inside ``BEGIN IMMEDIATE`` ... ``COMMIT``."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn, *args)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:  # the original error is the one to report
+                log.warning("rollback failed: %s", exc)
+        raise
+    return result
+
+
+def execute(conn: Connection, sql: str, params: dict[str, Any]) -> None:
+    conn.execute(sql, params)
+
+
+def fetchall(conn: Connection, sql: str, params: dict[str, Any]) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
+
+
+def insert_batch(conn: Connection, events: Sequence[NewEvent]) -> list[AppendResult]:
+    keys = [[e.endpoint, e.delivery_id] for e in events if e.delivery_id is not None]
+    existing: dict[tuple[str, str], str] = {}
+    if keys:
+        for row in conn.execute(q("find_duplicates"), {"keys": json.dumps(keys)}):
+            existing[(row[0], row[1])] = row[2]
+    results: list[AppendResult] = []
+    fresh: list[dict[str, Any]] = []
+    for event in events:
+        key = dedupe_key(event)
+        if key is not None and key in existing:
+            results.append(AppendResult(existing[key], duplicate=True))
+        else:
+            fresh.append(insert_params(event))
+            results.append(AppendResult(event.id, duplicate=False))
+    conn.executemany(q("insert_event"), fresh)
+    return results
+
+
+def lease(conn: Connection, request: LeaseRequest) -> list[Event]:
+    now, caps = request.now, dict(request.limits or {})
+    receivers = None if request.receivers is None else set(request.receivers)
+    picked: list[int] = []
+    live = dict(conn.execute(q("lease_live"), {"now": now}).fetchall()) if caps else {}
+    for endpoint, cap in caps.items():
+        room = min(cap - live.get(endpoint, 0), request.limit)
+        if room <= 0 or (receivers is not None and endpoint not in receivers):
+            continue
+        if cap == 1:
+            first = conn.execute(q("lease_first_pending"), {"endpoint": endpoint, "now": now})
+            row = first.fetchone()
+            picked += [row["seq"]] if row is not None and row["due"] else []
+        else:
+            params = {"endpoint": endpoint, "now": now, "limit": room}
+            picked += [row[0] for row in conn.execute(q("lease_capped"), params)]
+    free = {
+        "now": now,
+        "receivers": None if receivers is None else ids_json(sorted(receivers)),
+        "capped": ids_json(sorted(caps)),
+        "limit": request.limit,
+    }
+    picked += [row[0] for row in conn.execute(q("lease_free"), free)]
+    picked = sorted(picked)[: request.limit]
+    if not picked:
+        return []
+    claim = {
+        "seqs": json.dumps(picked),
+        "owner": request.owner,
+        "until": now + request.lease_seconds,
+    }
+    rows = conn.execute(q("lease_claim"), claim).fetchall()
+    rows.sort(key=lambda row: row["seq"])
+    return [event_from_row(row) for row in rows]
+
+
+def finish(
+    conn: Connection,
+    event_id: str,
+    owner: str,
+    outcomes: Sequence[HandlerOutcome],
+    status: EventStatus,
+    next_attempt_at: float | None,
+    error: str | None,
+) -> bool:
+    row = conn.execute(q("lookup_lease"), {"id": event_id, "owner": owner}).fetchone()
+    if row is None:
+        return False
+    conn.executemany(
+        q("insert_attempt"),
+        [
+            {
+                "event_id": event_id,
+                "attempt": row["attempt"],
+                "handler": o.handler,
+                "ok": int(o.ok),
+                "started_at": o.started_at,
+                "finished_at": o.finished_at,
+                "error": o.error,
+                "traceback": o.traceback,
+            }
+            for o in outcomes
+        ],
+    )
+    conn.execute(
+        q("finish"),
+        {
+            "id": event_id,
+            "status": str(status),
+            "next_attempt_at": next_attempt_at,
+            "error": error,
+            "done_handlers": merge_done(row["done_handlers"], outcomes),
+        },
+    )
+    return True
+
+
+def requeue(conn: Connection, params: dict[str, Any]) -> set[str]:
+    return {row[0] for row in conn.execute(q("requeue"), params).fetchall()}
+
+
+def prune(conn: Connection, before: float, limit: int) -> int:
+    rows = conn.execute(q("prune_select"), {"before": before, "limit": limit}).fetchall()
+    if not rows:
+        return 0
+    ids = ids_json([row[0] for row in rows])
+    conn.execute(q("prune_attempts"), {"ids": ids})
+    return conn.execute(q("prune_events"), {"ids": ids}).rowcount
+
+
+def get(conn: Connection, event_id: str) -> Event | None:
+    # One read transaction, so the event and its attempts are a consistent snapshot.
+    conn.execute("BEGIN")
+    try:
+        row = conn.execute(q("get_event"), {"id": event_id}).fetchone()
+        if row is None:
+            return None
+        attempts = conn.execute(q("get_attempts"), {"id": event_id}).fetchall()
+        return event_from_row(row, [attempt_from_row(a) for a in attempts])
+    finally:
+        conn.execute("COMMIT")
+
+
+def select_events(conn: Connection, sql: str, params: dict[str, Any]) -> list[Event]:
+    return [event_from_row(row) for row in conn.execute(sql, params)]

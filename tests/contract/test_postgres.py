@@ -1,0 +1,190 @@
+"""PostgreSQL specifics: migration drift and concurrency, NOTIFY wake-ups, outages."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from hookport.config import StoreSettings
+from hookport.errors import StoreUnavailable
+from hookport.events import NewEvent
+from hookport.store import migrate
+from hookport.store.base import EventFilter, LeaseRequest
+from hookport.store.postgres import PostgresStore
+
+pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
+
+EventFactory = Callable[..., NewEvent]
+EXPECTED = Path(__file__).parent / "schema" / "postgres.txt"
+
+
+async def pg_schema(dsn: str) -> str:
+    conn = await asyncpg.connect(dsn)
+    try:
+        columns = await conn.fetch(
+            "SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity "
+            "FROM information_schema.columns WHERE table_schema = current_schema() "
+            "ORDER BY table_name, ordinal_position"
+        )
+        indexes = await conn.fetch(
+            "SELECT indexname, replace(indexdef, current_schema() || '.', '') FROM pg_indexes "
+            "WHERE schemaname = current_schema() ORDER BY indexname"
+        )
+        constraints = await conn.fetch(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "FROM pg_constraint "
+            "WHERE connamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) "
+            "ORDER BY 1, 2"
+        )
+    finally:
+        await conn.close()
+    lines = ["-- columns", *(" | ".join(str(v) for v in row) for row in columns)]
+    lines += ["-- indexes", *(" | ".join(row) for row in indexes)]
+    lines += ["-- constraints", *(" | ".join(row) for row in constraints)]
+    return "\n".join(lines) + "\n"
+
+
+async def test_migrations_give_the_checked_in_schema(pg_schema_dsn: str) -> None:
+    import os
+
+    conn = await asyncpg.connect(pg_schema_dsn)
+    try:
+        applied = await migrate.postgres_migrate(conn)
+        assert [m.version for m in applied] == [m.version for m in migrate.migrations("postgres")]
+        assert await migrate.postgres_migrate(conn) == []
+        assert (await migrate.postgres_status(conn)).up_to_date
+    finally:
+        await conn.close()
+    actual = await pg_schema(pg_schema_dsn)
+    if os.environ.get("HOOKPORT_UPDATE_SCHEMA") == "1":
+        EXPECTED.write_text(actual)
+    assert actual == EXPECTED.read_text(), "schema differs: edit it only through a migration"
+    status = await migrate.status(StoreSettings(url=pg_schema_dsn))
+    assert status.up_to_date
+
+
+async def test_stores_opening_at_once_migrate_once(pg_schema_dsn: str) -> None:
+    stores = [PostgresStore(pg_schema_dsn, pool_size=2) for _ in range(4)]
+    try:
+        await asyncio.gather(*(s.open() for s in stores))
+    finally:
+        for s in stores:
+            await s.close()
+    assert await pg_schema(pg_schema_dsn) == EXPECTED.read_text()
+
+
+async def test_notify_wakes_a_worker_in_another_process(
+    pg_schema_dsn: str, make_event: EventFactory
+) -> None:
+    ingest, worker = PostgresStore(pg_schema_dsn), PostgresStore(pg_schema_dsn)
+    await ingest.open()
+    await worker.open()
+    try:
+        await asyncio.wait_for(worker.listening.wait(), 10)
+        await worker.wait_for_work(0)  # consume the wake-up of connecting
+        waiter = asyncio.ensure_future(worker.wait_for_work(timeout=60))
+        await ingest.append(make_event())
+        await asyncio.wait_for(waiter, timeout=10)
+    finally:
+        await ingest.close()
+        await worker.close()
+
+
+async def test_unreachable_server_is_unavailable_quickly(make_event: EventFactory) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    store = PostgresStore(f"postgresql://postgres@127.0.0.1:{port}/x", connect_timeout=1)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable):
+        await store.open()
+    with pytest.raises(StoreUnavailable):
+        await migrate.status(StoreSettings(url=f"postgresql://postgres@127.0.0.1:{port}/x"))
+    assert time.monotonic() - started < 10
+
+
+class Proxy:
+    """A TCP proxy in front of PostgreSQL that can be cut and restored (a simulated outage)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers |= {writer, up_writer}
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.transport.abort()
+
+
+@pytest.fixture
+async def proxy(pg_schema_dsn: str) -> AsyncIterator[tuple[Proxy, str]]:
+    parts = urlsplit(pg_schema_dsn)
+    proxy = Proxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    await proxy.start()
+    netloc = parts.netloc.rsplit("@", 1)[0] + f"@127.0.0.1:{proxy.port}"
+    yield proxy, urlunsplit(parts._replace(netloc=netloc))
+    await proxy.cut()
+
+
+async def test_outage_is_unavailable_then_recovers(
+    proxy: tuple[Proxy, str], make_event: EventFactory, t0: float
+) -> None:
+    server, dsn = proxy
+    store = PostgresStore(dsn, connect_timeout=1, command_timeout=3)
+    await store.open()
+    try:
+        await asyncio.wait_for(store.listening.wait(), 10)
+        first = await store.append(make_event())
+        await server.cut()
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable):
+            await store.append(make_event(delivery_id="during"))
+        with pytest.raises(StoreUnavailable):
+            await store.lease(LeaseRequest("w", 10, 60, t0))
+        with pytest.raises(StoreUnavailable):
+            await store.ping()
+        assert time.monotonic() - started < 15
+        await asyncio.wait_for(store.wait_for_work(0.05), 5)  # polling still works
+        await server.start()  # the server is back, same address
+        again = await store.append(make_event(delivery_id="during"))
+        assert not again.duplicate
+        assert {e.id for e in await store.list(EventFilter())} == {first.id, again.id}
+        await asyncio.wait_for(store.listening.wait(), 10)  # LISTEN reconnected
+    finally:
+        await store.close()
