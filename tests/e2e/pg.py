@@ -229,7 +229,7 @@ def throwaway_cluster(*, required: bool = REQUIRED) -> Iterator[Cluster]:
                 required=required,
             )
         as_user = ["runuser", "-u", "postgres", "--"]
-    root = Path(tempfile.mkdtemp(prefix="hookport-pg-", dir="/tmp"))
+    root = Path(tempfile.mkdtemp(prefix="hookport-e2e-pg-", dir="/tmp"))
     root.chmod(0o755)
     if owner is not None:
         os.chown(root, owner.pw_uid, owner.pw_gid)

@@ -35,6 +35,7 @@ PLUGIN = str(Path(__file__).parent / "plugins" / "scaleout.py")
 LEASE = 3.0  # [worker] lease: short, so a killed worker's events come back promptly
 RENEW_EVERY = LEASE / 3  # the worker renews its leases every third of the lease
 HANDLER_SECONDS = 0.04  # long enough for two concurrent runs of one event to overlap visibly
+SLOW_SECONDS = 0.6  # a few handlers take this long, so a kill can land mid-run for sure
 
 pytestmark = pytest.mark.postgres
 
@@ -137,21 +138,24 @@ class Run:
     attempt: int
     pid: int
     start: float
+    seconds: float  # how long the handler means to take
     end: float | None = None  # None: cut short, its process was killed
 
 
 def read_runs(log: Path) -> list[Run]:
+    """Every handler run recorded so far in ``log``."""
     if not log.exists():
         return []
     runs: dict[tuple[str, str, str, str], Run] = {}
-    for line in log.read_text().splitlines():
-        word, receiver, event_id, attempt, pid, t0, *rest = line.split()
+    # The last piece has no newline yet while a handler is writing it: read it next time.
+    for line in log.read_text().split("\n")[:-1]:
+        word, receiver, event_id, attempt, pid, t0, last = line.split()
         key = (event_id, attempt, pid, t0)
         if word == "start":
-            runs[key] = Run(receiver, event_id, int(attempt), int(pid), float(t0))
+            runs[key] = Run(receiver, event_id, int(attempt), int(pid), float(t0), float(last))
         else:
-            assert word == "end" and len(rest) == 1, f"malformed evidence line {line!r}"
-            runs[key].end = float(rest[0])
+            assert word == "end", f"malformed evidence line {line!r}"
+            runs[key].end = float(last)
     return list(runs.values())
 
 
@@ -161,9 +165,45 @@ def finished_ids(log: Path, receiver: str | None = None) -> set[str]:
     }
 
 
-def running_in(log: Path, pid: int) -> int:
-    """How many handler runs of process ``pid`` have started and not ended."""
-    return sum(1 for r in read_runs(log) if r.pid == pid and r.end is None)
+def running_in(log: Path, pid: int, for_at_least: float = 0.0) -> int:
+    """How many handler runs of process ``pid`` have started and not ended, and (with
+    ``for_at_least``) will go on for at least that many seconds more."""
+    now = time.time()
+    return sum(
+        1
+        for r in read_runs(log)
+        if r.pid == pid and r.end is None and r.start + r.seconds - now >= for_at_least
+    )
+
+
+def check_runs(runs: list[Run], killed_at: dict[int, float]) -> int:
+    """Assert that no event ran in two places at once; returns the number of re-runs.
+
+    A run may only be followed by another run of the same event when the first one's process
+    was killed (``killed_at``: pid -> a time it was surely dead), and then only after the dead
+    worker's lease could have expired, with the attempt counted. Runs never overlap.
+    """
+    by_event: dict[str, list[Run]] = defaultdict(list)
+    for run in runs:
+        assert run.end is not None or run.pid in killed_at, f"a handler vanished: {run}"
+        by_event[run.event_id].append(run)
+    reruns = 0
+    for event_id, event_runs in by_event.items():
+        event_runs.sort(key=lambda r: r.start)
+        for earlier, later in itertools.pairwise(event_runs):
+            reruns += 1
+            why = f"event {event_id} ran again: {earlier} then {later}"
+            end = earlier.end if earlier.end is not None else killed_at[earlier.pid]
+            assert later.start >= end, f"{why}: the runs overlap"
+            assert earlier.pid in killed_at, f"{why}, though its first worker was alive"
+            assert later.start >= killed_at[earlier.pid], f"{why}: before the kill"
+            # The dead worker's lease was renewed at most RENEW_EVERY before it died, so it
+            # expired at least LEASE - RENEW_EVERY after; 1 s of slack for a busy machine.
+            assert later.start >= killed_at[earlier.pid] + LEASE - RENEW_EVERY - 1.0, (
+                f"{why}: before the dead worker's lease could have expired"
+            )
+            assert later.attempt > earlier.attempt, f"{why}: attempt not counted"
+    return reruns
 
 
 def statuses(dsn: str, receiver: str) -> dict[str, tuple[str, int, str | None]]:
@@ -172,6 +212,20 @@ def statuses(dsn: str, receiver: str) -> dict[str, tuple[str, int, str | None]]:
         dsn, "SELECT id, status, attempt, delivery_id FROM events WHERE endpoint = $1", receiver
     )
     return {r["id"]: (r["status"], r["attempt"], r["delivery_id"]) for r in rows}
+
+
+def recorded_successes(dsn: str) -> dict[str, tuple[int, int]]:
+    """Event id -> (successful outcomes recorded, attempt of the last).
+
+    Exactly ``(1, the event's attempt)`` for every done event means a run was repeated only
+    when no outcome of the earlier run had been recorded.
+    """
+    rows = pg.query(
+        dsn,
+        "SELECT event_id, count(*) AS n, max(attempt) AS a FROM attempts WHERE ok "
+        "GROUP BY event_id",
+    )
+    return {r["event_id"]: (r["n"], r["a"]) for r in rows}
 
 
 def all_done(dsn: str, ids: set[str], receiver: str = "alpha") -> Callable[[], bool]:
@@ -190,8 +244,9 @@ class Load:
 
     Delivery ``n`` of sender ``s`` starts on server ``(s + n) % len(urls)``; after a connection
     error, a timeout or a 5xx the sender fails over to the next server and backs off (20 ms, a
-    sender's bounded retry; a real one would honour ``Retry-After``). ``urls`` may change while
-    the load runs (a replacement server).
+    sender's bounded retry; a real one would honour ``Retry-After``); a 4xx ends the sender.
+    ``urls`` may change while the load runs (a replacement server). Everything is bounded by
+    ``deadline`` seconds.
     """
 
     def __init__(
@@ -201,11 +256,13 @@ class Load:
         per_sender: int,
         *,
         path: str = "/alpha",
+        slow_every: int = 0,
         timeout: float = 10.0,
         deadline: float = 90.0,
     ) -> None:
         self.urls = urls
         self.path = path
+        self.slow_every = slow_every  # every n-th delivery asks its handler to take SLOW_SECONDS
         self.timeout = timeout
         self.total = senders * per_sender
         self.deadline = time.monotonic() + deadline
@@ -229,7 +286,9 @@ class Load:
         for t in self.threads:
             t.join(max(0.0, self.deadline - time.monotonic()) + self.timeout + 5)
         assert not any(t.is_alive() for t in self.threads), "senders did not finish"
-        assert self.unfinished == 0, f"{self.unfinished} deliveries never acknowledged in time"
+        assert self.unfinished == 0, (
+            f"{self.unfinished} deliveries never acknowledged; answers {dict(self.answers)}"
+        )
 
     def count(self, answer: str) -> int:
         with self.lock:
@@ -249,7 +308,8 @@ class Load:
                     return
 
     def _deliver(self, client: httpx.Client, key: str, target: int, n: int) -> bool:
-        body = f'{{"n": {n}}}'.encode()
+        slow = self.slow_every and n % self.slow_every == self.slow_every - 1
+        body = json.dumps({"n": n, "sleep": SLOW_SECONDS} if slow else {"n": n}).encode()
         while time.monotonic() < self.deadline:
             began = time.monotonic()
             try:
@@ -269,6 +329,8 @@ class Load:
                         self.acked[key] = r.json()["id"]
                         self.acked_by[target] += 1
                     return True
+                if r.status_code < 500:
+                    return False  # a 4xx: retrying would not help
                 if r.status_code == 503 and not r.headers.get("retry-after", "").isdigit():
                     with self.lock:
                         self.without_retry_after += 1
@@ -284,6 +346,10 @@ SENDERS, PER_SENDER = 12, 125  # 1,500 deliveries
 
 
 def test_servers_and_workers_share_one_database_through_kill_9(database: str, fleet: Fleet) -> None:
+    """Two ingest nodes and two workers under load; at a third and at two thirds of the
+    acknowledgements, ``kill -9`` a worker in the middle of a handler and an ingest node, and
+    start replacements. Every acknowledged delivery is stored once and done, and no event ran
+    in two workers at once except after its first worker died and its lease expired."""
     began = time.monotonic()
     fleet.configure(
         database,
@@ -299,7 +365,7 @@ def test_servers_and_workers_share_one_database_through_kill_9(database: str, fl
     ports = [int(s.url.rsplit(":", 1)[1]) for s in servers]
     handled_by = {w.proc.pid for w in workers}
 
-    load = Load([s.url for s in servers], SENDERS, PER_SENDER)
+    load = Load([s.url for s in servers], SENDERS, PER_SENDER, slow_every=20)
     load.start()
     killed_at: dict[int, float] = {}  # worker pid -> when it was dead for sure
     cut_short = 0
@@ -307,14 +373,16 @@ def test_servers_and_workers_share_one_database_through_kill_9(database: str, fl
         wait_until(lambda t=threshold: len(load.acked) >= t, 45, f"{threshold} acknowledgements")
         worker = workers[victim]
         wait_until(
-            lambda w=worker: running_in(fleet.log, w.proc.pid) > 0,
+            lambda w=worker: running_in(fleet.log, w.proc.pid, for_at_least=0.3) > 0,
             15,
-            f"worker {worker.proc.pid} to be in the middle of a handler",
+            f"worker {worker.proc.pid} to be in the middle of a slow handler",
         )
-        servers[victim].stop(signal.SIGKILL)
         worker.stop(signal.SIGKILL)
         killed_at[worker.proc.pid] = time.time()
-        cut_short += running_in(fleet.log, worker.proc.pid)
+        servers[victim].stop(signal.SIGKILL)
+        caught = running_in(fleet.log, worker.proc.pid)
+        assert caught > 0, "the kill did not catch a handler mid-run"
+        cut_short += caught
         servers[victim], workers[victim] = fleet.start_together(
             functools.partial(ingest, port=ports[victim]), fleet.worker
         )
@@ -334,33 +402,14 @@ def test_servers_and_workers_share_one_database_through_kill_9(database: str, fl
     stored = statuses(database, "alpha")
     assert {delivery: event_id for event_id, (_, _, delivery) in stored.items()} == load.acked
     wait_until(lambda: acked_ids <= finished_ids(fleet.log), 10, "the handlers' evidence")
+    assert recorded_successes(database) == {i: (1, a) for i, (_, a, _) in stored.items()}
 
     # No event ran in two processes at once; a second run only after its first holder died.
     runs = read_runs(fleet.log)
     assert {r.pid for r in runs} <= handled_by
     assert {w0.proc.pid, w1.proc.pid} <= {r.pid for r in runs}  # both shared the work
-    by_event: dict[str, list[Run]] = defaultdict(list)
-    for run in runs:
-        assert run.end is not None or run.pid in killed_at, f"a handler vanished: {run}"
-        by_event[run.event_id].append(run)
-    reruns = 0
-    for event_id, event_runs in by_event.items():
-        event_runs.sort(key=lambda r: r.start)
-        for earlier, later in itertools.pairwise(event_runs):
-            reruns += 1
-            why = f"event {event_id} ran again: {earlier} then {later}"
-            assert earlier.pid in killed_at, f"{why}, though its first worker was alive"
-            end = earlier.end if earlier.end is not None else killed_at[earlier.pid]
-            assert later.start >= end, f"{why}: the runs overlap"
-            assert later.start >= killed_at[earlier.pid], f"{why}: before the kill"
-            # The dead worker's lease was renewed at most RENEW_EVERY before it died, so it
-            # expired at least LEASE - RENEW_EVERY after; 1 s of slack for a busy machine.
-            assert later.start >= killed_at[earlier.pid] + LEASE - RENEW_EVERY - 1.0, (
-                f"{why}: before the dead worker's lease could have expired"
-            )
-            assert later.attempt > earlier.attempt, f"{why}: attempt not counted"
-    assert cut_short > 0, "no kill caught a handler mid-run"
-    assert reruns >= cut_short  # every run cut short was run again, later, elsewhere
+    reruns = check_runs(runs, killed_at)
+    assert reruns >= cut_short  # each was run again, later, elsewhere (and finished: above)
 
     for process in [*servers, *workers]:
         assert process.stop(signal.SIGTERM) == 0, "".join(process.output[-20:])
@@ -378,6 +427,9 @@ def test_servers_and_workers_share_one_database_through_kill_9(database: str, fl
 def test_postgres_outage_answers_503_then_recovers_without_a_restart(
     own_cluster: pg.Cluster, fleet: Fleet
 ) -> None:
+    """``pg_ctl stop -m fast`` under load: 503 + Retry-After quickly (no hanging request),
+    nothing acknowledged while down, ready 503 / health 200; ``pg_ctl start``: 202 again and
+    the backlog processed by the same ``hookport serve`` process, nothing lost."""
     began = time.monotonic()
     dsn = own_cluster.dsn
     fleet.configure(
@@ -386,7 +438,7 @@ def test_postgres_outage_answers_503_then_recovers_without_a_restart(
         server={"log_level": "warning"},
         worker={"lease": f"{LEASE}s", "concurrency": 8},
     )
-    fleet.env["SCALEOUT_HANDLER_SECONDS"] = "0.01"
+    fleet.env["SCALEOUT_HANDLER_SECONDS"] = str(HANDLER_SECONDS)
     server = fleet.serve()  # with its in-process workers
     probe = httpx.Client(base_url=server.url, timeout=5)
 
@@ -405,6 +457,7 @@ def test_postgres_outage_answers_503_then_recovers_without_a_restart(
         wait_until(lambda: ready() == 503, 10, "/_hookport/ready to say 503")
         assert probe.get("/_hookport/health").status_code == 200  # alive, just not ready
         assert len(load.acked) - down_at <= 8  # only answers already in flight got through
+        backlog = len(set(load.acked.values()) - finished_ids(fleet.log))
         own_cluster.start()
         wait_until(lambda: ready() == 200, 30, "/_hookport/ready to say 200 again")
         accepted = load.count("202")
@@ -416,16 +469,19 @@ def test_postgres_outage_answers_503_then_recovers_without_a_restart(
     assert len(load.acked) == load.total
     assert load.count("503") >= 50 and load.without_retry_after == 0
     assert load.count("timeout") == 0 and load.count("connect error") == 0, load.answers
+    assert load.slowest < 5.0, f"a request took {load.slowest:.1f}s"  # none hangs
     assert set(load.answers) <= {"200", "202", "503"}, load.answers
     acked_ids = set(load.acked.values())
+    assert backlog > 0  # acknowledged before the outage, handled only after it
     wait_until(all_done(dsn, acked_ids), 45, "the backlog to be processed")
     stored = statuses(dsn, "alpha")
     assert {delivery: event_id for event_id, (_, _, delivery) in stored.items()} == load.acked
+    assert recorded_successes(dsn) == {i: (1, a) for i, (_, a, _) in stored.items()}
     assert acked_ids <= finished_ids(fleet.log)
     assert server.stop() == 0, "".join(server.output[-20:])
     print(
         f"\n{load.total} deliveries, answers {dict(load.answers)}, slowest "
-        f"{load.slowest:.2f}s, {time.monotonic() - began:.1f}s"
+        f"{load.slowest:.2f}s, backlog at restart {backlog}, {time.monotonic() - began:.1f}s"
     )
 
 
@@ -435,6 +491,8 @@ def test_postgres_outage_answers_503_then_recovers_without_a_restart(
 def test_worker_for_one_receiver_leaves_the_others_queued_and_exits_0_on_sigterm(
     database: str, fleet: Fleet
 ) -> None:
+    """``worker --receiver alpha`` handles alpha's events only, even when beta's are older;
+    SIGTERM lets its running handler finish and exits 0; another worker then takes beta's."""
     fleet.configure(database, worker={"lease": f"{LEASE}s"})
     server = fleet.serve("--no-workers")
     with httpx.Client(base_url=server.url, timeout=10) as client:

@@ -3,12 +3,12 @@
 Each run appends two lines to one file shared by every process (``O_APPEND``, so lines of
 different processes never overwrite each other; ``fsync``, like ``durable.py``):
 
-    start RECEIVER EVENT_ID ATTEMPT PID T0
+    start RECEIVER EVENT_ID ATTEMPT PID T0 SECONDS
     end RECEIVER EVENT_ID ATTEMPT PID T0 T1
 
 Times are wall-clock Unix seconds, comparable across processes on one machine. A ``start``
-without its ``end`` is a run cut short: its process was killed. A handler sleeps
-``$SCALEOUT_HANDLER_SECONDS`` (or the ``"sleep"`` of a JSON body), long enough for two
+without its ``end`` is a run cut short: its process was killed. A handler sleeps SECONDS:
+the ``"sleep"`` of its JSON body, else ``$SCALEOUT_HANDLER_SECONDS``, long enough for two
 concurrent runs of one event to overlap visibly.
 """
 
@@ -45,9 +45,10 @@ def _seconds(event: Event) -> float:
 
 async def _run(event: Event) -> None:
     who = f"{event.receiver} {event.id} {event.attempt} {os.getpid()}"
+    seconds = _seconds(event)
     t0 = time.time()
-    _note(f"start {who} {t0:.6f}")
-    await asyncio.sleep(_seconds(event))
+    _note(f"start {who} {t0:.6f} {seconds}")
+    await asyncio.sleep(seconds)
     _note(f"end {who} {t0:.6f} {time.time():.6f}")
 
 
