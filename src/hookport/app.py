@@ -17,6 +17,7 @@ from typing import Any
 from hookport.admin import build_admin_app
 from hookport.config import Settings, load_settings
 from hookport.endpoints import Assembly, assemble
+from hookport.errors import ConfigError
 from hookport.http import parse_networks
 from hookport.ingest import Ingest
 from hookport.notify import Notifier
@@ -179,6 +180,10 @@ def create_app(
     settings = settings or load_settings()
     notifier = Notifier(settings.channels, settings.secret_environ())
     assembly = assemble(plugins, settings, notifier)
+    unknown = sorted(set(worker_receivers or ()) - set(assembly.runtimes))
+    if unknown:
+        known = ", ".join(sorted(assembly.runtimes)) or "none"
+        raise ConfigError(f"unknown receiver(s) {', '.join(unknown)}; known: {known}")
     store = open_store(settings.store)
     return HookportApp(
         settings, assembly, store, workers=workers, worker_receivers=worker_receivers

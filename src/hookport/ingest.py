@@ -73,6 +73,7 @@ class Ingest:
         self.base_url = base_url.rstrip("/") if base_url else None
         self.metrics = metrics
         self.clock = clock
+        self._outage_log = _OutageLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         """Handle one HTTP request whose route path (mount prefix removed) is ``path``."""
@@ -281,10 +282,13 @@ class Ingest:
         )
 
     async def _send_error(self, send: Send, ep: Endpoint, exc: HTTPError) -> None:
-        level = logging.WARNING if exc.status in (401, 403) else logging.INFO
-        if exc.status >= 500:
-            level = logging.ERROR
-        log.log(level, "rejected %s", kv(endpoint=ep.name, status=exc.status, reason=exc.message))
+        if isinstance(exc, StoreUnavailable):
+            self._outage_log.note(ep.name, exc.message)
+        else:
+            level = logging.WARNING if exc.status in (401, 403) else logging.INFO
+            log.log(
+                level, "rejected %s", kv(endpoint=ep.name, status=exc.status, reason=exc.message)
+            )
         response = _error_response(exc)
         await _send(
             send,
@@ -292,6 +296,26 @@ class Ingest:
             response.body,
             [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.header_list()],
         )
+
+
+class _OutageLog:
+    """Logs 503s of a store outage once, then a count every few seconds, not one line each."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self._every = every
+        self._last = -every
+        self._quiet = 0
+
+    def note(self, endpoint: str, reason: str) -> None:
+        now = time.monotonic()
+        if now - self._last < self._every:
+            self._quiet += 1
+            return
+        log.error(
+            "answering 503: %s",
+            kv(endpoint=endpoint, reason=reason, since_last=self._quiet or None),
+        )
+        self._last, self._quiet = now, 0
 
 
 def _error_response(exc: HTTPError) -> Response:

@@ -62,6 +62,9 @@ def serve(
         ssl_keyfile=ssl_keyfile,
         timeout_graceful_shutdown=int(app.settings.server.shutdown_timeout),
         server_header=False,
+        # hookport resolves client addresses itself, from [server] trusted_proxies only;
+        # uvicorn's own handling would believe X-Forwarded-For from any local peer.
+        proxy_headers=False,
     )
     scheme = "https" if ssl_certfile else "http"
     shown = f"[{host}]" if ":" in host else host

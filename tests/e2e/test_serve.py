@@ -318,3 +318,32 @@ def test_health_and_graceful_exit_on_sigterm(site: Any) -> None:
         assert c.get("/_hookport/health").json() == {"status": "ok"}
         assert c.get("/_hookport/ready").status_code == 200
     assert site.stop() == 0
+
+
+def test_forwarded_headers_are_believed_only_from_trusted_proxies(
+    serve: Any, tmp_path: Path
+) -> None:
+    env = {"SITE_GITHUB_SECRET": SECRET, "HOOKPORT_CHANNELS__OUT": "json://127.0.0.1:9/x"}
+    untrusted = serve(
+        "--plugin", PLUGIN, env={**env, "HOOKPORT_STORE__URL": f"sqlite:///{tmp_path}/u.db"}
+    )
+    spoof = {"X-Forwarded-For": "10.1.2.3", "Forwarded": "for=10.1.2.3"}
+    with httpx.Client(base_url=untrusted.url) as c:
+        assert c.get("/internal", headers=spoof).status_code == 403  # the peer is 127.0.0.1
+        assert c.get("/local-only", headers=spoof).text == "local"
+    trusted = serve(
+        "--plugin",
+        PLUGIN,
+        env={
+            **env,
+            "HOOKPORT_STORE__URL": f"sqlite:///{tmp_path}/t.db",
+            "HOOKPORT_SERVER__TRUSTED_PROXIES": '["127.0.0.1/32"]',
+        },
+    )
+    with httpx.Client(base_url=trusted.url) as c:
+        assert c.get("/internal", headers={"X-Forwarded-For": "10.1.2.3"}).text == "inside"
+        assert c.get("/internal", headers={"Forwarded": 'for="10.1.2.3:999"'}).text == "inside"
+        # The right-most untrusted hop counts, not what the client wrote first.
+        chain = {"X-Forwarded-For": "10.9.9.9, 198.51.100.7"}
+        assert c.get("/internal", headers=chain).status_code == 403
+        assert c.get("/internal").status_code == 403

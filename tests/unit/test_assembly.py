@@ -129,3 +129,10 @@ def test_enabled_and_disabled_lists(tmp_path: Path) -> None:
 def test_bad_store_url_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         create_app(load_settings(None, {}, store={"url": "mysql://x"}), [])
+
+
+def test_unknown_worker_receiver_names_the_known_ones(tmp_path: Path) -> None:
+    p = Plugin("p")
+    p.receiver("/a", name="alpha")
+    with pytest.raises(ConfigError, match=r"unknown receiver\(s\) gamma; known: alpha"):
+        create_app(settings(tmp_path), [p], worker_receivers=["gamma"])

@@ -76,10 +76,4 @@ def worker(
         quiet=False,
         **overrides,
     )
-    known = set(app.assembly.runtimes)
-    unknown = [r for r in receivers if r not in known]
-    if unknown:
-        raise click.UsageError(
-            f"unknown receiver(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        )
     run_worker(app)

@@ -16,13 +16,16 @@ log = logging.getLogger("hookport.store")
 
 # Connection trouble, server shutting down, out of disk, read-only, statement timeout.
 _UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57", "58", "25")
-_DRIVER_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# InternalClientError is what asyncpg raises when a connection dies mid-protocol (a fast
+# shutdown under load); it is not an InterfaceError, but it means the same: unavailable.
+_CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+_DRIVER_ERRORS = (*_CONNECTION_ERRORS, asyncpg.PostgresError)
 
 
 def _unavailable(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.PostgresError):
         return str(exc.sqlstate or "")[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
-    return isinstance(exc, OSError | TimeoutError | asyncpg.InterfaceError)
+    return isinstance(exc, _CONNECTION_ERRORS)
 
 
 @contextlib.contextmanager
