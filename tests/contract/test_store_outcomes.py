@@ -169,3 +169,36 @@ async def test_requeue_wakes_a_waiting_worker(
     await asyncio.sleep(0)
     await store.requeue([eid], t0)
     await asyncio.wait_for(waiter, timeout=10)
+
+
+async def test_concurrent_outcome_writes_each_get_their_own_answer(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    import asyncio
+
+    ids = [(await store.append(make_event())).id for _ in range(40)]
+    leased_now = await store.lease(LeaseRequest("w", 40, 60, t0))
+    assert sorted(e.id for e in leased_now) == sorted(ids)
+    # One event's lease is taken over by another worker after expiry.
+    stolen = ids[7]
+    await store.release([stolen], "w")
+    assert [e.id for e in await store.lease(LeaseRequest("other", 1, 60, t0 + 1))] == [stolen]
+    writes = []
+    for n, eid in enumerate(ids):
+        if n % 3 == 0:
+            writes.append(store.retry(eid, "w", [outcome("h", t0, "E: x")], t0 + 9, "h: E: x", t0))
+        elif n % 3 == 1:
+            writes.append(store.kill(eid, "w", [outcome("h", t0, "E: y")], "h: E: y", t0))
+        else:
+            writes.append(store.complete(eid, "w", [outcome("h", t0)], t0))
+    answers = await asyncio.gather(*writes)
+    assert answers == [eid != stolen for eid in ids]
+    expected = {0: EventStatus.RETRYING, 1: EventStatus.DEAD, 2: EventStatus.DONE}
+    for n, eid in enumerate(ids):
+        event = await store.get(eid)
+        assert event is not None
+        if eid == stolen:
+            assert (event.status, list(event.attempts)) == (EventStatus.PROCESSING, [])
+        else:
+            assert event.status == expected[n % 3]
+            assert [(a.attempt, a.handler) for a in event.attempts] == [(1, "h")]

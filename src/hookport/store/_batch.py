@@ -14,9 +14,11 @@ import asyncio
 import collections
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from hookport.errors import StoreUnavailable
-from hookport.events import AppendResult, NewEvent
+from hookport.errors import StoreError, StoreUnavailable
+from hookport.events import AppendResult, EventStatus, HandlerOutcome, NewEvent
 from hookport.store._rows import dedupe_key
 
 log = logging.getLogger("hookport.store")
@@ -124,6 +126,87 @@ class GroupCommit:
         for _, future in batch:
             if not future.done():
                 future.set_exception(StoreUnavailable(error.message, retry_after=error.retry_after))
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """One outcome write (``complete``/``retry``/``kill``) waiting for its batch."""
+
+    event_id: str
+    owner: str
+    outcomes: Sequence[HandlerOutcome]
+    status: EventStatus
+    next_attempt_at: float | None
+    error: str | None
+
+
+class Batcher(Generic[T, R]):
+    """Concurrent calls share one transaction: items queued while a batch commits form the next.
+
+    ``commit(items)`` returns one result per item, in order. If it raises, every caller in the
+    batch gets that error (as ``StoreUnavailable`` unless it already is a store error); nothing
+    in a failed batch took effect, since a batch is one transaction.
+    """
+
+    def __init__(
+        self, commit: Callable[[Sequence[T]], Awaitable[Sequence[R]]], *, batch_max: int, name: str
+    ) -> None:
+        self._commit = commit
+        self._batch_max = batch_max
+        self._name = name
+        self._queue: collections.deque[tuple[T, asyncio.Future[R]]] = collections.deque()
+        self._ready = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the committing task on the running loop."""
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=self._name)
+
+    async def submit(self, item: T) -> R:
+        """Queue ``item`` and return its result once its batch has committed."""
+        if self._closing or self._task is None:
+            raise StoreUnavailable("store is closed")
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        self._ready.set()
+        return await future
+
+    async def close(self) -> None:
+        """Commit what is queued, then stop."""
+        self._closing = True
+        self._ready.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                if self._closing:
+                    return
+                self._ready.clear()
+                await self._ready.wait()
+                continue
+            count = min(len(self._queue), self._batch_max)
+            batch = [self._queue.popleft() for _ in range(count)]
+            try:
+                results = await self._commit([item for item, _ in batch])
+            except Exception as exc:  # every caller of the batch learns it failed
+                error = exc if isinstance(exc, StoreUnavailable | StoreError) else None
+                if error is None:
+                    log.error("%s batch of %d failed: %r", self._name, len(batch), exc)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error or StoreUnavailable("store cannot commit"))
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
 
 
 class Wakeup:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from hookport.events import AppendResult, Event, EventStatus, HandlerOutcome, NewEvent
+from hookport.store._batch import Finish
 from hookport.store._queries import query
 from hookport.store._rows import (
     attempt_from_row,
@@ -156,6 +157,14 @@ def finish(
         },
     )
     return True
+
+
+def finish_many(conn: Connection, items: Sequence[Finish]) -> list[bool]:
+    """Several outcome writes in the caller's transaction; False where the lease was lost."""
+    return [
+        finish(conn, i.event_id, i.owner, i.outcomes, i.status, i.next_attempt_at, i.error)
+        for i in items
+    ]
 
 
 def requeue(conn: Connection, params: dict[str, Any]) -> set[str]:

@@ -26,7 +26,7 @@ from asyncpg.pool import PoolConnectionProxy
 from hookport.errors import StoreError, StoreUnavailable
 from hookport.events import AppendResult, Event, EventStatus, HandlerOutcome, NewEvent
 from hookport.store import migrate
-from hookport.store._batch import GroupCommit, Wakeup
+from hookport.store._batch import Batcher, Finish, GroupCommit, Wakeup
 from hookport.store._pgconn import Listener, driver_errors
 from hookport.store._queries import query
 from hookport.store._rows import (
@@ -78,6 +78,7 @@ class PostgresStore:
         self._command_timeout = command_timeout
         self._pool: asyncpg.Pool | None = None
         self._batcher: GroupCommit | None = None
+        self._finisher: Batcher[Finish, bool] | None = None
         self._wake = Wakeup()
         self._listener = Listener(dsn, CHANNEL, self._wake.notify, connect_timeout=connect_timeout)
         self.listening = self._listener.listening
@@ -115,6 +116,10 @@ class PostgresStore:
             on_commit=self._after_append,
         )
         self._batcher.start()
+        self._finisher = Batcher(
+            self._commit_finishes, batch_max=self._batch_max, name="hookport-postgres-outcomes"
+        )
+        self._finisher.start()
         self._listener.start()
 
     async def close(self) -> None:
@@ -122,6 +127,9 @@ class PostgresStore:
         if self._batcher is not None:
             await self._batcher.close()
             self._batcher = None
+        if self._finisher is not None:
+            await self._finisher.close()
+            self._finisher = None
         await self._listener.stop()
         if self._pool is not None:
             pool, self._pool = self._pool, None
@@ -230,7 +238,7 @@ class PostgresStore:
         self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], now: float
     ) -> bool:
         """Record outcomes and mark the event done; False if ``owner`` lost the lease."""
-        return await self._finish(event_id, owner, outcomes, EventStatus.DONE, None, None)
+        return await self._submit(Finish(event_id, owner, outcomes, EventStatus.DONE, None, None))
 
     async def retry(
         self,
@@ -242,41 +250,48 @@ class PostgresStore:
         now: float,
     ) -> bool:
         """Record outcomes; the event becomes retrying, due at ``run_at``."""
-        return await self._finish(event_id, owner, outcomes, EventStatus.RETRYING, run_at, error)
+        return await self._submit(
+            Finish(event_id, owner, outcomes, EventStatus.RETRYING, run_at, error)
+        )
 
     async def kill(
         self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], error: str, now: float
     ) -> bool:
         """Record outcomes; the event becomes dead."""
-        return await self._finish(event_id, owner, outcomes, EventStatus.DEAD, None, error)
+        return await self._submit(Finish(event_id, owner, outcomes, EventStatus.DEAD, None, error))
 
-    async def _finish(
-        self,
-        event_id: str,
-        owner: str,
-        outcomes: Sequence[HandlerOutcome],
-        status: EventStatus,
-        next_attempt_at: float | None,
-        error: str | None,
-    ) -> bool:
+    async def _submit(self, item: Finish) -> bool:
+        if self._finisher is None:
+            raise StoreUnavailable("store is not open")
+        return await self._finisher.submit(item)
+
+    async def _commit_finishes(self, items: Sequence[Finish]) -> list[bool]:
+        # Outcomes of concurrent handlers share one transaction: one commit, not one each.
         async with self._transaction() as conn:
-            row = await conn.fetchrow(_q("lookup_lease"), event_id, owner)
-            if row is None:
-                return False
-            if outcomes:
-                await conn.execute(
-                    _q("insert_attempts"),
-                    event_id,
-                    row["attempt"],
-                    [o.handler for o in outcomes],
-                    [o.ok for o in outcomes],
-                    [o.started_at for o in outcomes],
-                    [o.finished_at for o in outcomes],
-                    [o.error for o in outcomes],
-                    [o.traceback for o in outcomes],
-                )
-            done = merge_done(row["done_handlers"], outcomes)
-            await conn.execute(_q("finish"), event_id, str(status), next_attempt_at, error, done)
+            return [await self._finish(conn, item) for item in items]
+
+    @staticmethod
+    async def _finish(conn: Conn, item: Finish) -> bool:
+        row = await conn.fetchrow(_q("lookup_lease"), item.event_id, item.owner)
+        if row is None:
+            return False
+        outcomes = item.outcomes
+        if outcomes:
+            await conn.execute(
+                _q("insert_attempts"),
+                item.event_id,
+                row["attempt"],
+                [o.handler for o in outcomes],
+                [o.ok for o in outcomes],
+                [o.started_at for o in outcomes],
+                [o.finished_at for o in outcomes],
+                [o.error for o in outcomes],
+                [o.traceback for o in outcomes],
+            )
+        done = merge_done(row["done_handlers"], outcomes)
+        await conn.execute(
+            _q("finish"), item.event_id, str(item.status), item.next_attempt_at, item.error, done
+        )
         return True
 
     async def release(self, event_ids: Sequence[str], owner: str) -> None:

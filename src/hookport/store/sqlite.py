@@ -32,7 +32,7 @@ from hookport.errors import StoreError, StoreUnavailable
 from hookport.events import AppendResult, Event, EventStatus, HandlerOutcome, NewEvent
 from hookport.store import _sqlite_ops as ops
 from hookport.store import migrate
-from hookport.store._batch import GroupCommit, Wakeup
+from hookport.store._batch import Batcher, Finish, GroupCommit, Wakeup
 from hookport.store.base import EventFilter, LeaseRequest
 
 log = logging.getLogger("hookport.store")
@@ -67,6 +67,7 @@ class SqliteStore:
         self._writer: Connection | None = None
         self._reader: Connection | None = None
         self._batcher: GroupCommit | None = None
+        self._finisher: Batcher[Finish, bool] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -91,12 +92,19 @@ class SqliteStore:
             on_commit=self._after_append,
         )
         self._batcher.start()
+        self._finisher = Batcher(
+            self._commit_finishes, batch_max=self._batch_max, name="hookport-sqlite-outcomes"
+        )
+        self._finisher.start()
 
     async def close(self) -> None:
-        """Commit queued appends, then close both connections."""
+        """Commit queued appends and outcomes, then close both connections."""
         if self._batcher is not None:
             await self._batcher.close()
             self._batcher = None
+        if self._finisher is not None:
+            await self._finisher.close()
+            self._finisher = None
         for pool, conn in ((self._writer_pool, self._writer), (self._reader_pool, self._reader)):
             if pool is not None:
                 if conn is not None:
@@ -155,6 +163,15 @@ class SqliteStore:
     async def _commit_batch(self, events: Sequence[NewEvent]) -> list[AppendResult]:
         return await self._write(ops.insert_batch, events)
 
+    async def _commit_finishes(self, items: Sequence[Finish]) -> list[bool]:
+        # Outcomes of concurrent handlers share one transaction: one fsync, not one each.
+        return await self._write(ops.finish_many, items)
+
+    async def _finish(self, item: Finish) -> bool:
+        if self._finisher is None:
+            raise StoreUnavailable("store is not open")
+        return await self._finisher.submit(item)
+
     def _after_append(self, events: Sequence[NewEvent]) -> None:
         if any(e.status == EventStatus.QUEUED for e in events):
             self._wake.notify()
@@ -174,9 +191,7 @@ class SqliteStore:
         self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], now: float
     ) -> bool:
         """Record outcomes and mark the event done; False if ``owner`` lost the lease."""
-        return await self._write(
-            ops.finish, event_id, owner, outcomes, EventStatus.DONE, None, None
-        )
+        return await self._finish(Finish(event_id, owner, outcomes, EventStatus.DONE, None, None))
 
     async def retry(
         self,
@@ -189,15 +204,13 @@ class SqliteStore:
     ) -> bool:
         """Record outcomes; the event becomes retrying, due at ``run_at``."""
         status = EventStatus.RETRYING
-        return await self._write(ops.finish, event_id, owner, outcomes, status, run_at, error)
+        return await self._finish(Finish(event_id, owner, outcomes, status, run_at, error))
 
     async def kill(
         self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], error: str, now: float
     ) -> bool:
         """Record outcomes; the event becomes dead."""
-        return await self._write(
-            ops.finish, event_id, owner, outcomes, EventStatus.DEAD, None, error
-        )
+        return await self._finish(Finish(event_id, owner, outcomes, EventStatus.DEAD, None, error))
 
     async def release(self, event_ids: Sequence[str], owner: str) -> None:
         """Give leases back; the interrupted attempt does not count."""
