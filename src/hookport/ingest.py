@@ -23,10 +23,10 @@ from hookport.events import (
     NewEvent,
     RecordedResponse,
     check_delivery_id,
+    check_json,
     fallback_delivery_id,
     fallback_event_type,
     new_event_id,
-    parse_json,
 )
 from hookport.http import (
     ClientDisconnected,
@@ -104,7 +104,7 @@ class Ingest:
         except Exception:  # the last line of defence: log it, answer 500, keep serving
             log.exception("unhandled error %s", kv(endpoint=endpoint.name, path=path))
             await _send_json(send, 500, {"error": "internal server error"})
-        self.metrics.requests.labels(endpoint.name, str(status)).inc()
+        self.metrics.count_request(endpoint.name, status)
 
     async def _handle(
         self,
@@ -162,7 +162,7 @@ class Ingest:
 
     async def _receive(self, ep: Endpoint, request: Request, verified: Verified, send: Send) -> int:
         if ep.verifier is not None and ep.verifier.requires_json:
-            parse_json(request.body)  # a provider that sends JSON: anything else is a 400
+            check_json(request.body)  # a provider that sends JSON: anything else is a 400
         event = self._new_event(
             ep,
             request,
@@ -172,10 +172,12 @@ class Ingest:
             delivery_id=self._delivery_id(ep, request, verified),
         )
         result = await self.store.append(event)
+        # Ids are hex: the acknowledgement needs no JSON encoder.
         if result.duplicate:
-            await _send_json(send, 200, {"id": result.id, "status": "duplicate"})
+            body = b'{"id":"%s","status":"duplicate"}' % result.id.encode()
+            await _send(send, 200, body, [_JSON_CT])
             return 200
-        await _send_json(send, 202, {"id": result.id, "status": "queued"})
+        await _send(send, 202, b'{"id":"%s","status":"queued"}' % result.id.encode(), [_JSON_CT])
         return 202
 
     def _event_type(self, ep: Endpoint, request: Request, verified: Verified) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -77,3 +78,12 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
         )
+        self._request_counters: dict[tuple[str, int], Any] = {}
+
+    def count_request(self, endpoint: str, status: int) -> None:
+        """Count one answered request (label children cached: this runs on every request)."""
+        key = (endpoint, status)
+        counter = self._request_counters.get(key)
+        if counter is None:
+            counter = self._request_counters[key] = self.requests.labels(endpoint, str(status))
+        counter.inc()
