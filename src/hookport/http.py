@@ -13,7 +13,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.datastructures import FormData, Headers, QueryParams, UploadFile
+from starlette.datastructures import FormData, QueryParams, UploadFile
 
 from hookport.errors import (
     ConfigError,
@@ -23,7 +23,7 @@ from hookport.errors import (
     UnsupportedEncoding,
 )
 from hookport.events import parse_json
-from hookport.types import JSON
+from hookport.types import JSON, MultiMapping
 
 __all__ = ["HTTPError", "Request", "Response", "read_body"]
 
@@ -40,6 +40,71 @@ class UploadedFile:
     content: bytes
 
 
+class HeaderMap:
+    """Request headers: case-insensitive, multi-valued, read-only, indexed once.
+
+    Built in one pass over the ASGI pairs (which the stored event needs decoded anyway), so
+    every lookup on the hot path is a dict access rather than a scan.
+    """
+
+    __slots__ = ("_index", "_pairs")
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._pairs = pairs
+        index: dict[str, list[str]] = {}
+        for name, value in pairs:
+            key = name.lower()
+            if key in index:
+                index[key].append(value)
+            else:
+                index[key] = [value]
+        self._index = index
+
+    @classmethod
+    def from_asgi(cls, raw: list[tuple[bytes, bytes]]) -> HeaderMap:
+        """From ASGI's (name, value) byte pairs (latin-1, as HTTP/1.1 defines)."""
+        return cls([(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw])
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The first value of ``key``, or ``default``."""
+        values = self._index.get(key.lower())
+        return values[0] if values else default
+
+    def getlist(self, key: str) -> list[str]:
+        """Every value of ``key`` in arrival order."""
+        return list(self._index.get(key.lower(), ()))
+
+    def __getitem__(self, key: str) -> str:
+        values = self._index.get(key.lower())
+        if not values:
+            raise KeyError(key)
+        return values[0]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def keys(self) -> list[str]:
+        """Distinct lower-cased names."""
+        return list(self._index)
+
+    def items(self) -> list[tuple[str, str]]:
+        """Every (lower-cased name, value) pair in arrival order."""
+        return [(name.lower(), value) for name, value in self._pairs]
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every (name, value) pair as received."""
+        return list(self._pairs)
+
+    def __repr__(self) -> str:
+        return f"HeaderMap({self.keys()!r})"
+
+
 class Request:
     """One received HTTP request, its body already read and decoded.
 
@@ -48,8 +113,8 @@ class Request:
     """
 
     __slots__ = (
-        "_cache", "body", "client", "headers", "method", "params", "path", "query",
-        "query_string", "raw_headers", "url",
+        "_cache", "_query", "body", "client", "headers", "method", "params", "path",
+        "query_string", "url",
     )  # fmt: skip
 
     def __init__(
@@ -58,7 +123,7 @@ class Request:
         method: str,
         path: str,
         url: str,
-        raw_headers: list[tuple[bytes, bytes]],
+        raw_headers: list[tuple[bytes, bytes]] | HeaderMap,
         query_string: str,
         body: bytes,
         client: str | None,
@@ -67,18 +132,26 @@ class Request:
         self.method = method
         self.path = path
         self.url = url
-        self.raw_headers = raw_headers
-        self.headers = Headers(raw=raw_headers)
+        self.headers = (
+            raw_headers if isinstance(raw_headers, HeaderMap) else HeaderMap.from_asgi(raw_headers)
+        )
         self.query_string = query_string
-        self.query = QueryParams(query_string)
+        self._query: QueryParams | None = None
         self.body = body
         self.client = client
         self.params: dict[str, Any] = dict(params or {})
         self._cache: dict[str, Any] = {}
 
+    @property
+    def query(self) -> QueryParams:
+        """Query parameters (parsed on first use: most webhooks have none)."""
+        if self._query is None:
+            self._query = QueryParams(self.query_string)
+        return self._query
+
     def header_pairs(self) -> list[tuple[str, str]]:
         """Every header as a (name, value) pair of text, in arrival order."""
-        return list(iter_header_pairs(self.raw_headers))
+        return self.headers.pairs()
 
     @property
     def content_type(self) -> str:
@@ -316,7 +389,7 @@ class _Decoder:
             self._stages[index] = zlib.decompressobj(self._wbits[index])
 
 
-async def read_body(receive: Receive, headers: Headers, limit: int) -> bytes:
+async def read_body(receive: Receive, headers: MultiMapping, limit: int) -> bytes:
     """Read the whole body, decoding ``Content-Encoding``; 413 past ``limit`` (raw or decoded)."""
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -355,14 +428,8 @@ class ClientDisconnected(Exception):
     """The client went away before the body was read."""
 
 
-def iter_header_pairs(raw: list[tuple[bytes, bytes]]) -> Iterator[tuple[str, str]]:
-    """Decode ASGI header pairs (latin-1, as HTTP/1.1 defines)."""
-    for key, value in raw:
-        yield key.decode("latin-1"), value.decode("latin-1")
-
-
 def resolve_client(
-    peer: str | None, headers: Headers, trusted: Sequence[IPv4Network | IPv6Network]
+    peer: str | None, headers: MultiMapping, trusted: Sequence[IPv4Network | IPv6Network]
 ) -> str | None:
     """The client address: the peer, or, when the peer is a trusted proxy, the first address
     from the right of ``X-Forwarded-For`` (else ``Forwarded: for=``) that is not a trusted proxy.
@@ -376,7 +443,7 @@ def resolve_client(
     return hops[0] if hops else peer
 
 
-def _forwarded_for(headers: Headers) -> list[str]:
+def _forwarded_for(headers: MultiMapping) -> list[str]:
     xff = headers.getlist("x-forwarded-for")
     if xff:
         return [h.strip() for line in xff for h in line.split(",") if h.strip()]

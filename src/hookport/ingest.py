@@ -146,19 +146,16 @@ class Ingest:
         request.body = await read_body(receive, request.headers, self.max_body_size)
         peer = scope.get("client")
         request.client = resolve_client(peer[0] if peer else None, request.headers, self.trusted)
-        request.url = self._public_url(scope, path, request.query_string)
+        request.url = self._public_url(scope, request)
         return request
 
-    def _public_url(self, scope: Scope, path: str, query: str) -> str:
-        suffix = path + (f"?{query}" if query else "")
+    def _public_url(self, scope: Scope, request: Request) -> str:
+        suffix = request.path + (f"?{request.query_string}" if request.query_string else "")
+        root = scope.get("root_path", "")
         if self.base_url:
-            return f"{self.base_url}{scope.get('root_path', '')}{suffix}"
-        host = "localhost"
-        for key, value in scope["headers"]:
-            if key == b"host":
-                host = value.decode("latin-1")
-                break
-        return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{suffix}"
+            return f"{self.base_url}{root}{suffix}"
+        host = request.headers.get("host") or "localhost"
+        return f"{scope.get('scheme', 'http')}://{host}{root}{suffix}"
 
     async def _receive(self, ep: Endpoint, request: Request, verified: Verified, send: Send) -> int:
         if ep.verifier is not None and ep.verifier.requires_json:

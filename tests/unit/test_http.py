@@ -226,3 +226,19 @@ def test_check_json_rejects_with_a_clear_message(body: bytes, message: str) -> N
     with pytest.raises(PayloadError, match=message) as info:
         check_json(body)
     assert info.value.status == 400
+
+
+def test_header_map_is_case_insensitive_multi_valued_and_keeps_arrival_order() -> None:
+    from hookport.http import HeaderMap
+
+    h = HeaderMap.from_asgi([(b"X-A", b"1"), (b"content-type", b"text/plain"), (b"x-a", b"2")])
+    assert (h.get("x-a"), h.get("X-A"), h["CONTENT-TYPE"]) == ("1", "1", "text/plain")
+    assert h.getlist("X-a") == ["1", "2"]
+    assert h.getlist("missing") == []
+    assert (h.get("missing"), h.get("missing", "d")) == (None, "d")
+    assert "Content-Type" in h and "nope" not in h and 3 not in h
+    assert h.items() == [("x-a", "1"), ("content-type", "text/plain"), ("x-a", "2")]
+    assert h.pairs() == [("X-A", "1"), ("content-type", "text/plain"), ("x-a", "2")]
+    assert sorted(h) == ["content-type", "x-a"]
+    with pytest.raises(KeyError):
+        h["missing"]
