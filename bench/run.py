@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """hookport load benchmark: every configuration, interleaved, medians, checks and a report.
 
-Run it through ``bench/run.sh`` (which installs wrk, webhook, sysstat and py-spy first).
+Run it through ``bench/run.sh`` (which installs wrk, webhook and py-spy first).
 See ``bench/README.md`` for the method. Writes ``bench/results/<timestamp>.md`` and ``.json``.
 
 Server processes are pinned to core 0 (``taskset -c 0``) and wrk to core 1; PostgreSQL's own
@@ -54,6 +54,10 @@ PG_HOST, PG_PORT, PG_USER, PG_ADMIN_DB = "127.0.0.1", 5432, "postgres", "test"
 CONNECTIONS = (16, 64)
 READY_TIMEOUT = 30.0
 DRAIN_TIMEOUT = 30.0
+QUIET_CORES = 0.3  # before a run, wait until the machine is below this (other users' jobs)
+QUIET_MAX_WAIT = 20.0
+QUIET_TOTAL_BUDGET = 300.0
+NOISY_OTHER_S = 1.0  # CPU seconds used by other processes during a run that make it "noisy"
 STOP_TIMEOUT = 60.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -74,10 +78,6 @@ class Config:
     script: str | None = None  # bench/baselines/<script> for kind "python"
     path: str = "/github"
     health: str = "/health"
-
-    @property
-    def checks_rows(self) -> bool:
-        return self.store is not None
 
 
 CONFIGS = [
@@ -155,25 +155,84 @@ def cpu_snapshot(server_pid: int) -> dict[str, Any]:
 
 
 def _total_cpu_ticks() -> dict[str, int]:
-    """Busy and total ticks per CPU from /proc/stat."""
+    """Ticks each CPU spent in user, nice and system mode (what processes are charged)."""
     out = {}
     for line in Path("/proc/stat").read_text().splitlines():
         if line.startswith("cpu") and line[3:4].isdigit():
             name, *values = line.split()
-            ticks = [int(v) for v in values]
-            idle = ticks[3] + ticks[4]
-            out[name] = sum(ticks[:8]) - idle
+            out[name] = sum(int(v) for v in values[:3])
     return out
 
 
-def cpu_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    pg = sum(t - before["postgres"].get(pid, 0) for pid, t in after["postgres"].items())
-    busy = {cpu: (after["total"][cpu] - before["total"].get(cpu, 0)) / CLK_TCK
-            for cpu in after["total"]}  # fmt: skip
+def machine_busy(seconds: float = 1.0) -> float:
+    """How many cores were busy (user + system) over the next ``seconds``."""
+    before = _total_cpu_ticks()
+    time.sleep(seconds)
+    after = _total_cpu_ticks()
+    return sum(after[c] - before.get(c, 0) for c in after) / CLK_TCK / seconds
+
+
+_quiet_budget = [QUIET_TOTAL_BUDGET]
+
+
+def wait_for_quiet() -> dict[str, float]:
+    """Wait (bounded) until the machine is idle: other people's jobs skew a benchmark.
+
+    At most QUIET_MAX_WAIT seconds per run and QUIET_TOTAL_BUDGET seconds per invocation, so
+    a machine that never calms down costs a bounded time; the noise is recorded either way.
+    """
+    started = time.monotonic()
+    limit = min(QUIET_MAX_WAIT, _quiet_budget[0])
+    busy = machine_busy()
+    while busy > QUIET_CORES and time.monotonic() - started < limit:
+        busy = machine_busy()
+    waited = time.monotonic() - started - 1.0
+    _quiet_budget[0] = max(_quiet_budget[0] - max(waited, 0.0), 0.0)
+    if busy > QUIET_CORES:
+        log(f"  machine still busy ({busy:.2f} cores) after {waited:.0f} s: running anyway")
+    return {"busy_cores_before": round(busy, 2), "quiet_wait_s": round(max(waited, 0.0), 1)}
+
+
+def foreign_pg_backends(own_db: str | None) -> set[int]:
+    """PIDs of PostgreSQL client backends serving other databases (other people's tests)."""
+    try:
+        out = psql(
+            "SELECT pid, coalesce(datname, '') FROM pg_stat_activity"
+            " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+    except (RuntimeError, OSError, subprocess.TimeoutExpired):
+        return set()
+    pids = set()
+    for line in out.splitlines():
+        pid, _, db = line.partition("|")
+        if db != own_db:
+            pids.add(int(pid))
+    return pids
+
+
+def cpu_delta(
+    before: dict[str, Any], after: dict[str, Any], wrk_s: float, pg_db: str | None
+) -> dict[str, Any]:
+    """CPU seconds of the server, PostgreSQL, wrk and everything else over the window.
+
+    PostgreSQL counts its background processes and the backends of ``pg_db`` (this run's
+    database); backends of other databases are someone else's and count as *other*.
+    """
+    foreign = foreign_pg_backends(pg_db)
+    pg = sum(
+        t - before["postgres"].get(pid, 0)
+        for pid, t in after["postgres"].items()
+        if pid not in foreign
+    )
+    busy = sum(after["total"][c] - before["total"].get(c, 0) for c in after["total"]) / CLK_TCK
+    server = (after["server"] - before["server"]) / CLK_TCK
+    postgres = max(pg, 0) / CLK_TCK
     return {
-        "server_s": (after["server"] - before["server"]) / CLK_TCK,
-        "postgres_s": max(pg, 0) / CLK_TCK,
-        "busy_per_cpu_s": busy,
+        "server_s": server,
+        "postgres_s": postgres,
+        "wrk_s": round(wrk_s, 2),
+        "machine_busy_s": round(busy, 2),
+        "other_s": round(max(busy - server - postgres - wrk_s, 0.0), 2),
     }
 
 
@@ -260,7 +319,9 @@ def hookport_config(cfg: Config, store: Store, port: int, workdir: Path) -> Path
 class Server:
     """One server process pinned to the server core; stopped by PID."""
 
-    def __init__(self, cfg: Config, store: Store | None, workdir: Path, tag: str) -> None:
+    def __init__(
+        self, cfg: Config, store: Store | None, workdir: Path, tag: str, *, gcstats: bool = False
+    ) -> None:
         self.cfg = cfg
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -271,7 +332,8 @@ class Server:
         if cfg.kind == "hookport":
             assert store is not None
             toml = hookport_config(cfg, store, self.port, workdir)
-            cmd = [str(HOOKPORT), "serve", "--config", str(toml), "--plugin", str(PLUGIN)]
+            hookport = [str(PYTHON), str(BENCH / "gcstats.py")] if gcstats else [str(HOOKPORT)]
+            cmd = [*hookport, "serve", "--config", str(toml), "--plugin", str(PLUGIN)]
             if not cfg.workers:
                 cmd.append("--no-workers")
         elif cfg.kind == "python":
@@ -366,9 +428,11 @@ def parse_wrk(text: str) -> dict[str, Any]:
     if m := re.search(r"(\d+) requests in ([\d.]+)(\w+),", text):
         out["requests"] = int(m.group(1))
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-    out["socket_errors"] = dict(
-        zip(("connect", "read", "write", "timeout"), map(int, m.groups()), strict=True)
-    ) if m else {}  # fmt: skip
+    out["socket_errors"] = (
+        dict(zip(("connect", "read", "write", "timeout"), map(int, m.groups()), strict=True))
+        if m
+        else {}
+    )
     if m := re.search(r"BENCH_STATUS (.*)$", text, re.M):
         fields = dict(part.split("=", 1) for part in m.group(1).split())
         out["sent"] = int(fields["sent"])
@@ -421,6 +485,7 @@ def run_one(plan: Plan, cfg: Config, conns: int, rep: int) -> dict[str, Any]:
     store = Store(cfg.store, plan.workdir, name) if cfg.store else None
     server: Server | None = None
     try:
+        record["quiet"] = wait_for_quiet()
         server = Server(cfg, store, plan.workdir, name)
         server.wait_ready()
         url = server.base + cfg.path
@@ -430,9 +495,9 @@ def run_one(plan: Plan, cfg: Config, conns: int, rep: int) -> dict[str, Any]:
         t0 = time.monotonic()
         result = run_wrk(url, conns, plan.duration, f"{name}m", ids_files[1])
         after = cpu_snapshot(server.pid)
-        cpu = cpu_delta(before, after)
+        pg_db = store.db if store is not None and store.kind == "postgres" else None
+        cpu = cpu_delta(before, after, result["wrk_cpu_s"], pg_db)
         cpu["wall_s"] = round(time.monotonic() - t0, 2)
-        cpu["wrk_s"] = result["wrk_cpu_s"]
         record.update(result)
         record["warmup"] = {k: warm.get(k) for k in ("rps", "ok2xx", "non2xx", "sent")}
         record["cpu"] = cpu
@@ -527,7 +592,7 @@ def profile(plan: Plan, cfg: Config, seconds: int = 10) -> dict[str, Any]:
     safe_key = cfg.key.replace("'", "p")
     name = f"{plan.run_id}_profile_{safe_key}"
     store = Store(cfg.store or "sqlite", plan.workdir, name)
-    server = Server(cfg, store, plan.workdir, name)
+    server = Server(cfg, store, plan.workdir, name, gcstats=True)
     out: dict[str, Any] = {"config": cfg.key}
     try:
         server.wait_ready()
@@ -535,11 +600,29 @@ def profile(plan: Plan, cfg: Config, seconds: int = 10) -> dict[str, Any]:
         run_wrk(url, 64, plan.warmup, f"{name}w", None)
         raw = RESULTS / f"{plan.run_id}-profile-{safe_key}.txt"
         spy = subprocess.Popen(
-            ["taskset", "-c", CLIENT_CPU, str(PY_SPY), "record", "-p", str(server.pid),
-             "-d", str(seconds), "-r", "200", "--threads", "--nonblocking",
-             "-f", "raw", "-o", str(raw)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                "taskset",
+                "-c",
+                CLIENT_CPU,
+                str(PY_SPY),
+                "record",
+                "-p",
+                str(server.pid),
+                "-d",
+                str(seconds),
+                "-r",
+                "200",
+                "--threads",
+                "--nonblocking",
+                "-f",
+                "raw",
+                "-o",
+                str(raw),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         loaded = run_wrk(url, 64, seconds + 2, f"{name}m", None)
         _, err = spy.communicate(timeout=60)
         out["rps_under_profiler"] = loaded["rps"]
@@ -551,28 +634,36 @@ def profile(plan: Plan, cfg: Config, seconds: int = 10) -> dict[str, Any]:
     except Exception as exc:
         out["error"] = repr(exc)
     finally:
-        server.stop()
+        out["stop"] = server.stop()
         store.drop()
+        if m := re.search(r"^GCSTATS (.*)$", server.log_path.read_text(errors="replace"), re.M):
+            out["gc"] = json.loads(m.group(1))
     return out
 
 
-_FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]+)(?::\d+)?\)$")
+_FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]+?)(?::(?P<line>\d+))?\)$")
+# Frames every stack passes through (start-up, thread plumbing): left out of the inclusive table.
+_PLUMBING = (
+    "click/", "threading.py", "asyncio/runners.py", "uvloop/__init__.py", "<module>",
+    "concurrent/futures/thread.py", "hookport/cli/", "hookport/server.py",
+)  # fmt: skip
 
 
-def _short(frame: str) -> str:
+def _short(frame: str, *, line: bool = False) -> str:
     m = _FRAME.match(frame)
     if not m:
         return frame
     path = m.group("file")
-    for marker in ("site-packages/", "src/", "lib/python3"):
+    for marker in ("site-packages/", "src/", "lib/python3.11/", "lib/python3.12/"):
         if marker in path:
             path = path.split(marker, 1)[1]
             break
-    return f"{m.group('func')} ({path})"
+    where = f"{path}:{m.group('line')}" if line and m.group("line") else path
+    return f"{m.group('func')} ({where})"
 
 
-def summarise_stacks(text: str, top: int = 25) -> dict[str, Any]:
-    """Per-thread totals, self time and inclusive time of functions (py-spy raw format)."""
+def summarise_stacks(text: str, top: int = 20) -> dict[str, Any]:
+    """Per-thread totals, self time (with line) and inclusive time (py-spy raw format)."""
     total = 0
     threads: Counter[str] = Counter()
     self_time: Counter[str] = Counter()
@@ -583,20 +674,21 @@ def summarise_stacks(text: str, top: int = 25) -> dict[str, Any]:
             continue
         count = int(count_text)
         frames = stack.split(";")
-        thread = frames[0] if frames[0].startswith(("thread", "process")) else "?"
-        frames = [f for f in frames if not f.startswith(("thread", "process"))]
-        if frames and frames[0].startswith("process"):
+        thread = "?"
+        if frames[0].startswith("thread ("):
+            thread = frames[0].split(": ", 1)[-1]
             frames = frames[1:]
         total += count
         threads[thread] += count
         if not frames:
             continue
-        self_time[_short(frames[-1])] += count
+        self_time[f"[{thread}] {_short(frames[-1], line=True)}"] += count
         for func in {_short(f) for f in frames}:
-            inclusive[func] += count
+            if not any(p in func for p in _PLUMBING):
+                inclusive[func] += count
 
     def pct(counter: Counter[str]) -> list[tuple[str, float]]:
-        return [(k, round(100 * v / total, 1)) for k, v in counter.most_common(top)]
+        return [(k, round(100 * v / max(total, 1), 1)) for k, v in counter.most_common(top)]
 
     return {
         "samples": total,
@@ -626,6 +718,14 @@ def summarise(plan: Plan) -> dict[tuple[str, int], dict[str, Any]]:
                 row["cpu_postgres_s"] = statistics.median(r["cpu"]["postgres_s"] for r in good)
                 row["cpu_wrk_s"] = statistics.median(r["cpu"]["wrk_s"] for r in good)
                 row["cpu_wall_s"] = statistics.median(r["cpu"]["wall_s"] for r in good)
+                row["cpu_other_s"] = statistics.median(r["cpu"]["other_s"] for r in good)
+                row["noisy"] = sum(r["cpu"]["other_s"] > NOISY_OTHER_S for r in good)
+                row["server_us_per_req"] = statistics.median(
+                    1e6 * r["cpu"]["server_s"] / max(r["requests"], 1) for r in good
+                )
+                row["postgres_us_per_req"] = statistics.median(
+                    1e6 * r["cpu"]["postgres_s"] / max(r["requests"], 1) for r in good
+                )
             checks = [r["rows_check"] for r in runs if "rows_check" in r]
             if checks:
                 row["rows_ok"] = sum(c["ok"] for c in checks)
@@ -655,11 +755,13 @@ def targets(table: dict[tuple[str, int], dict[str, Any]]) -> list[dict[str, Any]
         if a is None or b is None:
             return
         value = a / b
-        out.append({
-            "target": name,
-            "value": f"{value:.2f}x ({a:.0f} / {b:.0f} req/s){extra}",
-            "met": value >= factor,
-        })  # fmt: skip
+        out.append(
+            {
+                "target": name,
+                "value": f"{value:.2f}x ({a:.0f} / {b:.0f} req/s){extra}",
+                "met": value >= factor,
+            }
+        )
 
     ratio("(a') >= (e)", "a'", "e", 1.0)
     ratio("(a') >= 2.5 x (d)", "a'", "d", 2.5)
@@ -669,28 +771,34 @@ def targets(table: dict[tuple[str, int], dict[str, Any]]) -> list[dict[str, Any]
         keeps_up = row_a.get("drained") == row_a.get("runs")
         a, a_ingest = rps("a") or 0.0, rps("a'") or 1.0
         value = a / a_ingest
-        out.append({
-            "target": "(a) >= 70% of (a') where the workers keep up",
-            "value": f"{value:.0%} ({a:.0f} / {a_ingest:.0f} req/s); backlog drained in "
-                     f"{row_a.get('drained')}/{row_a.get('runs')} runs",
-            "met": value >= 0.7 and keeps_up,
-        })  # fmt: skip
+        out.append(
+            {
+                "target": "(a) >= 70% of (a') where the workers keep up",
+                "value": f"{value:.0%} ({a:.0f} / {a_ingest:.0f} req/s); backlog drained in "
+                f"{row_a.get('drained')}/{row_a.get('runs')} runs",
+                "met": value >= 0.7 and keeps_up,
+            }
+        )
     for key in ("a'", "a", "b", "g", "i"):
         row = table.get((key, 64))
         if row and "p99_ms" in row:
-            out.append({
-                "target": f"p99 < 25 ms ({key})",
-                "value": f"{row['p99_ms']:.1f} ms",
-                "met": row["p99_ms"] < 25,
-            })  # fmt: skip
+            out.append(
+                {
+                    "target": f"p99 < 25 ms ({key})",
+                    "value": f"{row['p99_ms']:.1f} ms",
+                    "met": row["p99_ms"] < 25,
+                }
+            )
     for key in ("a'", "a", "b", "g", "i"):
         row = table.get((key, 64))
         if row and "rss_mb" in row:
-            out.append({
-                "target": f"RSS < 200 MB ({key})",
-                "value": f"{row['rss_mb']:.0f} MB",
-                "met": row["rss_mb"] < 200,
-            })  # fmt: skip
+            out.append(
+                {
+                    "target": f"RSS < 200 MB ({key})",
+                    "value": f"{row['rss_mb']:.0f} MB",
+                    "met": row["rss_mb"] < 200,
+                }
+            )
     ratio("(g) >= 3 x (h)", "g", "h", 3.0)
     ratio("(g) >= 80% of (a')", "g", "a'", 0.8)
     return out
@@ -700,15 +808,22 @@ def fmt(value: Any, spec: str = ".0f", none: str = "-") -> str:
     return none if value is None else format(value, spec)
 
 
-def render_md(plan: Plan, meta: dict[str, Any], table: dict[tuple[str, int], dict[str, Any]],
-              goals: list[dict[str, Any]], profiles: list[dict[str, Any]]) -> str:  # fmt: skip
+def render_md(
+    plan: Plan,
+    meta: dict[str, Any],
+    table: dict[tuple[str, int], dict[str, Any]],
+    goals: list[dict[str, Any]],
+    profiles: list[dict[str, Any]],
+) -> str:
     lines = [
         f"# hookport load benchmark — {meta['started']}",
         "",
         f"{meta['repeats']} repeat(s), interleaved; {meta['warmup']:g} s warm-up + "
         f"{meta['duration']:g} s measured per run; server on core {SERVER_CPU}, wrk -t1 on "
         f"core {CLIENT_CPU}; payload {meta['payload_bytes']} B; runtime "
-        f"{meta['runtime_min']:.1f} min. Medians of the repeats; RSS is the highest VmHWM.",
+        f"{meta['runtime_min']:.1f} min (of which {meta['quiet_wait_total_s']:.0f} s waiting "
+        f"for other jobs on the machine to calm down). hookport {meta['hookport_commit']}. "
+        "Medians of the repeats; RSS is the highest VmHWM.",
         "",
         "| row | configuration | conns | req/s | p50 ms | p99 ms | RSS MB | rows = 2xx check "
         "| backlog at stop → drained | runs ok |",
@@ -726,10 +841,12 @@ def render_md(plan: Plan, meta: dict[str, Any], table: dict[tuple[str, int], dic
             bl = "n/a"
             if "backlog_at_stop" in row:
                 bl = f"{row['backlog_at_stop']:.0f} → "
-                bl += (f"0 in ≤{row['drain_s']} s ({row['drained']}/{row['runs']})"
-                       if row["drained"] == row["runs"]
-                       else f"**{row['left_after_wait']} left after {DRAIN_TIMEOUT:g} s** "
-                       f"({row['drained']}/{row['runs']} drained)")  # fmt: skip
+                bl += (
+                    f"0 in ≤{row['drain_s']} s ({row['drained']}/{row['runs']})"
+                    if row["drained"] == row["runs"]
+                    else f"**{row['left_after_wait']} left after {DRAIN_TIMEOUT:g} s** "
+                    f"({row['drained']}/{row['runs']} drained)"
+                )
             ok = f"{row.get('runs', 0) - row.get('failed', 0)}/{row.get('runs', 0)}"
             if row.get("failed"):
                 ok = f"**{ok}**"
@@ -740,14 +857,20 @@ def render_md(plan: Plan, meta: dict[str, Any], table: dict[tuple[str, int], dic
             )
     lines += ["", "## Targets (64 connections)", "", "| target | value | |", "|---|---|---|"]
     for goal in goals:
-        lines.append(f"| {goal['target']} | {goal['value']} | "
-                     f"{'met' if goal['met'] else '**missed**'} |")  # fmt: skip
+        lines.append(
+            f"| {goal['target']} | {goal['value']} | {'met' if goal['met'] else '**missed**'} |"
+        )
     lines += [
         "",
         "## CPU time during the measured run (seconds of CPU, medians)",
         "",
-        "| row | conns | server | postgres | wrk | wall |",
-        "|---|---:|---:|---:|---:|---:|",
+        "Server and wrk are pinned to one core each; PostgreSQL is not pinned. *other* is CPU "
+        "time of every other process on the machine (interference); a run is *noisy* when it "
+        f"exceeds {NOISY_OTHER_S:g} s.",
+        "",
+        "| row | conns | server | postgres | wrk | other | wall | noisy runs "
+        "| server CPU µs/req | postgres CPU µs/req |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for cfg in plan.configs:
         for conns in plan.connections:
@@ -756,7 +879,9 @@ def render_md(plan: Plan, meta: dict[str, Any], table: dict[tuple[str, int], dic
                 lines.append(
                     f"| ({cfg.key}) | {conns} | {row['cpu_server_s']:.1f} | "
                     f"{row['cpu_postgres_s']:.1f} | {row['cpu_wrk_s']:.1f} | "
-                    f"{row['cpu_wall_s']:.1f} |"
+                    f"{row['cpu_other_s']:.1f} | {row['cpu_wall_s']:.1f} | "
+                    f"{row['noisy']}/{row['runs']} | {row['server_us_per_req']:.0f} | "
+                    f"{row['postgres_us_per_req']:.0f} |"
                 )
     lines += ["", "## All runs (req/s per repeat, in run order)", ""]
     for cfg in plan.configs:
@@ -776,12 +901,31 @@ def render_md(plan: Plan, meta: dict[str, Any], table: dict[tuple[str, int], dic
         if "error" in prof:
             lines.append(f"profiling failed: {prof['error']}")
             continue
-        lines.append(f"{prof['samples']} samples at 200 Hz over 10 s, "
-                     f"{prof['rps_under_profiler']:.0f} req/s under the profiler; "
-                     f"raw stacks: `bench/{prof['raw']}`.")  # fmt: skip
-        lines += ["", "Threads: " + ", ".join(f"{t} {p}%" for t, p in prof["threads"]), ""]
+        lines.append(
+            f"{prof['samples']} samples at 200 Hz over 10 s, "
+            f"{prof['rps_under_profiler']:.0f} req/s under the profiler; "
+            f"raw stacks: `bench/{prof['raw']}`."
+        )
+        lines += [
+            "",
+            "Samples per thread: " + ", ".join(f"{t} {p}%" for t, p in prof["threads"]),
+            "",
+        ]
+        if "gc" in prof:
+            gcs = prof["gc"]
+            lines += [
+                "Garbage collector during the profiled server's life (warm-up + run): "
+                + ", ".join(
+                    f"gen{g} {gcs[f'gen{g}']['count']}× total {gcs[f'gen{g}']['total_ms']:.0f} ms "
+                    f"max {gcs[f'gen{g}']['max_ms']:.1f} ms"
+                    for g in range(3)
+                )
+                + f"; {gcs['objects_tracked']} objects tracked at exit (the longest gen2 is "
+                "usually hookport's own `gc.collect()` before `gc.freeze()` at start-up).",
+                "",
+            ]
         lines += ["| self % | function |", "|---:|---|"]
-        lines += [f"| {p} | `{f}` |" for f, p in prof["self"][:15]]
+        lines += [f"| {p} | `{f}` |" for f, p in prof["self"]]
         lines += ["", "| inclusive % | function |", "|---:|---|"]
         lines += [f"| {p} | `{f}` |" for f, p in prof["inclusive"]]
     return "\n".join(lines) + "\n"
@@ -817,8 +961,10 @@ def select_configs(args: argparse.Namespace) -> tuple[list[Config], list[str]]:
     pg = [c for c in configs if c.store == "postgres"]
     if pg and not POSTGRES_MODULE.exists():
         hookport_pg = [c.key for c in pg if c.kind == "hookport"]
-        notes.append(f"{POSTGRES_MODULE.relative_to(ROOT)} does not exist: rows "
-                     f"{', '.join(hookport_pg)} skipped")  # fmt: skip
+        notes.append(
+            f"{POSTGRES_MODULE.relative_to(ROOT)} does not exist: rows "
+            f"{', '.join(hookport_pg)} skipped"
+        )
         configs = [c for c in configs if not (c.store == "postgres" and c.kind == "hookport")]
         if not args.only:  # (h) alone has nothing to be compared with
             configs = [c for c in configs if c.store != "postgres"]
@@ -855,10 +1001,12 @@ def main() -> int:
         repeats=args.repeats or (1 if args.quick else 3),
         configs=configs,
         connections=tuple(int(c) for c in args.connections.split(","))
-        if args.connections else CONNECTIONS,
+        if args.connections
+        else CONNECTIONS,
         workdir=workdir,
         run_id=run_id.replace("-", ""),
-    )  # fmt: skip
+    )
+    commit_at_start = git_describe()
     t0 = time.monotonic()
     total = plan.repeats * len(plan.connections) * len(plan.configs)
     n = 0
@@ -867,8 +1015,7 @@ def main() -> int:
         for conns in plan.connections:
             for cfg in plan.configs:
                 n += 1
-                log(f"run {n}/{total}: ({cfg.key}) {cfg.label}, {conns} connections, "
-                    f"repeat {rep}")  # fmt: skip
+                log(f"run {n}/{total}: ({cfg.key}) {cfg.label}, {conns} connections, repeat {rep}")
                 record = run_one(plan, cfg, conns, rep)
                 plan.results.append(record)
                 log("  " + one_line(record))
@@ -876,7 +1023,7 @@ def main() -> int:
     goals = targets(table)
     profiles: list[dict[str, Any]] = []
     if not args.no_profile and PY_SPY.exists():
-        for key in ("a'", "a", "g"):
+        for key in ("a'", "a", "g", "i"):
             cfg = next((c for c in plan.configs if c.key == key), None)
             if cfg is not None:
                 log(f"profiling ({key}) with py-spy")
@@ -893,14 +1040,23 @@ def main() -> int:
         "notes": notes,
         "host": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "command": " ".join(sys.argv),
+        "hookport_commit": commit_at_start
+        if commit_at_start == git_describe()
+        else f"{commit_at_start} at start, {git_describe()} at the end (src changed mid-run!)",
+        "quiet_wait_total_s": round(QUIET_TOTAL_BUDGET - _quiet_budget[0], 1),
     }
     md = render_md(plan, meta, table, goals, profiles)
     if notes:
         md += "\n## Notes\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
     (RESULTS / f"{run_id}.md").write_text(md)
     summary = {f"{k[0]}@{k[1]}": v for k, v in table.items()}
-    doc = {"meta": meta, "summary": summary, "targets": goals, "runs": plan.results,
-           "profiles": profiles}  # fmt: skip
+    doc = {
+        "meta": meta,
+        "summary": summary,
+        "targets": goals,
+        "runs": plan.results,
+        "profiles": profiles,
+    }
     (RESULTS / f"{run_id}.json").write_text(json.dumps(doc, indent=2, default=str))
     print(md)
     log(f"wrote {RESULTS / run_id}.md and .json ({meta['runtime_min']:.1f} min)")
@@ -911,22 +1067,52 @@ def main() -> int:
     return 0
 
 
+def git_describe() -> str:
+    """The commit under test, ``+dirty`` when src/ has uncommitted changes (read-only git)."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
 def one_line(r: dict[str, Any]) -> str:
     if "error" in r:
         return f"FAILED: {r['error']}"
-    parts = [f"{r['rps']:.0f} req/s", f"p50 {r['p50_ms']:.1f} ms", f"p99 {r['p99_ms']:.1f} ms",
-             f"RSS {r['vmhwm_mb']:.0f} MB", f"2xx {r['ok2xx']}", f"non-2xx {r['non2xx']}",
-             f"cpu server {r['cpu']['server_s']:.1f}s pg {r['cpu']['postgres_s']:.1f}s "
-             f"wrk {r['cpu']['wrk_s']:.1f}s"]  # fmt: skip
+    parts = [
+        f"{r['rps']:.0f} req/s",
+        f"p50 {r['p50_ms']:.1f} ms",
+        f"p99 {r['p99_ms']:.1f} ms",
+        f"RSS {r['vmhwm_mb']:.0f} MB",
+        f"2xx {r['ok2xx']}",
+        f"non-2xx {r['non2xx']}",
+        f"cpu server {r['cpu']['server_s']:.1f}s pg {r['cpu']['postgres_s']:.1f}s "
+        f"wrk {r['cpu']['wrk_s']:.1f}s other {r['cpu']['other_s']:.1f}s",
+    ]
     if "backlog" in r:
         b = r["backlog"]
         parts.append(f"backlog {b['at_stop']} -> {b['after_wait']} ({b['waited_s']} s)")
     if "rows_check" in r:
         c = r["rows_check"]
-        parts.append(f"rows {c['rows']} vs 2xx {c['acked_2xx']} "
-                     f"(+{c['extra_rows']}, ≤{c['unanswered_at_stop']} in flight, "
-                     f"missing acked ids {c['acked_ids_missing']}) "
-                     f"{'OK' if c['ok'] else 'MISMATCH'}")  # fmt: skip
+        parts.append(
+            f"rows {c['rows']} vs 2xx {c['acked_2xx']} "
+            f"(+{c['extra_rows']}, ≤{c['unanswered_at_stop']} in flight, "
+            f"missing acked ids {c['acked_ids_missing']}) "
+            f"{'OK' if c['ok'] else 'MISMATCH'}"
+        )
     if "stop" in r:
         parts.append(f"exit {r['stop']['exit_code']} in {r['stop']['stop_s']} s")
     if not r["ok"]:

@@ -22,6 +22,12 @@ if [ ! -x .venv/bin/hookport ]; then
     python3 -m venv .venv
     .venv/bin/pip install -q -e ".[test]"
 fi
+# An editable install picks up new source, not new dependencies: reinstall if hookport's
+# imports fail (e.g. after pyproject.toml gained a dependency).
+if ! .venv/bin/python -c "import hookport.app, hookport.store.sqlite" \
+        2>/dev/null; then
+    .venv/bin/pip install -q -e .
+fi
 # FastAPI for baseline (e) is a test extra of the project; install it if the venv lacks it.
 .venv/bin/python -c "import fastapi" 2>/dev/null || .venv/bin/pip install -q "fastapi>=0.110"
 
