@@ -40,8 +40,12 @@ class GroupCommit:
         queue_max: int,
         timeout: float = 30.0,
         on_commit: Callable[[Sequence[NewEvent]], None] | None = None,
+        max_inflight: int = 1,
     ) -> None:
         self._commit = commit
+        # Batches committing at once. SQLite has one writer; PostgreSQL overlaps one batch's
+        # commit with the next one's insert (duplicates across batches: the unique index).
+        self._max_inflight = max_inflight
         self._batch_max = batch_max
         self._queue_max = queue_max
         self._timeout = timeout  # last-resort bound; backends bound their own waits first
@@ -75,16 +79,28 @@ class GroupCommit:
             self._task = None
 
     async def _run(self) -> None:
+        slots = asyncio.Semaphore(self._max_inflight)
+        inflight: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            inflight.discard(task)
+            slots.release()
+
         while True:
             if not self._queue:
                 if self._closing:
-                    return
+                    break
                 self._ready.clear()
                 await self._ready.wait()
                 continue
+            await slots.acquire()
             count = min(len(self._queue), self._batch_max)
             batch = [self._queue.popleft() for _ in range(count)]
-            await self._commit_batch(batch)
+            task = asyncio.get_running_loop().create_task(self._commit_batch(batch))
+            inflight.add(task)
+            task.add_done_callback(finished)
+        if inflight:
+            await asyncio.gather(*inflight)
 
     async def _commit_batch(self, batch: list[_Item]) -> None:
         leaders: dict[tuple[str, str], int] = {}

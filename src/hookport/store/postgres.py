@@ -114,6 +114,7 @@ class PostgresStore:
             queue_max=self._queue_max,
             timeout=self._connect_timeout + self._command_timeout,
             on_commit=self._after_append,
+            max_inflight=3,
         )
         self._batcher.start()
         self._finisher = Batcher(
