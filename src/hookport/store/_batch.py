@@ -26,52 +26,57 @@ log = logging.getLogger("hookport.store")
 CommitFn = Callable[[Sequence[NewEvent]], Awaitable[Sequence[AppendResult]]]
 """Commit distinct events in one transaction; one result per event, in order."""
 
-_Item = tuple[NewEvent, "asyncio.Future[AppendResult]"]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
-class GroupCommit:
-    """A bounded append queue drained by one writer task, one transaction per batch."""
+class Batcher(Generic[T, R]):
+    """Concurrent calls share one transaction: items queued while a batch commits form the next.
+
+    ``commit(items)`` returns one result per item, in order. If it raises, every caller in the
+    batch gets the error (``StoreUnavailable`` unless it already is a store error); a batch is
+    one transaction, so nothing in a failed batch took effect. ``max_inflight`` batches may
+    commit at once; ``queue_max`` bounds the waiting items (past it: ``StoreUnavailable`` at once).
+    """
 
     def __init__(
         self,
-        commit: CommitFn,
+        commit: Callable[[Sequence[T]], Awaitable[Sequence[R]]],
         *,
         batch_max: int,
-        queue_max: int,
-        timeout: float = 30.0,
-        on_commit: Callable[[Sequence[NewEvent]], None] | None = None,
+        name: str,
+        queue_max: int | None = None,
+        timeout: float | None = None,
         max_inflight: int = 1,
     ) -> None:
         self._commit = commit
-        # Batches committing at once. SQLite has one writer; PostgreSQL overlaps one batch's
-        # commit with the next one's insert (duplicates across batches: the unique index).
-        self._max_inflight = max_inflight
         self._batch_max = batch_max
+        self._name = name
         self._queue_max = queue_max
         self._timeout = timeout  # last-resort bound; backends bound their own waits first
-        self._on_commit = on_commit
-        self._queue: collections.deque[_Item] = collections.deque()
+        self._max_inflight = max_inflight
+        self._queue: collections.deque[tuple[T, asyncio.Future[R]]] = collections.deque()
         self._ready = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Start the writer task on the running loop."""
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="hookport-commit")
+        """Start the committing task on the running loop."""
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=self._name)
 
-    async def append(self, event: NewEvent) -> AppendResult:
-        """Queue ``event`` and return once its batch has committed."""
+    async def submit(self, item: T) -> R:
+        """Queue ``item`` and return its result once its batch has committed."""
         if self._closing or self._task is None:
             raise StoreUnavailable("store is closed")
-        if len(self._queue) >= self._queue_max:
-            raise StoreUnavailable("append queue is full", retry_after=1)
-        future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
-        self._queue.append((event, future))
+        if self._queue_max is not None and len(self._queue) >= self._queue_max:
+            raise StoreUnavailable("write queue is full", retry_after=1)
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
         self._ready.set()
         return await future
 
     async def close(self) -> None:
-        """Stop accepting appends, commit everything already queued, stop the writer."""
+        """Commit what is queued, then stop."""
         self._closing = True
         self._ready.set()
         if self._task is not None:
@@ -102,11 +107,72 @@ class GroupCommit:
         if inflight:
             await asyncio.gather(*inflight)
 
-    async def _commit_batch(self, batch: list[_Item]) -> None:
+    async def _commit_batch(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            results = await asyncio.wait_for(self._commit([i for i, _ in batch]), self._timeout)
+        except Exception as exc:  # every caller of the batch learns it failed
+            if not isinstance(exc, StoreUnavailable | StoreError):
+                log.error("%s batch of %d failed: %r", self._name, len(batch), exc)
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(_fresh(exc))  # one instance per waiting caller
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():  # the request may have given up; the work is done anyway
+                future.set_result(result)
+
+
+def _fresh(exc: Exception) -> Exception:
+    if isinstance(exc, StoreUnavailable):
+        return StoreUnavailable(exc.message, retry_after=exc.retry_after)
+    if isinstance(exc, StoreError):
+        return StoreError(str(exc))
+    return StoreUnavailable("store cannot commit, retry later")
+
+
+class GroupCommit:
+    """Appends through a :class:`Batcher`: one transaction per batch, duplicates folded."""
+
+    def __init__(
+        self,
+        commit: CommitFn,
+        *,
+        batch_max: int,
+        queue_max: int,
+        timeout: float = 30.0,
+        on_commit: Callable[[Sequence[NewEvent]], None] | None = None,
+        max_inflight: int = 1,
+    ) -> None:
+        # max_inflight: SQLite has one writer; PostgreSQL overlaps one batch's commit with the
+        # next one's insert (duplicates across concurrent batches: the unique index).
+        self._commit = commit
+        self._on_commit = on_commit
+        self._batcher: Batcher[NewEvent, AppendResult] = Batcher(
+            self._commit_folded,
+            batch_max=batch_max,
+            name="hookport-commit",
+            queue_max=queue_max,
+            timeout=timeout,
+            max_inflight=max_inflight,
+        )
+
+    def start(self) -> None:
+        """Start the writer task on the running loop."""
+        self._batcher.start()
+
+    async def append(self, event: NewEvent) -> AppendResult:
+        """Queue ``event`` and return once its batch has committed."""
+        return await self._batcher.submit(event)
+
+    async def close(self) -> None:
+        """Stop accepting appends, commit everything already queued, stop the writer."""
+        await self._batcher.close()
+
+    async def _commit_folded(self, batch: Sequence[NewEvent]) -> list[AppendResult]:
         leaders: dict[tuple[str, str], int] = {}
         distinct: list[NewEvent] = []
         slots: list[tuple[int, bool]] = []  # (index into distinct, folded duplicate?)
-        for event, _ in batch:
+        for event in batch:
             key = dedupe_key(event)
             if key is not None and key in leaders:
                 slots.append((leaders[key], True))
@@ -116,36 +182,21 @@ class GroupCommit:
             slots.append((len(distinct), False))
             distinct.append(event)
         try:
-            results = await asyncio.wait_for(self._commit(distinct), self._timeout)
-        except Exception as exc:
-            self._fail(batch, exc)
-            return
-        for (_, future), (index, folded) in zip(batch, slots, strict=True):
-            result = results[index]
-            if folded:
-                result = AppendResult(result.id, duplicate=True)
-            if not future.done():  # the request may have given up; the event is stored anyway
-                future.set_result(result)
+            results = await self._commit(distinct)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # an append that cannot commit is a 503, whatever the cause
+            log.error("append batch of %d failed: %r", len(batch), exc)
+            raise StoreUnavailable("store cannot commit, retry later") from exc
         if self._on_commit is not None:
             try:
                 self._on_commit(distinct)
             except Exception:  # a wake-up failing must not stop the writer
                 log.exception("post-commit hook failed")
-
-    @staticmethod
-    def _fail(batch: list[_Item], exc: Exception) -> None:
-        if isinstance(exc, StoreUnavailable):
-            error = exc
-        else:
-            log.error("append batch of %d failed: %r", len(batch), exc)
-            error = StoreUnavailable("store cannot commit, retry later")
-        for _, future in batch:
-            if not future.done():
-                future.set_exception(StoreUnavailable(error.message, retry_after=error.retry_after))
-
-
-T = TypeVar("T")
-R = TypeVar("R")
+        return [
+            AppendResult(results[i].id, duplicate=True) if folded else results[i]
+            for i, folded in slots
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,71 +209,6 @@ class Finish:
     status: EventStatus
     next_attempt_at: float | None
     error: str | None
-
-
-class Batcher(Generic[T, R]):
-    """Concurrent calls share one transaction: items queued while a batch commits form the next.
-
-    ``commit(items)`` returns one result per item, in order. If it raises, every caller in the
-    batch gets that error (as ``StoreUnavailable`` unless it already is a store error); nothing
-    in a failed batch took effect, since a batch is one transaction.
-    """
-
-    def __init__(
-        self, commit: Callable[[Sequence[T]], Awaitable[Sequence[R]]], *, batch_max: int, name: str
-    ) -> None:
-        self._commit = commit
-        self._batch_max = batch_max
-        self._name = name
-        self._queue: collections.deque[tuple[T, asyncio.Future[R]]] = collections.deque()
-        self._ready = asyncio.Event()
-        self._closing = False
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        """Start the committing task on the running loop."""
-        self._task = asyncio.get_running_loop().create_task(self._run(), name=self._name)
-
-    async def submit(self, item: T) -> R:
-        """Queue ``item`` and return its result once its batch has committed."""
-        if self._closing or self._task is None:
-            raise StoreUnavailable("store is closed")
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, future))
-        self._ready.set()
-        return await future
-
-    async def close(self) -> None:
-        """Commit what is queued, then stop."""
-        self._closing = True
-        self._ready.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            if not self._queue:
-                if self._closing:
-                    return
-                self._ready.clear()
-                await self._ready.wait()
-                continue
-            count = min(len(self._queue), self._batch_max)
-            batch = [self._queue.popleft() for _ in range(count)]
-            try:
-                results = await self._commit([item for item, _ in batch])
-            except Exception as exc:  # every caller of the batch learns it failed
-                error = exc if isinstance(exc, StoreUnavailable | StoreError) else None
-                if error is None:
-                    log.error("%s batch of %d failed: %r", self._name, len(batch), exc)
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error or StoreUnavailable("store cannot commit"))
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
 
 
 class Wakeup:
