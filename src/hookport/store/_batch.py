@@ -211,6 +211,47 @@ class Finish:
     error: str | None
 
 
+class OutcomeWrites:
+    """``complete``/``retry``/``kill`` for a store that batches outcome writes.
+
+    The store provides ``_submit_finish``, which queues one :class:`Finish` for its batcher and
+    returns whether the owner still held the lease.
+    """
+
+    async def _submit_finish(self, item: Finish) -> bool:
+        raise NotImplementedError
+
+    async def complete(
+        self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], now: float
+    ) -> bool:
+        """Record outcomes and mark the event done; False if ``owner`` lost the lease."""
+        return await self._submit_finish(
+            Finish(event_id, owner, outcomes, EventStatus.DONE, None, None)
+        )
+
+    async def retry(
+        self,
+        event_id: str,
+        owner: str,
+        outcomes: Sequence[HandlerOutcome],
+        run_at: float,
+        error: str,
+        now: float,
+    ) -> bool:
+        """Record outcomes; the event becomes retrying, due at ``run_at``."""
+        return await self._submit_finish(
+            Finish(event_id, owner, outcomes, EventStatus.RETRYING, run_at, error)
+        )
+
+    async def kill(
+        self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], error: str, now: float
+    ) -> bool:
+        """Record outcomes; the event becomes dead and stays for inspection and replay."""
+        return await self._submit_finish(
+            Finish(event_id, owner, outcomes, EventStatus.DEAD, None, error)
+        )
+
+
 class Wakeup:
     """Wakes workers waiting for new work in this process.
 

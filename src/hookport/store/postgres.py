@@ -24,9 +24,9 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from hookport.errors import StoreError, StoreUnavailable
-from hookport.events import AppendResult, Event, EventStatus, HandlerOutcome, NewEvent
+from hookport.events import AppendResult, Event, EventStatus, NewEvent
 from hookport.store import migrate
-from hookport.store._batch import Batcher, Finish, GroupCommit, Wakeup
+from hookport.store._batch import Batcher, Finish, GroupCommit, OutcomeWrites, Wakeup
 from hookport.store._pgconn import Listener, driver_errors
 from hookport.store._queries import query
 from hookport.store._rows import (
@@ -56,7 +56,7 @@ def _q(name: str) -> str:
     return query("postgres", name)
 
 
-class PostgresStore:
+class PostgresStore(OutcomeWrites):
     """:class:`~hookport.store.base.Store` on PostgreSQL (see the module docstring)."""
 
     def __init__(
@@ -235,33 +235,7 @@ class PostgresStore:
         async with self._connection() as conn:
             await conn.execute(_q("renew"), owner, list(event_ids), until)
 
-    async def complete(
-        self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], now: float
-    ) -> bool:
-        """Record outcomes and mark the event done; False if ``owner`` lost the lease."""
-        return await self._submit(Finish(event_id, owner, outcomes, EventStatus.DONE, None, None))
-
-    async def retry(
-        self,
-        event_id: str,
-        owner: str,
-        outcomes: Sequence[HandlerOutcome],
-        run_at: float,
-        error: str,
-        now: float,
-    ) -> bool:
-        """Record outcomes; the event becomes retrying, due at ``run_at``."""
-        return await self._submit(
-            Finish(event_id, owner, outcomes, EventStatus.RETRYING, run_at, error)
-        )
-
-    async def kill(
-        self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], error: str, now: float
-    ) -> bool:
-        """Record outcomes; the event becomes dead."""
-        return await self._submit(Finish(event_id, owner, outcomes, EventStatus.DEAD, None, error))
-
-    async def _submit(self, item: Finish) -> bool:
+    async def _submit_finish(self, item: Finish) -> bool:
         if self._finisher is None:
             raise StoreUnavailable("store is not open")
         return await self._finisher.submit(item)

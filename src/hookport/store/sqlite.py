@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from hookport.errors import StoreError, StoreUnavailable
-from hookport.events import AppendResult, Event, EventStatus, HandlerOutcome, NewEvent
+from hookport.events import AppendResult, Event, EventStatus, NewEvent
 from hookport.store import _sqlite_ops as ops
 from hookport.store import migrate
-from hookport.store._batch import Batcher, Finish, GroupCommit, Wakeup
+from hookport.store._batch import Batcher, Finish, GroupCommit, OutcomeWrites, Wakeup
 from hookport.store.base import EventFilter, LeaseRequest
 
 log = logging.getLogger("hookport.store")
@@ -41,7 +41,7 @@ T = TypeVar("T")
 Connection = sqlite3.Connection
 
 
-class SqliteStore:
+class SqliteStore(OutcomeWrites):
     """:class:`~hookport.store.base.Store` on a SQLite file (see the module docstring)."""
 
     def __init__(
@@ -167,7 +167,7 @@ class SqliteStore:
         # Outcomes of concurrent handlers share one transaction: one fsync, not one each.
         return await self._write(ops.finish_many, items)
 
-    async def _finish(self, item: Finish) -> bool:
+    async def _submit_finish(self, item: Finish) -> bool:
         if self._finisher is None:
             raise StoreUnavailable("store is not open")
         return await self._finisher.submit(item)
@@ -186,31 +186,6 @@ class SqliteStore:
         """Extend the leases ``owner`` holds on ``event_ids``."""
         params = {"owner": owner, "ids": ops.ids_json(event_ids), "until": until}
         await self._write(ops.execute, ops.q("renew"), params)
-
-    async def complete(
-        self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], now: float
-    ) -> bool:
-        """Record outcomes and mark the event done; False if ``owner`` lost the lease."""
-        return await self._finish(Finish(event_id, owner, outcomes, EventStatus.DONE, None, None))
-
-    async def retry(
-        self,
-        event_id: str,
-        owner: str,
-        outcomes: Sequence[HandlerOutcome],
-        run_at: float,
-        error: str,
-        now: float,
-    ) -> bool:
-        """Record outcomes; the event becomes retrying, due at ``run_at``."""
-        status = EventStatus.RETRYING
-        return await self._finish(Finish(event_id, owner, outcomes, status, run_at, error))
-
-    async def kill(
-        self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], error: str, now: float
-    ) -> bool:
-        """Record outcomes; the event becomes dead."""
-        return await self._finish(Finish(event_id, owner, outcomes, EventStatus.DEAD, None, error))
 
     async def release(self, event_ids: Sequence[str], owner: str) -> None:
         """Give leases back; the interrupted attempt does not count."""
