@@ -37,6 +37,8 @@ from hookport.store.base import LeaseRequest, Store
 log = logging.getLogger("hookport.worker")
 
 _STORE_ERRORS = (StoreError, StoreUnavailable)
+LEASE_COOLDOWN = 0.005
+"""Seconds a worker with fewer than half its slots free waits for more before leasing."""
 
 
 class Worker:
@@ -84,6 +86,8 @@ class Worker:
         self._stopping = asyncio.Event()
         self._freed = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        self._refill_at = max(1, settings.concurrency // 2)
+        self._last_lease = -LEASE_COOLDOWN
         self._renewer: asyncio.Task[None] | None = None
 
     @property
@@ -178,12 +182,24 @@ class Worker:
                 await self._pause(delay)
 
     async def _step(self) -> None:
-        """Fill free slots with due events, then wait for a reason to look again."""
+        """Fill free slots with due events, then wait for a reason to look again.
+
+        Under load slots free one by one; leasing for each would cost a store round trip per
+        event. A lease therefore waits until half the slots are free, or until
+        ``LEASE_COOLDOWN`` has passed since the last one, whichever comes first: under load
+        events are claimed in batches, and an idle worker still claims new work at once.
+        """
         self._freed.clear()
         free = self._settings.concurrency - len(self._tasks)
         if free <= 0:
             await self._wait(None)
             return
+        if free < self._refill_at:
+            pause = self._last_lease + LEASE_COOLDOWN - time.monotonic()
+            if pause > 0:
+                await self._wait_freed(pause)
+                return
+        self._last_lease = time.monotonic()
         events = await self._lease(free)
         self._spawn(events)
         if len(events) < free:
@@ -213,6 +229,12 @@ class Worker:
             await _cancel_all([w for w in waiters if not w.done()])
         for waiter in done:
             waiter.result()  # re-raise a store error from wait_for_work
+
+    async def _wait_freed(self, timeout: float) -> None:  # noqa: ASYNC109 - a short pause
+        """Return when a slot frees or after ``timeout`` (a stop is seen on the next step)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._freed.wait()
 
     async def _pause(self, delay: float) -> None:
         with contextlib.suppress(TimeoutError):

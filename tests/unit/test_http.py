@@ -204,8 +204,16 @@ async def test_trailing_garbage_after_deflate_is_400() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b'{"a": [1, {}]}', b"{}", b"[]", b'"s"', b"3", b'{"big": 123456789012345678901234567890}',
-     b'  {"a" : 1}\n', b"[" * 512 + b"]" * 512],
+    [
+        b'{"a": [1, {}]}',
+        b"{}",
+        b"[]",
+        b'"s"',
+        b"3",
+        b'{"big": 123456789012345678901234567890}',
+        b'  {"a" : 1}\n',
+        b"[" * 512 + b"]" * 512,
+    ],
 )
 def test_check_json_accepts_what_parse_json_accepts(body: bytes) -> None:
     from hookport.events import check_json, parse_json
@@ -216,9 +224,16 @@ def test_check_json_accepts_what_parse_json_accepts(body: bytes) -> None:
 
 @pytest.mark.parametrize(
     ("body", "message"),
-    [(b'{"a":', "malformed JSON: Expecting value"), (b'{"a":1} x', "malformed JSON: Extra data"),
-     (b'"\xff"', "not valid UTF-8"), (b"[" * 100_000, "nesting"), (b"[NaN]", "malformed JSON"),
-     (b"\xef\xbb\xbf{}", "malformed JSON"), (b"1e400", "malformed JSON"), (b"", "malformed JSON")],
+    [
+        (b'{"a":', "malformed JSON: Expecting value"),
+        (b'{"a":1} x', "malformed JSON: Extra data"),
+        (b'"\xff"', "not valid UTF-8"),
+        (b"[" * 100_000, "nesting"),
+        (b"[NaN]", "malformed JSON"),
+        (b"\xef\xbb\xbf{}", "malformed JSON"),
+        (b"1e400", "malformed JSON"),
+        (b"", "malformed JSON"),
+    ],
 )
 def test_check_json_rejects_with_a_clear_message(body: bytes, message: str) -> None:
     from hookport.events import check_json

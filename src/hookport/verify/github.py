@@ -39,6 +39,8 @@ def event_with_action(request: IncomingRequest, event: str | None) -> str | None
     """``event`` + ``.action`` from the JSON body or the form's ``payload`` field."""
     if event is None:
         return None
+    if b"action" not in request.body:
+        return event  # most deliveries (push) have none: skip parsing the whole document
     doc = json_object(request.body)
     if doc is None:
         doc = json_object(form_field(request, "payload"))
