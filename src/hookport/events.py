@@ -227,8 +227,8 @@ def _nesting_exceeds(text: str, limit: int) -> bool:
 
 
 def headers_to_json(headers: Sequence[tuple[str, str]]) -> str:
-    """Serialise a header list for storage."""
-    return json.dumps([list(pair) for pair in headers], separators=(",", ":"))
+    """Serialise a header list for storage (compact JSON pairs; orjson: on every append)."""
+    return orjson.dumps(headers).decode()
 
 
 def headers_from_json(raw: str | None) -> list[tuple[str, str]]:
@@ -240,7 +240,7 @@ def headers_from_json(raw: str | None) -> list[tuple[str, str]]:
 
 def params_to_json(params: Mapping[str, Any]) -> str:
     """Serialise path parameters for storage."""
-    return json.dumps(dict(params), separators=(",", ":"))
+    return orjson.dumps(dict(params)).decode() if params else "{}"
 
 
 # Where senders put the delivery id and the event type, for receivers whose verifier does not

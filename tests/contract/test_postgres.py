@@ -13,10 +13,13 @@ import pytest
 
 from hookport.config import StoreSettings
 from hookport.errors import StoreUnavailable
-from hookport.events import NewEvent
+from hookport.events import EventStatus, HandlerOutcome, NewEvent
 from hookport.store import migrate
+from hookport.store._batch import Finish
+from hookport.store._queries import query
+from hookport.store._rows import insert_params
 from hookport.store.base import EventFilter, LeaseRequest
-from hookport.store.postgres import PostgresStore
+from hookport.store.postgres import _INSERT_COLUMNS, PostgresStore
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
@@ -79,6 +82,49 @@ async def test_stores_opening_at_once_migrate_once(pg_schema_dsn: str) -> None:
     assert await pg_schema(pg_schema_dsn) == EXPECTED.read_text()
 
 
+async def test_index_diet_upgrades_a_database_with_events(
+    pg_schema_dsn: str, make_event: EventFactory, t0: float
+) -> None:
+    events = [make_event() for _ in range(4)]
+    rows = [insert_params(e) for e in events]
+    conn = await asyncpg.connect(pg_schema_dsn)
+    try:  # a database at version 2, with events in several states, as the previous release left it
+        await conn.execute(query("postgres", "create_migrations_table"))
+        for old in migrate.migrations("postgres")[:2]:
+            await conn.execute(old.sql)
+            await conn.execute(query("postgres", "record_migration"), old.version, old.name, t0)
+        columns = [[row[name] for row in rows] for name in _INSERT_COLUMNS]
+        await conn.execute(query("postgres", "insert_events"), *columns)
+        states = ["done", "dead", "retrying"]
+        for event, status in zip(events, states, strict=False):
+            await conn.execute(
+                "UPDATE events SET status = $2, attempt = 1, next_attempt_at = $3 WHERE id = $1",
+                event.id,
+                status,
+                t0 if status == "retrying" else None,
+            )
+        assert await conn.fetchval("SELECT to_regclass('events_due') IS NOT NULL")
+    finally:
+        await conn.close()
+    store = PostgresStore(pg_schema_dsn)
+    await store.open()  # applies the index diet
+    try:
+        counts = await store.counts()
+        assert {s.value: n for s, n in counts.items() if n} == {
+            "done": 1,
+            "dead": 1,
+            "retrying": 1,
+            "queued": 1,
+        }
+        assert await store.ids_with_status(EventStatus.DEAD) == [events[1].id]
+        assert await store.next_due(t0 - 10) == t0 - 10  # the queued one is due
+        leased = await store.lease(LeaseRequest("w", 10, 60, t0))
+        assert [e.id for e in leased] == [events[2].id, events[3].id]  # retrying, queued
+    finally:
+        await store.close()
+    assert await pg_schema(pg_schema_dsn) == EXPECTED.read_text()
+
+
 async def test_notify_wakes_a_worker_in_another_process(
     pg_schema_dsn: str, make_event: EventFactory
 ) -> None:
@@ -109,6 +155,43 @@ async def test_unreachable_server_is_unavailable_quickly(make_event: EventFactor
     with pytest.raises(StoreUnavailable):
         await migrate.status(StoreSettings(url=f"postgresql://postgres@127.0.0.1:{port}/x"))
     assert time.monotonic() - started < 10
+
+
+async def test_one_outcome_batch_runs_as_if_item_by_item(
+    pg_schema_dsn: str, make_event: EventFactory, t0: float
+) -> None:
+    store = PostgresStore(pg_schema_dsn)
+    await store.open()
+    try:
+        ids = [(await store.append(make_event())).id for _ in range(3)]
+        assert len(await store.lease(LeaseRequest("w", 3, 60, t0))) == 3
+
+        def ok(handler: str) -> HandlerOutcome:
+            return HandlerOutcome(handler, ok=True, started_at=t0, finished_at=t0 + 1)
+
+        def finish(eid: str, owner: str, *handlers: str) -> Finish:
+            outcomes = [ok(h) for h in handlers]
+            return Finish(eid, owner, outcomes, EventStatus.DONE, None, None)
+
+        batch = [
+            finish(ids[0], "intruder", "x"),  # not the lease owner
+            finish(ids[0], "w", "a", "b"),  # takes effect
+            finish(ids[0], "w", "c"),  # the lease is gone by then
+            finish("f" * 32, "w", "a"),  # no such event
+            finish(ids[1], "w"),  # no outcomes
+            finish(ids[2], "w", "b", "a"),
+        ]
+        assert await store._commit_finishes(batch) == [False, True, False, False, True, True]
+        events = [await store.get(eid) for eid in ids]
+        assert [e.status if e else None for e in events] == [EventStatus.DONE] * 3
+        assert [[a.handler for a in e.attempts] if e else None for e in events] == [
+            ["a", "b"],
+            [],
+            ["b", "a"],
+        ]
+        assert [e.done_handlers if e else None for e in events] == [{"a", "b"}, set(), {"a", "b"}]
+    finally:
+        await store.close()
 
 
 class Proxy:

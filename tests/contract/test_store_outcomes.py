@@ -202,3 +202,66 @@ async def test_concurrent_outcome_writes_each_get_their_own_answer(
         else:
             assert event.status == expected[n % 3]
             assert [(a.attempt, a.handler) for a in event.attempts] == [(1, "h")]
+
+
+async def test_outcome_writes_for_one_event_apply_in_order(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    import asyncio
+
+    eid = await leased(store, make_event, t0)
+    answers = await asyncio.gather(
+        store.complete(eid, "intruder", [outcome("x", t0)], t0),
+        store.retry(eid, "w", [outcome("a", t0), outcome("b", t0, "E: b")], t0 + 5, "b", t0),
+        store.complete(eid, "w", [outcome("b", t0 + 1)], t0 + 1),
+    )
+    assert answers == [False, True, False]
+    event = await store.get(eid)
+    assert event is not None
+    assert (event.status, event.next_attempt_at, event.last_error) == (
+        EventStatus.RETRYING,
+        t0 + 5,
+        "b",
+    )
+    assert event.done_handlers == {"a"}
+    assert [(a.attempt, a.handler, a.ok) for a in event.attempts] == [
+        (1, "a", True),
+        (1, "b", False),
+    ]
+
+
+async def test_concurrent_outcome_writes_keep_each_events_attempts_in_order(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    import asyncio
+
+    first = await leased(store, make_event, t0)
+    await store.retry(first, "w", [outcome("a", t0), outcome("b", t0, "E")], t0 + 1, "b: E", t0)
+    (again,) = await store.lease(LeaseRequest("w", 1, 60, t0 + 1))
+    assert again.id == first
+    second = await leased(store, make_event, t0 + 1)
+    handlers = ["c", "b", "a"]
+    answers = await asyncio.gather(
+        store.complete(first, "w", [outcome("b", t0 + 2)], t0 + 2),
+        store.kill(second, "w", [outcome(h, t0 + 2, f"E{h}") for h in handlers], "dead", t0 + 2),
+    )
+    assert answers == [True, True]
+    done = await store.get(first)
+    dead = await store.get(second)
+    assert done is not None and dead is not None
+    assert (done.status, done.done_handlers) == (EventStatus.DONE, {"a", "b"})
+    assert [(a.attempt, a.handler, a.ok) for a in done.attempts] == [
+        (1, "a", True),
+        (1, "b", False),
+        (2, "b", True),
+    ]
+    assert (dead.status, dead.done_handlers, dead.last_error) == (
+        EventStatus.DEAD,
+        frozenset(),
+        "dead",
+    )
+    assert [(a.attempt, a.handler, a.error) for a in dead.attempts] == [
+        (1, "c", "Ec"),
+        (1, "b", "Eb"),
+        (1, "a", "Ea"),
+    ]

@@ -18,7 +18,7 @@ import asyncio
 import builtins
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -41,6 +41,7 @@ from hookport.store.base import EventFilter, LeaseRequest
 log = logging.getLogger("hookport.store")
 
 Conn = asyncpg.Connection | PoolConnectionProxy
+LeaseKey = tuple[str, str]  # (event id, lease owner)
 
 CHANNEL = "hookport_events"
 # Held (per transaction) while claiming capped endpoints: "hookcaps" in ASCII.
@@ -54,6 +55,23 @@ _INSERT_COLUMNS = (
 
 def _q(name: str) -> str:
     return query("postgres", name)
+
+
+def _kept_finishes(items: Sequence[Finish], leases: Mapping[LeaseKey, object]) -> list[int]:
+    """Indexes of the items that take effect, as if the batch ran one item after another.
+
+    An item takes effect when its owner holds the event's lease (``leases``: the leases found).
+    Finishing drops the lease, so when one event appears several times in a batch only its
+    first item from the lease owner takes effect; the others change nothing, as they would
+    have one after another.
+    """
+    kept: list[int] = []
+    finished: set[str] = set()
+    for index, item in enumerate(items):
+        if (item.event_id, item.owner) in leases and item.event_id not in finished:
+            finished.add(item.event_id)
+            kept.append(index)
+    return kept
 
 
 class PostgresStore(OutcomeWrites):
@@ -196,22 +214,37 @@ class PostgresStore(OutcomeWrites):
 
     async def lease(self, request: LeaseRequest) -> list[Event]:
         """Claim due events for ``request.owner`` (see :class:`LeaseRequest`)."""
-        now, caps = request.now, dict(request.limits or {})
+        caps = dict(request.limits or {})
         receivers = None if request.receivers is None else list(request.receivers)
         scoped = {e: c for e, c in caps.items() if receivers is None or e in receivers}
-        async with self._transaction() as conn:
-            chosen = await self._choose_capped(conn, scoped, request) if scoped else []
-            rows = await conn.fetch(
-                _q("lease_claim"),
-                now,
-                receivers,
-                sorted(caps),
-                request.limit,
-                chosen,
-                request.owner,
-                now + request.lease_seconds,
-            )
+        async with self._connection() as conn:
+            if scoped:  # caps are counted and claimed under one transaction's advisory lock
+                async with conn.transaction():
+                    chosen = await self._choose_capped(conn, scoped, request)
+                    rows = await self._claim(conn, request, receivers, sorted(caps), chosen)
+            else:  # one statement, atomic on its own: no BEGIN and COMMIT round trips
+                rows = await self._claim(conn, request, receivers, sorted(caps), [])
         return [event_from_row(row) for row in sorted(rows, key=lambda r: r["seq"])]
+
+    @staticmethod
+    async def _claim(
+        conn: Conn,
+        request: LeaseRequest,
+        receivers: builtins.list[str] | None,
+        capped: builtins.list[str],
+        chosen: builtins.list[int],
+    ) -> builtins.list[asyncpg.Record]:
+        """Lease due events of uncapped endpoints plus the ``chosen`` seqs of capped ones."""
+        return await conn.fetch(
+            _q("lease_claim"),
+            request.now,
+            receivers,
+            capped,
+            request.limit,
+            chosen,
+            request.owner,
+            request.now + request.lease_seconds,
+        )
 
     @staticmethod
     async def _choose_capped(conn: Conn, caps: dict[str, int], request: LeaseRequest) -> list[int]:
@@ -241,33 +274,55 @@ class PostgresStore(OutcomeWrites):
         return await self._finisher.submit(item)
 
     async def _commit_finishes(self, items: Sequence[Finish]) -> list[bool]:
-        # Outcomes of concurrent handlers share one transaction: one commit, not one each.
+        # Outcomes of concurrent handlers share one transaction and three statements: lock the
+        # leases still held, insert every attempt, update every event.
         async with self._transaction() as conn:
-            return [await self._finish(conn, item) for item in items]
+            leases = await self._lock_leases(conn, items)
+            kept = _kept_finishes(items, leases)
+            rows = [(items[i], leases[items[i].event_id, items[i].owner]) for i in kept]
+            await self._insert_attempts(conn, rows)
+            await self._finish_events(conn, rows)
+        chosen = set(kept)
+        return [i in chosen for i in range(len(items))]
 
     @staticmethod
-    async def _finish(conn: Conn, item: Finish) -> bool:
-        row = await conn.fetchrow(_q("lookup_lease"), item.event_id, item.owner)
-        if row is None:
-            return False
-        outcomes = item.outcomes
-        if outcomes:
-            await conn.execute(
-                _q("insert_attempts"),
-                item.event_id,
-                row["attempt"],
-                [o.handler for o in outcomes],
-                [o.ok for o in outcomes],
-                [o.started_at for o in outcomes],
-                [o.finished_at for o in outcomes],
-                [o.error for o in outcomes],
-                [o.traceback for o in outcomes],
-            )
-        done = merge_done(row["done_handlers"], outcomes)
+    async def _lock_leases(conn: Conn, items: Sequence[Finish]) -> dict[LeaseKey, asyncpg.Record]:
+        """Lock the events whose lease their item's owner still holds: ``{(id, owner): row}``."""
+        pairs = list(dict.fromkeys((item.event_id, item.owner) for item in items))
+        rows = await conn.fetch(_q("lookup_leases"), [p[0] for p in pairs], [p[1] for p in pairs])
+        return {(row["id"], row["lease_owner"]): row for row in rows}
+
+    @staticmethod
+    async def _insert_attempts(conn: Conn, kept: Sequence[tuple[Finish, asyncpg.Record]]) -> None:
+        """One row per outcome of every kept item, in order, tagged with the lease's attempt."""
+        tagged = [(item.event_id, row["attempt"], o) for item, row in kept for o in item.outcomes]
+        if not tagged:
+            return
         await conn.execute(
-            _q("finish"), item.event_id, str(item.status), item.next_attempt_at, item.error, done
+            _q("insert_attempts"),
+            [event_id for event_id, _, _ in tagged],
+            [attempt for _, attempt, _ in tagged],
+            [o.handler for _, _, o in tagged],
+            [o.ok for _, _, o in tagged],
+            [o.started_at for _, _, o in tagged],
+            [o.finished_at for _, _, o in tagged],
+            [o.error for _, _, o in tagged],
+            [o.traceback for _, _, o in tagged],
         )
-        return True
+
+    @staticmethod
+    async def _finish_events(conn: Conn, kept: Sequence[tuple[Finish, asyncpg.Record]]) -> None:
+        """Set the new status of every kept item's event and drop its lease."""
+        if not kept:
+            return
+        await conn.execute(
+            _q("finish"),
+            [item.event_id for item, _ in kept],
+            [str(item.status) for item, _ in kept],
+            [item.next_attempt_at for item, _ in kept],
+            [item.error for item, _ in kept],
+            [merge_done(row["done_handlers"], item.outcomes) for item, row in kept],
+        )
 
     async def release(self, event_ids: Sequence[str], owner: str) -> None:
         """Give leases back; the interrupted attempt does not count."""

@@ -97,6 +97,8 @@ LIMIT $3;
 -- name: lease_claim
 -- $1 now, $2 receivers (NULL: all), $3 capped endpoints (excluded here), $4 limit,
 -- $5 seqs already chosen for capped endpoints, $6 owner, $7 lease expiry.
+-- seq has no index of its own: both the scan and the update's seq lookup use events_pending
+-- (the status tests imply its predicate).
 WITH free AS (
     SELECT seq FROM events
     WHERE status IN ('queued', 'processing', 'retrying')
@@ -138,29 +140,44 @@ RETURNING e.seq, e.id, e.kind, e.plugin, e.endpoint, e.type, e.delivery_id, e.re
 UPDATE events SET lease_expires_at = $3
 WHERE id = ANY ($2::text[]) AND lease_owner = $1 AND status = 'processing';
 
--- name: lookup_lease
-SELECT attempt, done_handlers::text AS done_handlers FROM events
-WHERE id = $1 AND lease_owner = $2 AND status = 'processing'
-FOR UPDATE;
-
--- name: finish
-UPDATE events
-SET status = $2,
-    next_attempt_at = $3,
-    last_error = $4,
-    done_handlers = $5::jsonb,
-    lease_owner = NULL,
-    lease_expires_at = NULL
-WHERE id = $1;
+-- name: lookup_leases
+-- Outcome batches: lock every event whose lease the given owner still holds. $1 ids and $2
+-- owners are parallel arrays of distinct pairs. Rows are locked in id order (the sort is below
+-- LockRows; renew's id = ANY index scan goes in id order too), so writers of overlapping sets
+-- of events never wait for each other in a cycle.
+SELECT e.id, e.lease_owner, e.attempt, e.done_handlers::text AS done_handlers
+FROM unnest($1::text[], $2::text[]) AS k (id, owner)
+JOIN events AS e ON e.id = k.id AND e.lease_owner = k.owner
+WHERE e.status = 'processing'
+ORDER BY e.id
+FOR UPDATE OF e;
 
 -- name: insert_attempts
+-- Every outcome of a batch in one statement: parallel arrays, one element per outcome, in the
+-- order given (attempt ids, hence get_attempts, follow it).
 INSERT INTO attempts (event_id, attempt, handler, ok, started_at, finished_at, error, traceback)
-SELECT $1, $2, u.handler, u.ok, u.started_at, u.finished_at, u.error, u.traceback
+SELECT u.event_id, u.attempt, u.handler, u.ok, u.started_at, u.finished_at, u.error, u.traceback
 FROM unnest(
-    $3::text[], $4::boolean[], $5::double precision[], $6::double precision[],
-    $7::text[], $8::text[]
-) WITH ORDINALITY AS u (handler, ok, started_at, finished_at, error, traceback, ord)
+    $1::text[], $2::integer[], $3::text[], $4::boolean[], $5::double precision[],
+    $6::double precision[], $7::text[], $8::text[]
+) WITH ORDINALITY AS u (
+    event_id, attempt, handler, ok, started_at, finished_at, error, traceback, ord
+)
 ORDER BY u.ord;
+
+-- name: finish
+-- Every event of a batch whose lease was checked (and locked) by lookup_leases.
+UPDATE events AS e
+SET status = u.status,
+    next_attempt_at = u.next_attempt_at,
+    last_error = u.last_error,
+    done_handlers = u.done_handlers::jsonb,
+    lease_owner = NULL,
+    lease_expires_at = NULL
+FROM unnest(
+    $1::text[], $2::text[], $3::double precision[], $4::text[], $5::text[]
+) AS u (id, status, next_attempt_at, last_error, done_handlers)
+WHERE e.id = u.id;
 
 -- name: release
 -- The interrupted try does not count: back to queued (never tried) or retrying (due now).
@@ -226,7 +243,18 @@ WHERE id IN (
 RETURNING id;
 
 -- name: counts
-SELECT status, count(*) AS n FROM events GROUP BY status;
+-- One count per status, each through that status's partial index (events_pending for queued,
+-- which checks the status in the heap; the others index-only where the visibility map allows),
+-- rather than a scan of the whole table: no index covers every row's status.
+SELECT 'queued' AS status, count(*) AS n FROM events WHERE status = 'queued'
+UNION ALL
+SELECT 'processing', count(*) FROM events WHERE status = 'processing'
+UNION ALL
+SELECT 'retrying', count(*) FROM events WHERE status = 'retrying'
+UNION ALL
+SELECT 'done', count(*) FROM events WHERE status = 'done'
+UNION ALL
+SELECT 'dead', count(*) FROM events WHERE status = 'dead';
 
 -- name: next_due
 SELECT min(t) FROM (
