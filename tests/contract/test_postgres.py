@@ -17,9 +17,8 @@ from hookport.events import EventStatus, HandlerOutcome, NewEvent
 from hookport.store import migrate
 from hookport.store._batch import Finish
 from hookport.store._queries import query
-from hookport.store._rows import insert_params
 from hookport.store.base import EventFilter, LeaseRequest
-from hookport.store.postgres import _INSERT_COLUMNS, PostgresStore
+from hookport.store.postgres import PostgresStore, _columns
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
@@ -86,15 +85,13 @@ async def test_index_diet_upgrades_a_database_with_events(
     pg_schema_dsn: str, make_event: EventFactory, t0: float
 ) -> None:
     events = [make_event() for _ in range(4)]
-    rows = [insert_params(e) for e in events]
     conn = await asyncpg.connect(pg_schema_dsn)
     try:  # a database at version 2, with events in several states, as the previous release left it
         await conn.execute(query("postgres", "create_migrations_table"))
         for old in migrate.migrations("postgres")[:2]:
             await conn.execute(old.sql)
             await conn.execute(query("postgres", "record_migration"), old.version, old.name, t0)
-        columns = [[row[name] for row in rows] for name in _INSERT_COLUMNS]
-        await conn.execute(query("postgres", "insert_events"), *columns)
+        await conn.execute(query("postgres", "insert_events"), *_columns(events), False)
         states = ["done", "dead", "retrying"]
         for event, status in zip(events, states, strict=False):
             await conn.execute(

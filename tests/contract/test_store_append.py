@@ -152,3 +152,17 @@ async def test_wait_for_work_returns_after_timeout(store: Store) -> None:
 
 def _lease(owner: str, now: float, limit: int = 10) -> LeaseRequest:
     return LeaseRequest(owner=owner, limit=limit, lease_seconds=60, now=now)
+
+
+async def test_one_batch_of_bodies_of_every_size_round_trips_byte_for_byte(
+    store: Store, make_event: EventFactory
+) -> None:
+    # Appends committed together: PostgreSQL sends a batch's bodies as one value and cuts it
+    # apart, so neighbours, empty bodies and every byte value must come back exact.
+    bodies = [b"", b"\x00", bytes(range(256)), b"x" * 70_000, b"", b"{}", b"\xff" * 3]
+    events = [make_event(body=body) for body in bodies]
+    await asyncio.gather(*(store.append(e) for e in events))
+    for event, body in zip(events, bodies, strict=True):
+        stored = await store.get(event.id)
+        assert stored is not None
+        assert stored.body == body

@@ -37,6 +37,8 @@ class Batcher(Generic[T, R]):
     batch gets the error (``StoreUnavailable`` unless it already is a store error); a batch is
     one transaction, so nothing in a failed batch took effect. ``max_inflight`` batches may
     commit at once; ``queue_max`` bounds the waiting items (past it: ``StoreUnavailable`` at once).
+    With ``size``, a batch also stops before its items' sizes pass ``bytes_max`` (one item
+    always goes), so large payloads make smaller transactions instead of one huge one.
     """
 
     def __init__(
@@ -48,9 +50,13 @@ class Batcher(Generic[T, R]):
         queue_max: int | None = None,
         timeout: float | None = None,
         max_inflight: int = 1,
+        size: Callable[[T], int] | None = None,
+        bytes_max: int = 0,
     ) -> None:
         self._commit = commit
         self._batch_max = batch_max
+        self._size = size
+        self._bytes_max = bytes_max
         self._name = name
         self._queue_max = queue_max
         self._timeout = timeout  # last-resort bound; backends bound their own waits first
@@ -99,13 +105,26 @@ class Batcher(Generic[T, R]):
                 await self._ready.wait()
                 continue
             await slots.acquire()
-            count = min(len(self._queue), self._batch_max)
-            batch = [self._queue.popleft() for _ in range(count)]
+            batch = self._take()
             task = asyncio.get_running_loop().create_task(self._commit_batch(batch))
             inflight.add(task)
             task.add_done_callback(finished)
         if inflight:
             await asyncio.gather(*inflight)
+
+    def _take(self) -> list[tuple[T, asyncio.Future[R]]]:
+        """The next batch: up to ``batch_max`` items, and ``bytes_max`` if sizes are known."""
+        count = min(len(self._queue), self._batch_max)
+        if self._size is None:
+            return [self._queue.popleft() for _ in range(count)]
+        batch = [self._queue.popleft()]
+        total = self._size(batch[0][0])
+        while len(batch) < count:
+            total += self._size(self._queue[0][0])
+            if total > self._bytes_max:
+                break
+            batch.append(self._queue.popleft())
+        return batch
 
     async def _commit_batch(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
@@ -120,6 +139,15 @@ class Batcher(Generic[T, R]):
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():  # the request may have given up; the work is done anyway
                 future.set_result(result)
+
+
+BATCH_BYTES_MAX = 32_000_000
+"""Payload bytes per append batch: bounds a transaction's size (and PostgreSQL's 1 GB limit on
+one parameter) when bodies are large; a batch of small deliveries never gets near it."""
+
+
+def _payload_size(event: NewEvent) -> int:
+    return len(event.body) + (len(event.response.body) if event.response else 0)
 
 
 def _fresh(exc: Exception) -> Exception:
@@ -154,6 +182,8 @@ class GroupCommit:
             queue_max=queue_max,
             timeout=timeout,
             max_inflight=max_inflight,
+            size=_payload_size,
+            bytes_max=BATCH_BYTES_MAX,
         )
 
     def start(self) -> None:

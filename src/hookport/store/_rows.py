@@ -27,32 +27,41 @@ class Row(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
 
-def insert_params(event: NewEvent) -> dict[str, Any]:
-    """Column values for inserting ``event``; JSON columns serialised."""
+INSERT_COLUMNS = (
+    "id", "kind", "plugin", "endpoint", "type", "delivery_id", "received_at", "method", "path",
+    "query_string", "headers", "body", "params", "sender", "source_ip", "status",
+    "next_attempt_at", "response_status", "response_headers", "response_body",
+)  # fmt: skip
+"""The ``events`` columns an append writes, in the order of :func:`insert_row`."""
+
+
+def insert_row(event: NewEvent) -> tuple[Any, ...]:
+    """Column values for inserting ``event``, in ``INSERT_COLUMNS`` order; JSON serialised."""
     response = event.response
-    return {
-        "id": event.id,
-        "kind": event.kind,
-        "plugin": event.plugin,
-        "endpoint": event.endpoint,
-        "type": event.type,
-        "delivery_id": event.delivery_id,
-        "received_at": event.received_at,
-        "method": event.method,
-        "path": event.path,
-        "query_string": event.query_string,
-        "headers": headers_to_json(event.headers),
-        "body": event.body,
-        "params": params_to_json(event.params),
-        "sender": event.sender,
-        "source_ip": event.source_ip,
-        "status": str(event.status),
+    queued = event.status == EventStatus.QUEUED
+    return (
+        event.id,
+        event.kind,
+        event.plugin,
+        event.endpoint,
+        event.type,
+        event.delivery_id,
+        event.received_at,
+        event.method,
+        event.path,
+        event.query_string,
+        headers_to_json(event.headers),
+        event.body,
+        params_to_json(event.params),
+        event.sender,
+        event.source_ip,
+        event.status.value,
         # Informational for queued events (queued is always due); the time work became due.
-        "next_attempt_at": event.received_at if event.status == EventStatus.QUEUED else None,
-        "response_status": response.status if response else None,
-        "response_headers": headers_to_json(response.headers) if response else None,
-        "response_body": response.body if response else None,
-    }
+        event.received_at if queued else None,
+        response.status if response else None,
+        headers_to_json(response.headers) if response else None,
+        response.body if response else None,
+    )
 
 
 def event_from_row(row: Row, attempts: Sequence[Attempt] = ()) -> Event:

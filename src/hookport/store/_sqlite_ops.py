@@ -18,7 +18,7 @@ from hookport.store._rows import (
     attempt_from_row,
     dedupe_key,
     event_from_row,
-    insert_params,
+    insert_row,
     merge_done,
 )
 from hookport.store.base import LeaseRequest
@@ -70,13 +70,13 @@ def insert_batch(conn: Connection, events: Sequence[NewEvent]) -> list[AppendRes
         for row in conn.execute(q("find_duplicates"), {"keys": json.dumps(keys)}):
             existing[(row[0], row[1])] = row[2]
     results: list[AppendResult] = []
-    fresh: list[dict[str, Any]] = []
+    fresh: list[tuple[Any, ...]] = []
     for event in events:
         key = dedupe_key(event)
         if key is not None and key in existing:
             results.append(AppendResult(existing[key], duplicate=True))
         else:
-            fresh.append(insert_params(event))
+            fresh.append(insert_row(event))
             results.append(AppendResult(event.id, duplicate=False))
     conn.executemany(q("insert_event"), fresh)
     return results

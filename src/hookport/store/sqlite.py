@@ -23,6 +23,7 @@ import asyncio
 import builtins
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -124,7 +125,7 @@ class SqliteStore(OutcomeWrites):
         )
         conn.row_factory = sqlite3.Row
         if not read_only:
-            conn.execute("PRAGMA journal_mode=WAL")
+            self._enable_wal(conn)
         conn.execute(f"PRAGMA synchronous={self._synchronous.upper()}")
         conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
         if read_only:
@@ -132,6 +133,19 @@ class SqliteStore(OutcomeWrites):
         if self._on_connect is not None:
             self._on_connect(conn)
         return conn
+
+    def _enable_wal(self, conn: Connection) -> None:
+        # Switching the journal mode can answer "database is locked" at once, without the busy
+        # handler, while another process is opening the same new file: retry until the timeout.
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.01)  # a worker thread, not the event loop
 
     # -- plumbing --------------------------------------------------------------------------
 

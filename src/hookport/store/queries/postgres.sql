@@ -30,30 +30,41 @@ SELECT 1;
 SELECT pg_notify('hookport_events', '');
 
 -- name: insert_events
--- One statement per batch; arrays are columns, in arrival order. Duplicates are skipped and
--- looked up afterwards (find_duplicates), in the same transaction.
+-- One statement per batch, run as its own transaction (no BEGIN/COMMIT round trips); arrays
+-- are columns, in arrival order. The bodies come as one concatenated bytea ($20) with their
+-- lengths ($21), cut apart here. $22: also NOTIFY the workers (sent at commit). Returns the
+-- ids inserted (and a NULL row for the notification); duplicates are skipped and looked up
+-- afterwards (find_duplicates).
+WITH inserted AS (
 INSERT INTO events (
     id, kind, plugin, endpoint, type, delivery_id, received_at, method, path, query_string,
     headers, body, params, sender, source_ip, status, next_attempt_at,
     response_status, response_headers, response_body
 )
 SELECT u.id, u.kind, u.plugin, u.endpoint, u.type, u.delivery_id, u.received_at, u.method,
-       u.path, u.query_string, u.headers::jsonb, u.body, u.params::jsonb, u.sender,
-       u.source_ip, u.status, u.next_attempt_at, u.response_status,
+       u.path, u.query_string, u.headers::jsonb,
+       substring($20::bytea FROM (sum(u.body_len) OVER w - u.body_len + 1)::integer
+                 FOR u.body_len::integer),
+       u.params::jsonb, u.sender, u.source_ip, u.status, u.next_attempt_at, u.response_status,
        u.response_headers::jsonb, u.response_body
 FROM unnest(
     $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-    $7::double precision[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[],
-    $13::text[], $14::text[], $15::text[], $16::text[], $17::double precision[],
-    $18::integer[], $19::text[], $20::bytea[]
+    $7::double precision[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+    $13::text[], $14::text[], $15::text[], $16::double precision[], $17::integer[],
+    $18::text[], $19::bytea[], $21::bigint[]
 ) WITH ORDINALITY AS u (
     id, kind, plugin, endpoint, type, delivery_id, received_at, method, path, query_string,
-    headers, body, params, sender, source_ip, status, next_attempt_at,
-    response_status, response_headers, response_body, ord
+    headers, params, sender, source_ip, status, next_attempt_at, response_status,
+    response_headers, response_body, body_len, ord
 )
+WINDOW w AS (ORDER BY u.ord)
 ORDER BY u.ord
 ON CONFLICT (endpoint, delivery_id) WHERE delivery_id IS NOT NULL DO NOTHING
-RETURNING id;
+RETURNING id
+)
+SELECT id FROM inserted
+UNION ALL
+SELECT NULL FROM (SELECT pg_notify('hookport_events', '')) AS n WHERE $22::boolean;
 
 -- name: find_duplicates
 SELECT e.endpoint, e.delivery_id, e.id

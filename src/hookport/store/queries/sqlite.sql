@@ -33,11 +33,7 @@ INSERT INTO events (
     id, kind, plugin, endpoint, type, delivery_id, received_at, method, path, query_string,
     headers, body, params, sender, source_ip, status, next_attempt_at,
     response_status, response_headers, response_body
-) VALUES (
-    :id, :kind, :plugin, :endpoint, :type, :delivery_id, :received_at, :method, :path,
-    :query_string, :headers, :body, :params, :sender, :source_ip, :status, :next_attempt_at,
-    :response_status, :response_headers, :response_body
-);
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);  -- _rows.insert_row
 
 -- Leasing. Due: queued; retrying past next_attempt_at; processing with an expired lease.
 -- sqlite.py runs these in one BEGIN IMMEDIATE transaction: live leases per endpoint, the
