@@ -150,6 +150,7 @@ class Worker:
             tasks = self._spawn(events)
             try:
                 await asyncio.gather(*tasks)
+                await self._written()
             except asyncio.CancelledError:
                 await _cancel_all(tasks)
                 await asyncio.shield(self._settle())
@@ -190,7 +191,7 @@ class Worker:
         events are claimed in batches, and an idle worker still claims new work at once.
         """
         self._freed.clear()
-        free = self._settings.concurrency - len(self._tasks)
+        free = self._free_slots()
         if free <= 0:
             await self._wait(None)
             return
@@ -273,6 +274,16 @@ class Worker:
         self._tasks.discard(task)
         self._freed.set()
 
+    def _write_done(self, write: asyncio.Task[None]) -> None:
+        self._writes.discard(write)
+        self._freed.set()
+
+    def _free_slots(self) -> int:
+        """Slots for new events: ``concurrency`` handlers at once, and no more than
+        ``concurrency`` outcomes waiting to be written on top (a slow store slows leasing)."""
+        concurrency = self._settings.concurrency
+        return concurrency - len(self._tasks) - max(0, len(self._writes) - concurrency)
+
     async def _process(self, event: Event) -> None:
         """Run one leased event's handlers and record the outcome."""
         if self._stopping.is_set():
@@ -284,11 +295,12 @@ class Worker:
             self._held.pop(event.id, None)
             return
         self._held.pop(event.id, None)
+        # The outcome is written by its own task, which cancelling this one does not stop. The
+        # slot frees now: the next events are leased and run while this outcome commits (the
+        # event stays leased, so per-endpoint limits still count it until then).
         write = asyncio.create_task(self._record(event, outcomes))
         self._writes.add(write)
-        write.add_done_callback(self._writes.discard)
-        # Shielded: if this task is cancelled now, the outcome is still written.
-        await asyncio.shield(write)
+        write.add_done_callback(self._write_done)
 
     async def _record(self, event: Event, outcomes: list[HandlerOutcome]) -> None:
         try:
@@ -339,8 +351,13 @@ class Worker:
 
     async def _settle(self) -> None:
         """Let outcome writes under way finish, then release every event still held."""
-        await asyncio.gather(*self._writes, return_exceptions=True)
+        await self._written()
         await self._release_held()
+
+    async def _written(self) -> None:
+        """Wait for the outcome writes under way; cancelling the wait does not cancel them."""
+        if self._writes:
+            await asyncio.shield(asyncio.gather(*self._writes, return_exceptions=True))
 
     async def _release_held(self) -> None:
         ids = list(self._held)

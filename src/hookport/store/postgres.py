@@ -145,8 +145,11 @@ class PostgresStore(OutcomeWrites):
             max_inflight=3,
         )
         self._batcher.start()
-        self._finisher = Batcher(
-            self._commit_finishes, batch_max=self._batch_max, name="hookport-postgres-outcomes"
+        self._finisher = Batcher(  # two batches in flight: one commits while the next locks
+            self._commit_finishes,
+            batch_max=self._batch_max,
+            name="hookport-postgres-outcomes",
+            max_inflight=2,
         )
         self._finisher.start()
         self._listener.start()

@@ -108,15 +108,36 @@ LIMIT $3;
 -- name: lease_claim
 -- $1 now, $2 receivers (NULL: all), $3 capped endpoints (excluded here), $4 limit,
 -- $5 seqs already chosen for capped endpoints, $6 owner, $7 lease expiry.
--- seq has no index of its own: both the scan and the update's seq lookup use events_pending
--- (the status tests imply its predicate).
-WITH free AS (
+-- With receivers (every worker process names its own), each endpoint's oldest due events come
+-- from an ordered scan of events_pending_endpoint, merged by seq: the scan stops after $4 rows
+-- whatever the table statistics say. (One scan with endpoint = ANY (...) would read every
+-- pending row and sort them on each lease when statistics are stale or missing, as on a young
+-- table or with autovacuum off.) Without receivers, events_pending gives seq order directly.
+-- seq has no index of its own: both the scans and the update's seq lookup use those indexes
+-- (the status tests imply their predicate).
+WITH per_endpoint AS (
+    SELECT c.seq
+    FROM unnest($2::text[]) AS r (endpoint)
+    CROSS JOIN LATERAL (
+        SELECT seq FROM events
+        WHERE endpoint = r.endpoint
+          AND status IN ('queued', 'processing', 'retrying')
+          AND (status = 'queued'
+               OR (status = 'retrying' AND next_attempt_at <= $1)
+               OR (status = 'processing' AND lease_expires_at <= $1))
+          AND NOT (r.endpoint = ANY ($3::text[]))
+        ORDER BY seq
+        LIMIT $4
+        FOR UPDATE SKIP LOCKED
+    ) AS c
+),
+everywhere AS (
     SELECT seq FROM events
-    WHERE status IN ('queued', 'processing', 'retrying')
+    WHERE $2::text[] IS NULL
+      AND status IN ('queued', 'processing', 'retrying')
       AND (status = 'queued'
            OR (status = 'retrying' AND next_attempt_at <= $1)
            OR (status = 'processing' AND lease_expires_at <= $1))
-      AND ($2::text[] IS NULL OR endpoint = ANY ($2::text[]))
       AND NOT (endpoint = ANY ($3::text[]))
     ORDER BY seq
     LIMIT $4
@@ -124,7 +145,9 @@ WITH free AS (
 ),
 picked AS (
     SELECT seq FROM (
-        SELECT seq FROM free
+        SELECT seq FROM per_endpoint
+        UNION ALL
+        SELECT seq FROM everywhere
         UNION ALL
         SELECT unnest($5::bigint[])
     ) AS s
