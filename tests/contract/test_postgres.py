@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -79,6 +80,22 @@ async def test_stores_opening_at_once_migrate_once(pg_schema_dsn: str) -> None:
         for s in stores:
             await s.close()
     assert await pg_schema(pg_schema_dsn) == EXPECTED.read_text()
+
+
+async def test_open_warns_exactly_when_autovacuum_is_off(
+    pg_schema_dsn: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    conn = await asyncpg.connect(pg_schema_dsn)
+    try:
+        autovacuum = await conn.fetchval("SHOW autovacuum")
+    finally:
+        await conn.close()
+    store = PostgresStore(pg_schema_dsn)
+    with caplog.at_level(logging.WARNING, logger="hookport.store"):
+        await store.open()
+    await store.close()
+    warned = [r for r in caplog.records if "autovacuum is off" in r.getMessage()]
+    assert len(warned) == (1 if autovacuum == "off" else 0)
 
 
 async def test_index_diet_upgrades_a_database_with_events(

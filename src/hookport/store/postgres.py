@@ -136,6 +136,12 @@ class PostgresStore(OutcomeWrites):
             )
         async with self._connection() as conn:
             await migrate.postgres_migrate(conn)
+            if await conn.fetchval(_q("autovacuum_on")) is False:
+                log.warning(
+                    "PostgreSQL autovacuum is off: dead rows and stale statistics will slow "
+                    "claims and dedupe as events accumulate; turn it on, or VACUUM ANALYZE the "
+                    "events and attempts tables regularly (docs/deployment.md)"
+                )
         self._batcher = GroupCommit(
             self._commit_batch,
             batch_max=self._batch_max,

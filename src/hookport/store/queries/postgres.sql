@@ -26,6 +26,10 @@ SELECT pg_advisory_unlock($1);
 -- name: ping
 SELECT 1;
 
+-- name: autovacuum_on
+-- A queue table lives on vacuum: open() warns when it is off for the whole server.
+SELECT current_setting('autovacuum')::boolean;
+
 -- name: notify
 SELECT pg_notify('hookport_events', '');
 
