@@ -282,6 +282,24 @@ def fallback_event_type(headers: Any) -> str | None:
     return None
 
 
+def check_storable(event: NewEvent) -> None:
+    """Refuse text no store can hold: a NUL character (PostgreSQL's text and jsonb reject it).
+
+    Raises ``PayloadError`` (400). Checked before the append, so that one such request is
+    refused alone instead of failing the group commit it would have joined. Only the fields a
+    NUL can reach are checked: the decoded path (``%00``) and its parameters, and values taken
+    from the body (type, sender). HTTP parsers refuse NUL in the request line and headers,
+    and the query string is kept percent-encoded.
+    """
+    if (
+        "\x00" in event.path
+        or (event.type is not None and "\x00" in event.type)
+        or (event.sender is not None and "\x00" in event.sender)
+        or any(isinstance(v, str) and "\x00" in v for v in event.params.values())
+    ):
+        raise PayloadError("the request contains a NUL character, which cannot be stored")
+
+
 def check_delivery_id(value: str) -> str:
     """Reject delivery ids that are too long or not printable ASCII (``PayloadError``, 400)."""
     if len(value) > MAX_DELIVERY_ID:

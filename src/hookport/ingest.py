@@ -24,6 +24,7 @@ from hookport.events import (
     RecordedResponse,
     check_delivery_id,
     check_json,
+    check_storable,
     fallback_delivery_id,
     fallback_event_type,
     new_event_id,
@@ -168,6 +169,7 @@ class Ingest:
             type=self._event_type(ep, request, verified),
             delivery_id=self._delivery_id(ep, request, verified),
         )
+        check_storable(event)
         result = await self.store.append(event)
         # Ids are hex: the acknowledgement needs no JSON encoder.
         if result.duplicate:
@@ -242,7 +244,10 @@ class Ingest:
             response=RecordedResponse(response.status, response.header_list(), response.body),
         )
         try:
+            check_storable(event)
             await self.store.append(event)
+        except PayloadError as exc:  # answered already; only the record is refused
+            log.warning("route call not recorded: %s %s", exc.message, kv(endpoint=ep.name))
         except StoreUnavailable:
             # The handler already answered; losing the record of a route is not losing a
             # delivery, so it is logged, not turned into an error.

@@ -166,3 +166,28 @@ async def test_one_batch_of_bodies_of_every_size_round_trips_byte_for_byte(
         stored = await store.get(event.id)
         assert stored is not None
         assert stored.body == body
+
+
+async def test_an_event_the_store_refuses_fails_alone_not_its_batch(
+    store: Store, make_event: EventFactory
+) -> None:
+    # kind violates the table's CHECK constraint on both backends: the batch it joined fails,
+    # and the store commits the others one by one so only the bad event is refused.
+    good = [make_event(delivery_id=f"g{i}") for i in range(4)]
+    bad = make_event(kind="bogus")
+    again = make_event(delivery_id="g0")  # folded onto good[0] in the same batch
+    results = await asyncio.gather(
+        *(store.append(e) for e in [good[0], good[1], bad, good[2], again, good[3]]),
+        return_exceptions=True,
+    )
+    assert isinstance(results[2], StoreUnavailable)
+    assert [r.id for r in results if not isinstance(r, BaseException)] == [
+        good[0].id,
+        good[1].id,
+        good[2].id,
+        good[0].id,
+        good[3].id,
+    ]
+    assert not isinstance(results[4], BaseException) and results[4].duplicate
+    stored = {e.id for e in await store.list(EventFilter(limit=100))}
+    assert stored == {e.id for e in good}

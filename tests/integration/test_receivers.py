@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from hookport import Event, Plugin, Request, verify
+from hookport.store.base import EventFilter
 from hookport.testing import HookportClient
 
 
@@ -175,3 +176,23 @@ async def test_retention_prunes_old_done_events_and_keeps_dead_ones(tmp_path: Pa
             while await statuses() != ["dead", "done"]:
                 await anyio.sleep(0.02)
         assert await client.event(recent.id) is not None
+
+
+@pytest.mark.anyio
+async def test_a_nul_character_is_a_400_and_stores_nothing(tmp_path: Path) -> None:
+    # PostgreSQL refuses NUL in text: such a request must be refused alone (400), before it
+    # joins a group commit whose other deliveries it would fail.
+    plugin = Plugin("nul")
+    r = plugin.receiver("/hooks/{name}")
+    r(lambda event: None)
+    plugin.route("/pages/{name}", record=True)(lambda name: f"page {name}")
+
+    async with HookportClient.create([plugin], tmp_path) as client:
+        response = await client.send("/hooks/a%00b", b"{}")
+        assert response.status_code == 400
+        assert "NUL" in response.json()["error"]
+        answered = await client.http.get("/pages/a%00b")  # answered; only its record is refused
+        assert answered.status_code == 200
+        assert (await client.send("/hooks/ok", b"{}")).status_code == 202
+        events = await client.app.store.list(EventFilter())
+        assert [e.path for e in events] == ["/hooks/ok"]

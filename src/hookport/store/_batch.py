@@ -33,9 +33,10 @@ R = TypeVar("R")
 class Batcher(Generic[T, R]):
     """Concurrent calls share one transaction: items queued while a batch commits form the next.
 
-    ``commit(items)`` returns one result per item, in order. If it raises, every caller in the
-    batch gets the error (``StoreUnavailable`` unless it already is a store error); a batch is
-    one transaction, so nothing in a failed batch took effect. ``max_inflight`` batches may
+    ``commit(items)`` returns one result per item, in order; an exception in place of a result
+    is raised to that item's caller alone. If it raises, every caller in the batch gets the
+    error (``StoreUnavailable`` unless it already is a store error); a batch is one
+    transaction, so nothing in a failed batch took effect. ``max_inflight`` batches may
     commit at once; ``queue_max`` bounds the waiting items (past it: ``StoreUnavailable`` at once).
     With ``size``, a batch also stops before its items' sizes pass ``bytes_max`` (one item
     always goes), so large payloads make smaller transactions instead of one huge one.
@@ -43,7 +44,7 @@ class Batcher(Generic[T, R]):
 
     def __init__(
         self,
-        commit: Callable[[Sequence[T]], Awaitable[Sequence[R]]],
+        commit: Callable[[Sequence[T]], Awaitable[Sequence[R | Exception]]],
         *,
         batch_max: int,
         name: str,
@@ -137,7 +138,11 @@ class Batcher(Generic[T, R]):
                     future.set_exception(_fresh(exc))  # one instance per waiting caller
             return
         for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():  # the request may have given up; the work is done anyway
+            if future.done():  # the request may have given up; the work is done anyway
+                continue
+            if isinstance(result, Exception):  # this item alone failed
+                future.set_exception(result)
+            else:
                 future.set_result(result)
 
 
@@ -198,7 +203,7 @@ class GroupCommit:
         """Stop accepting appends, commit everything already queued, stop the writer."""
         await self._batcher.close()
 
-    async def _commit_folded(self, batch: Sequence[NewEvent]) -> list[AppendResult]:
+    async def _commit_folded(self, batch: Sequence[NewEvent]) -> list[AppendResult | Exception]:
         leaders: dict[tuple[str, str], int] = {}
         distinct: list[NewEvent] = []
         slots: list[tuple[int, bool]] = []  # (index into distinct, folded duplicate?)
@@ -212,21 +217,41 @@ class GroupCommit:
             slots.append((len(distinct), False))
             distinct.append(event)
         try:
-            results = await self._commit(distinct)
+            results: Sequence[AppendResult | Exception] = await self._commit(distinct)
         except StoreUnavailable:
             raise
         except Exception as exc:  # an append that cannot commit is a 503, whatever the cause
             log.error("append batch of %d failed: %r", len(batch), exc)
-            raise StoreUnavailable("store cannot commit, retry later") from exc
+            if len(distinct) == 1:
+                raise StoreUnavailable("store cannot commit, retry later") from exc
+            # The server is up but refused the batch: one event may be at fault. Commit them
+            # one at a time, so that it alone fails and its neighbours are acknowledged.
+            results = await self._commit_each(distinct)
         if self._on_commit is not None:
             try:
                 self._on_commit(distinct)
             except Exception:  # a wake-up failing must not stop the writer
                 log.exception("post-commit hook failed")
-        return [
-            AppendResult(results[i].id, duplicate=True) if folded else results[i]
-            for i, folded in slots
-        ]
+        return [_folded(results[i]) if folded else results[i] for i, folded in slots]
+
+    async def _commit_each(self, events: Sequence[NewEvent]) -> list[AppendResult | Exception]:
+        results: list[AppendResult | Exception] = []
+        for event in events:
+            try:
+                results.append((await self._commit([event]))[0])
+            except StoreUnavailable:
+                raise  # the server went away: the whole batch is a 503
+            except Exception as exc:
+                log.error("append of event %s failed: %r", event.id, exc)
+                results.append(StoreUnavailable("store cannot commit, retry later"))
+        return results
+
+
+def _folded(result: AppendResult | Exception) -> AppendResult | Exception:
+    """The result of a duplicate folded onto ``result``'s event."""
+    if isinstance(result, Exception):
+        return _fresh(result)
+    return AppendResult(result.id, duplicate=True)
 
 
 @dataclass(frozen=True, slots=True)
