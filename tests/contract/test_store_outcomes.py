@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -160,8 +161,6 @@ async def test_requeue_starts_a_fresh_round(
 async def test_requeue_wakes_a_waiting_worker(
     store: Store, make_event: EventFactory, t0: float
 ) -> None:
-    import asyncio
-
     eid = await leased(store, make_event, t0)
     await store.kill(eid, "w", [], "x", t0)
     await store.wait_for_work(0)  # consume the wake-up of the append
@@ -174,8 +173,6 @@ async def test_requeue_wakes_a_waiting_worker(
 async def test_concurrent_outcome_writes_each_get_their_own_answer(
     store: Store, make_event: EventFactory, t0: float
 ) -> None:
-    import asyncio
-
     ids = [(await store.append(make_event())).id for _ in range(40)]
     leased_now = await store.lease(LeaseRequest("w", 40, 60, t0))
     assert sorted(e.id for e in leased_now) == sorted(ids)
@@ -207,8 +204,6 @@ async def test_concurrent_outcome_writes_each_get_their_own_answer(
 async def test_outcome_writes_for_one_event_apply_in_order(
     store: Store, make_event: EventFactory, t0: float
 ) -> None:
-    import asyncio
-
     eid = await leased(store, make_event, t0)
     answers = await asyncio.gather(
         store.complete(eid, "intruder", [outcome("x", t0)], t0),
@@ -233,8 +228,6 @@ async def test_outcome_writes_for_one_event_apply_in_order(
 async def test_concurrent_outcome_writes_keep_each_events_attempts_in_order(
     store: Store, make_event: EventFactory, t0: float
 ) -> None:
-    import asyncio
-
     first = await leased(store, make_event, t0)
     await store.retry(first, "w", [outcome("a", t0), outcome("b", t0, "E")], t0 + 1, "b: E", t0)
     (again,) = await store.lease(LeaseRequest("w", 1, 60, t0 + 1))
