@@ -65,6 +65,10 @@ class NewEvent:
     source_ip: str | None
     status: EventStatus = EventStatus.QUEUED
     response: RecordedResponse | None = None
+    ordered: bool = False
+    """Its receiver handles events one at a time in arrival order (``concurrency=1``): stores
+    that commit concurrently must not let a later event be claimed before an earlier one is
+    visible. Not stored."""
 
 
 @dataclass(frozen=True, slots=True)

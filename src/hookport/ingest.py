@@ -168,6 +168,7 @@ class Ingest:
             kind="receiver",
             type=self._event_type(ep, request, verified),
             delivery_id=self._delivery_id(ep, request, verified),
+            ordered=ep.runtime is not None and ep.runtime.concurrency == 1,
         )
         check_storable(event)
         result = await self.store.append(event)
@@ -264,6 +265,7 @@ class Ingest:
         delivery_id: str | None,
         status: EventStatus = EventStatus.QUEUED,
         response: RecordedResponse | None = None,
+        ordered: bool = False,
     ) -> NewEvent:
         return NewEvent(
             id=new_event_id(),
@@ -283,6 +285,7 @@ class Ingest:
             source_ip=request.client,
             status=status,
             response=response,
+            ordered=ordered,
         )
 
     async def _send_error(self, send: Send, ep: Endpoint, exc: HTTPError) -> None:

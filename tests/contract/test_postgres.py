@@ -19,7 +19,7 @@ from hookport.store import migrate
 from hookport.store._batch import Finish
 from hookport.store._queries import query
 from hookport.store.base import EventFilter, LeaseRequest
-from hookport.store.postgres import PostgresStore, _columns
+from hookport.store.postgres import ORDER_LOCK_KEY, PostgresStore, _columns
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
@@ -285,3 +285,42 @@ async def test_outage_is_unavailable_then_recovers(
         await asyncio.wait_for(store.listening.wait(), 10)  # LISTEN reconnected
     finally:
         await store.close()
+
+
+async def test_an_ordered_claim_waits_for_an_earlier_append_still_committing(
+    pg_schema_dsn: str, make_event: EventFactory, t0: float
+) -> None:
+    # Two ingest nodes: the first drew its seq but has not committed when the second's later
+    # event commits. A claim for the ordered endpoint must not run the later one first.
+    first = make_event("ordered", ordered=True)
+    second = make_event("ordered", ordered=True)
+    store = PostgresStore(pg_schema_dsn)
+    await store.open()
+    node = await asyncpg.connect(pg_schema_dsn)
+    try:
+        committing = node.transaction()
+        await committing.start()
+        await node.execute(query("postgres", "order_barrier_shared"), ORDER_LOCK_KEY)
+        await node.fetch(query("postgres", "insert_events"), *_columns([first]), True)
+        assert not (await store.append(second)).duplicate
+
+        claim = asyncio.ensure_future(
+            store.lease(LeaseRequest("w", 10, 60, t0, limits={"ordered": 1}))
+        )
+        await _until_waiting_for_a_lock(node)  # the claim is held at the barrier
+        assert not claim.done()
+        await committing.commit()
+        leased = await asyncio.wait_for(claim, 10)
+        assert [e.id for e in leased] == [first.id]
+    finally:
+        await node.close()
+        await store.close()
+
+
+async def _until_waiting_for_a_lock(conn: asyncpg.Connection) -> None:
+    """Return once another session waits for an advisory lock (polled: a condition, bounded)."""
+    deadline = time.monotonic() + 10
+    waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    while not await conn.fetchval(waiting):
+        assert time.monotonic() < deadline, "the claim never waited at the order barrier"
+        await asyncio.sleep(0.01)

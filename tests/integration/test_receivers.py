@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
 from hookport import Event, Plugin, Request, verify
-from hookport.store.base import EventFilter
+from hookport.events import AppendResult, NewEvent
+from hookport.store.base import EventFilter, Store
 from hookport.testing import HookportClient
 
 
@@ -114,7 +116,6 @@ async def test_routes_record_request_and_response_unless_told_not_to(tmp_path: P
     async with HookportClient.create([plugin], tmp_path) as client:
         assert (await client.send("/kept", b"abc")).json() == {"len": 3}
         assert (await client.send("/skipped", b"abc")).text == "no record"
-        from hookport.store.base import EventFilter
 
         events = await client.app.ops.list_events(EventFilter())
         assert [(e.kind, e.receiver, e.status.value) for e in events] == [
@@ -129,8 +130,7 @@ async def test_routes_record_request_and_response_unless_told_not_to(tmp_path: P
 async def test_retention_prunes_old_done_events_and_keeps_dead_ones(tmp_path: Path) -> None:
     import time
 
-    from hookport.events import EventStatus, NewEvent, new_event_id
-    from hookport.store.base import EventFilter
+    from hookport.events import EventStatus, new_event_id
 
     plugin = Plugin("ret")
     plugin.receiver("/in")
@@ -196,3 +196,24 @@ async def test_a_nul_character_is_a_400_and_stores_nothing(tmp_path: Path) -> No
         assert (await client.send("/hooks/ok", b"{}")).status_code == 202
         events = await client.app.store.list(EventFilter())
         assert [e.path for e in events] == ["/hooks/ok"]
+
+
+@pytest.mark.anyio
+async def test_events_of_ordered_receivers_are_appended_as_ordered(tmp_path: Path) -> None:
+    # The store needs to know: on PostgreSQL ordered appends pass the arrival-order barrier.
+    plugin = Plugin("order")
+    plugin.receiver("/one", concurrency=1)(lambda event: None)
+    plugin.receiver("/many", concurrency=4)(lambda event: None)
+    plugin.receiver("/free")(lambda event: None)
+    async with HookportClient.create([plugin], tmp_path) as client:
+        original = client.app.ingest.store.append
+        appended: list[tuple[str, bool]] = []
+
+        async def recording(event: NewEvent) -> AppendResult:
+            appended.append((event.path, event.ordered))
+            return await original(event)
+
+        client.app.ingest.store = cast(Store, SimpleNamespace(append=recording))
+        for path in ("/one", "/many", "/free"):
+            assert (await client.send(path, b"{}")).status_code == 202
+    assert appended == [("/one", True), ("/many", False), ("/free", False)]

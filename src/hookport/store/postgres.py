@@ -48,6 +48,10 @@ LeaseKey = tuple[str, str]  # (event id, lease owner)
 CHANNEL = "hookport_events"
 # Held (per transaction) while claiming capped endpoints: "hookcaps" in ASCII.
 CAPS_LOCK_KEY = 0x686F6F6B63617073
+# The arrival-order barrier, "hookordr": appends of ordered events hold it shared from before
+# their seqs are drawn until they commit; claims for ordered endpoints take it exclusively,
+# so every event with an earlier seq is committed, and visible, when they look.
+ORDER_LOCK_KEY = 0x686F6F6B6F726472
 _BODY = INSERT_COLUMNS.index("body")
 
 
@@ -208,7 +212,12 @@ class PostgresStore(OutcomeWrites):
         # afterwards (the insert waited for it if it was in flight).
         notify = any(e.status == EventStatus.QUEUED for e in events)
         async with self._connection() as conn:
-            rows = await conn.fetch(_q("insert_events"), *_columns(events), notify)
+            if any(e.ordered for e in events):
+                async with conn.transaction():
+                    await conn.execute(_q("order_barrier_shared"), ORDER_LOCK_KEY)
+                    rows = await conn.fetch(_q("insert_events"), *_columns(events), notify)
+            else:
+                rows = await conn.fetch(_q("insert_events"), *_columns(events), notify)
             inserted = {r[0] for r in rows if r[0] is not None}
             skipped = [e for e in events if e.id not in inserted]
             existing: dict[tuple[str, str] | None, str] = {}
@@ -269,6 +278,8 @@ class PostgresStore(OutcomeWrites):
     @staticmethod
     async def _choose_capped(conn: Conn, caps: dict[str, int], request: LeaseRequest) -> list[int]:
         await conn.execute(_q("lease_lock_caps"), CAPS_LOCK_KEY)
+        if 1 in caps.values():  # after the caps lock: one claimer waits at the barrier at once
+            await conn.execute(_q("order_barrier"), ORDER_LOCK_KEY)
         live = {r[0]: r[1] for r in await conn.fetch(_q("lease_live"), request.now)}
         chosen: list[int] = []
         for endpoint, cap in caps.items():

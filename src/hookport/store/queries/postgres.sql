@@ -83,6 +83,18 @@ JOIN events AS e ON e.endpoint = k.endpoint AND e.delivery_id = k.delivery_id;
 -- name: lease_lock_caps
 SELECT pg_advisory_xact_lock($1);
 
+-- Arrival order across concurrent commits. seq is drawn when a row is inserted, not when it
+-- commits, so with several batches in flight (or several ingest nodes) a later event can be
+-- visible before an earlier one. Appends of ordered events hold order_barrier_shared from
+-- before their insert until commit; a claim for an ordered endpoint takes order_barrier, which
+-- waits for those commits, and then looks with a fresh snapshot (READ COMMITTED).
+
+-- name: order_barrier_shared
+SELECT pg_advisory_xact_lock_shared($1);
+
+-- name: order_barrier
+SELECT pg_advisory_xact_lock($1);
+
 -- name: lease_live
 SELECT endpoint, count(*) AS n FROM events
 WHERE status = 'processing' AND lease_expires_at > $1
