@@ -198,7 +198,7 @@ class Worker:
         if free < self._refill_at:
             pause = self._last_lease + LEASE_COOLDOWN - time.monotonic()
             if pause > 0:
-                await self._wait_freed(pause)
+                await _set_within(self._freed, pause)  # a stop is seen on the next step
                 return
         self._last_lease = time.monotonic()
         events = await self._lease(free)
@@ -231,16 +231,8 @@ class Worker:
         for waiter in done:
             waiter.result()  # re-raise a store error from wait_for_work
 
-    async def _wait_freed(self, timeout: float) -> None:  # noqa: ASYNC109 - a short pause
-        """Return when a slot frees or after ``timeout`` (a stop is seen on the next step)."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await self._freed.wait()
-
     async def _pause(self, delay: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(delay):
-                await self._stopping.wait()
+        await _set_within(self._stopping, delay)
 
     # -- leasing and processing ----------------------------------------------------------
 
@@ -450,6 +442,13 @@ def _policy(max_attempts: int, settings: WorkerSettings) -> RetryPolicy:
         return RetryPolicy(max_attempts, settings.backoff.initial, settings.backoff.max)
     except ValueError as exc:
         raise ConfigError(f"[worker]: {exc}") from None
+
+
+async def _set_within(event: asyncio.Event, seconds: float) -> None:
+    """Return when ``event`` is set or after ``seconds``, whichever comes first."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
 
 
 async def _cancel_all(tasks: Iterable[asyncio.Future[Any]]) -> None:
