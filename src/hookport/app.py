@@ -15,15 +15,15 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from hookport.admin import build_admin_app
+from hookport.assembly import Assembly, assemble
 from hookport.config import Settings, load_settings
-from hookport.endpoints import Assembly, assemble
 from hookport.errors import ConfigError
-from hookport.http import parse_networks
 from hookport.ingest import Ingest
 from hookport.notify import Notifier
 from hookport.observability import Metrics, kv
 from hookport.operations import Operations
 from hookport.plugin import Plugin
+from hookport.proxies import parse_networks
 from hookport.store import open_store
 from hookport.store.base import Store
 from hookport.worker import Worker
@@ -46,13 +46,14 @@ class HookportApp:
         store: Store,
         *,
         workers: bool,
-        worker_receivers: list[str] | None = None,
+        worker_endpoints: list[str] | None = None,
     ) -> None:
         self.settings = settings
         self.assembly = assembly
         self.store = store
         self.metrics = Metrics()
-        self.ops = Operations(store, assembly, settings.server.base_url)
+        public = settings.server.base_url or f"http://{settings.server.host}:{settings.server.port}"
+        self.ops = Operations(store, assembly, public)
         self.ingest = Ingest(
             assembly,
             store,
@@ -62,17 +63,10 @@ class HookportApp:
             metrics=self.metrics,
         )
         self.worker: Worker | None = None
-        if workers and assembly.runtimes:
-            self.worker = Worker(
-                store,
-                assembly.runtimes,
-                settings.worker,
-                notifier=assembly.notifier,
-                plugin_settings=assembly.plugin_settings,
-                receivers=worker_receivers,
-            )
+        if workers and assembly.receivers:
+            self.worker = Worker(store, assembly, settings.worker, endpoints=worker_endpoints)
         token = settings.secret_environ().get(settings.admin.token_env) or None
-        self.admin = build_admin_app(self._operations, self.metrics, token)
+        self.admin = build_admin_app(self.ops, self.metrics, token)
         self._started = False
         self._start_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
@@ -94,10 +88,6 @@ class HookportApp:
         if not self._started:
             await self.startup()
         await self.ingest(scope, receive, send, path)
-
-    async def _operations(self) -> Operations:
-        await self.startup()
-        return self.ops
 
     async def startup(self, *, start_workers: bool = True) -> None:
         """Open the store and start workers and retention (idempotent).
@@ -170,23 +160,24 @@ def create_app(
     plugins: Iterable[Plugin] = (),
     *,
     workers: bool = True,
-    worker_receivers: list[str] | None = None,
+    worker_endpoints: list[str] | None = None,
 ) -> HookportApp:
     """Assemble ``plugins`` with ``settings`` (default: :func:`load_settings`) into an ASGI app.
 
     Mount it under FastAPI or Starlette at any prefix. ``workers=False`` makes an ingest-only
-    node. Raises ``PluginError``/``ConfigError`` for anything wrong, before serving.
+    node; ``worker_endpoints`` limits the in-process workers to these receivers. Raises
+    ``PluginError``/``ConfigError`` for anything wrong, before serving.
     """
     settings = settings or load_settings()
     notifier = Notifier(settings.channels, settings.secret_environ())
     assembly = assemble(plugins, settings, notifier)
-    unknown = sorted(set(worker_receivers or ()) - set(assembly.runtimes))
+    unknown = sorted(set(worker_endpoints or ()) - set(assembly.receivers))
     if unknown:
-        known = ", ".join(sorted(assembly.runtimes)) or "none"
+        known = ", ".join(sorted(assembly.receivers)) or "none"
         raise ConfigError(f"unknown receiver(s) {', '.join(unknown)}; known: {known}")
     store = open_store(settings.store)
     return HookportApp(
-        settings, assembly, store, workers=workers, worker_receivers=worker_receivers
+        settings, assembly, store, workers=workers, worker_endpoints=worker_endpoints
     )
 
 

@@ -115,7 +115,7 @@ class Event:
     id: str
     kind: EventKind
     plugin: str
-    receiver: str
+    endpoint: str
     type: str | None
     delivery_id: str | None
     received_at: float
@@ -135,6 +135,11 @@ class Event:
     response: RecordedResponse | None = None
     attempts: Sequence[Attempt] = ()
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def receiver(self) -> str:
+        """The endpoint's name under its round-1 name (kept for old handlers): :attr:`endpoint`."""
+        return self.endpoint
 
     @property
     def text(self) -> str:

@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
+from hookport.assembly import Assembly, Endpoint, ReceiverEndpoint, RouteEndpoint
+from hookport.body import ClientDisconnected, read_body
 from hookport.context import Context
-from hookport.endpoints import Assembly, Endpoint
 from hookport.errors import HTTPError, PayloadError, StoreUnavailable
 from hookport.events import (
     EventKind,
@@ -29,15 +30,9 @@ from hookport.events import (
     fallback_event_type,
     new_event_id,
 )
-from hookport.http import (
-    ClientDisconnected,
-    Request,
-    Response,
-    read_body,
-    resolve_client,
-    to_response,
-)
+from hookport.http import HeaderMap, Request, Response, to_response
 from hookport.observability import Metrics, kv
+from hookport.proxies import resolve_client
 from hookport.routing import Match
 from hookport.store.base import Store
 from hookport.templating import TemplateResponse, render
@@ -80,20 +75,19 @@ class Ingest:
         """Handle one HTTP request whose route path (mount prefix removed) is ``path``."""
         method: str = scope["method"]
         found = self.table.match(method, path)
-        if found.kind is Match.NONE:
-            await _send_json(send, 404, {"error": f"no endpoint at {path}"})
+        endpoint = found.target  # set exactly when the match is FULL
+        if endpoint is None:
+            if found.kind is Match.PARTIAL:
+                allow = ", ".join(found.allow)
+                await _send_json(
+                    send,
+                    405,
+                    {"error": f"method {method} not allowed; use {allow}"},
+                    [(b"allow", allow.encode())],
+                )
+            else:
+                await _send_json(send, 404, {"error": f"no endpoint at {path}"})
             return
-        if found.kind is Match.PARTIAL:
-            allow = ", ".join(found.allow)
-            await _send_json(
-                send,
-                405,
-                {"error": f"method {method} not allowed; use {allow}"},
-                [(b"allow", allow.encode())],
-            )
-            return
-        endpoint = found.target
-        assert endpoint is not None
         status = 500
         try:
             status = await self._handle(endpoint, scope, receive, send, path, found.params)
@@ -126,39 +120,40 @@ class Ingest:
                     send, reply.status, reply.body, [(b"content-type", reply.media_type.encode())]
                 )
                 return reply.status
-        if ep.kind == "route":
+        if isinstance(ep, RouteEndpoint):
             return await self._route(ep, request, verified, send)
         return await self._receive(ep, request, verified, send)
 
     async def _read_request(
         self, ep: Endpoint, scope: Scope, receive: Receive, path: str, params: dict[str, Any]
     ) -> Request:
-        raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
-        request = Request(
+        """Read the body and build the one :class:`Request` every later step reads."""
+        headers = HeaderMap.from_asgi(scope["headers"])
+        query_string = scope.get("query_string", b"").decode("latin-1")
+        body = await read_body(receive, headers, self.max_body_size)
+        peer = scope.get("client")
+        return Request(
             method=scope["method"],
             path=path,
-            url="",
-            raw_headers=raw_headers,
-            query_string=scope.get("query_string", b"").decode("latin-1"),
-            body=b"",
-            client=None,
+            url=self._public_url(scope, headers, path, query_string),
+            raw_headers=headers,
+            query_string=query_string,
+            body=body,
+            client=resolve_client(peer[0] if peer else None, headers, self.trusted),
             params=params,
         )
-        request.body = await read_body(receive, request.headers, self.max_body_size)
-        peer = scope.get("client")
-        request.client = resolve_client(peer[0] if peer else None, request.headers, self.trusted)
-        request.url = self._public_url(scope, request)
-        return request
 
-    def _public_url(self, scope: Scope, request: Request) -> str:
-        suffix = request.path + (f"?{request.query_string}" if request.query_string else "")
+    def _public_url(self, scope: Scope, headers: HeaderMap, path: str, query_string: str) -> str:
+        suffix = path + (f"?{query_string}" if query_string else "")
         root = scope.get("root_path", "")
         if self.base_url:
             return f"{self.base_url}{root}{suffix}"
-        host = request.headers.get("host") or "localhost"
+        host = headers.get("host") or "localhost"
         return f"{scope.get('scheme', 'http')}://{host}{root}{suffix}"
 
-    async def _receive(self, ep: Endpoint, request: Request, verified: Verified, send: Send) -> int:
+    async def _receive(
+        self, ep: ReceiverEndpoint, request: Request, verified: Verified, send: Send
+    ) -> int:
         if ep.verifier is not None and ep.verifier.requires_json:
             check_json(request.body)  # a provider that sends JSON: anything else is a 400
         event = self._new_event(
@@ -168,7 +163,7 @@ class Ingest:
             kind="receiver",
             type=self._event_type(ep, request, verified),
             delivery_id=self._delivery_id(ep, request, verified),
-            ordered=ep.runtime is not None and ep.runtime.concurrency == 1,
+            ordered=ep.ordered,
         )
         check_storable(event)
         result = await self.store.append(event)
@@ -180,7 +175,9 @@ class Ingest:
         await _send(send, 202, b'{"id":"%s","status":"queued"}' % result.id.encode(), [_JSON_CT])
         return 202
 
-    def _event_type(self, ep: Endpoint, request: Request, verified: Verified) -> str | None:
+    def _event_type(
+        self, ep: ReceiverEndpoint, request: Request, verified: Verified
+    ) -> str | None:
         source = ep.event_type
         if isinstance(source, str):
             value = request.headers.get(source)
@@ -191,20 +188,23 @@ class Ingest:
             return verified.event_type
         return fallback_event_type(request.headers)
 
-    def _delivery_id(self, ep: Endpoint, request: Request, verified: Verified) -> str | None:
+    def _delivery_id(
+        self, ep: ReceiverEndpoint, request: Request, verified: Verified
+    ) -> str | None:
         if not ep.dedupe:
             return None
         value = verified.delivery_id or fallback_delivery_id(request.headers)
         return check_delivery_id(value) if value else None
 
-    async def _route(self, ep: Endpoint, request: Request, verified: Verified, send: Send) -> int:
-        assert ep.call is not None
+    async def _route(
+        self, ep: RouteEndpoint, request: Request, verified: Verified, send: Send
+    ) -> int:
         ctx = Context(
             plugin=ep.plugin,
             notifier=self.assembly.notifier,
             endpoint=ep.name,
-            handler=ep.route.handler.__name__ if ep.route else ep.name,
-            settings=ep.plugin_settings,
+            handler=ep.handler,
+            settings=ep.settings,
         )
         values = {"request": request, "ctx": ctx, **request.params}
         try:
@@ -224,15 +224,16 @@ class Ingest:
             await self._record(ep, request, verified, response)
         return response.status
 
-    def _to_response(self, ep: Endpoint, result: Any) -> Response:
+    def _to_response(self, ep: RouteEndpoint, result: Any) -> Response:
         if isinstance(result, TemplateResponse):
-            assert ep.templates is not None
+            if ep.templates is None:  # assembly gives every plugin with routes an environment
+                raise RuntimeError(f"route {ep.name} has no template environment")
             body = render(ep.templates, ep.plugin.name, result)
             return Response(body, result.status, result.headers, "text/html; charset=utf-8")
         return to_response(result)
 
     async def _record(
-        self, ep: Endpoint, request: Request, verified: Verified, response: Response
+        self, ep: RouteEndpoint, request: Request, verified: Verified, response: Response
     ) -> None:
         event = self._new_event(
             ep,

@@ -6,12 +6,15 @@ show too.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
-from hookport.endpoints import Assembly, describe
+from hookport.assembly import Assembly, Endpoint, describe
 from hookport.errors import StoreUnavailable
 from hookport.events import Event, EventStatus
 from hookport.store.base import EventFilter, Store
@@ -19,16 +22,38 @@ from hookport.store.base import EventFilter, Store
 
 @dataclass
 class Operations:
-    """Inspect and replay deliveries; describe endpoints; report health."""
+    """Inspect and replay deliveries; describe endpoints; report health.
+
+    ``base_url`` is where senders reach this server (``[server] base_url``, else the listening
+    address): endpoint URLs are built from it.
+    """
 
     store: Store
     assembly: Assembly
-    base_url: str | None = None
+    base_url: str = "http://127.0.0.1:8080"
     clock: Callable[[], float] = time.time
 
+    @contextlib.asynccontextmanager
+    async def opened(self) -> AsyncIterator[Operations]:
+        """Open the store for the block (one-shot CLI commands), then close it."""
+        await self.store.open()
+        try:
+            yield self
+        finally:
+            await self.store.close()
+
     def routes(self) -> list[dict[str, Any]]:
-        """Every endpoint, in match precedence."""
-        return [describe(ep, self.base_url) for ep in self.assembly.endpoints]
+        """Every endpoint in match precedence, with its full URL."""
+        return [{**describe(ep), "url": self.url_of(ep)} for ep in self.assembly.endpoints]
+
+    def url_of(self, ep: Endpoint) -> str:
+        """The URL senders use for ``ep``, with the query its verifier needs (access tokens)."""
+        url = self.base_url.rstrip("/") + ep.path
+        if ep.verifier is not None:
+            query = ep.verifier.sign(b"", url=url, now=self.clock()).query
+            if query:
+                url += "?" + urlencode(query)
+        return url
 
     async def list_events(self, filter: EventFilter) -> list[Event]:
         """Recorded deliveries, newest first."""
@@ -65,7 +90,7 @@ def event_summary(event: Event) -> dict[str, Any]:
     return {
         "id": event.id,
         "kind": event.kind,
-        "receiver": event.receiver,
+        "endpoint": event.endpoint,
         "plugin": event.plugin,
         "type": event.type,
         "delivery_id": event.delivery_id,
@@ -108,3 +133,10 @@ def event_detail(event: Event) -> dict[str, Any]:
             "body": event.response.body.decode("utf-8", "replace"),
         }
     return data
+
+
+def format_time(ts: float | None) -> str:
+    """A Unix time as ``YYYY-MM-DD HH:MM:SS`` UTC (``""`` for None), as every surface shows it."""
+    if ts is None:
+        return ""
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -27,8 +27,8 @@ from urllib.parse import urlencode
 import httpx
 
 from hookport.app import HookportApp, create_app
+from hookport.assembly import Endpoint
 from hookport.config import Settings, load_settings
-from hookport.endpoints import Endpoint
 from hookport.events import Event
 from hookport.notify import RecordingNotifier
 from hookport.plugin import Plugin

@@ -20,17 +20,16 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
-
+from hookport.assembly import Assembly, ReceiverEndpoint
 from hookport.config import WorkerSettings
-from hookport.dispatch import Dispatcher, ReceiverRuntime
+from hookport.dispatch import Dispatcher
 from hookport.errors import ConfigError, StoreError, StoreUnavailable
 from hookport.events import Event, HandlerOutcome
-from hookport.notify import Notifications
+from hookport.renewal import LeaseRenewer
 from hookport.retry import RetryAt, RetryPolicy
 from hookport.store.base import LeaseRequest, Store
 
@@ -42,29 +41,26 @@ LEASE_COOLDOWN = 0.005
 
 
 class Worker:
-    """Processes the events of ``runtimes`` (keyed by endpoint name) from ``store``.
+    """Processes the events of ``assembly``'s receivers from ``store``.
 
     Use either :meth:`start` / :meth:`stop` (a background loop, for ``serve`` and ``worker``)
     or :meth:`run_once` / :meth:`drain` (explicit batches, for ``send --local`` and tests).
 
     ``settings``: ``[worker]`` (concurrency, attempts, backoff, lease, timeout, poll interval).
-    ``notifier`` backs ``ctx.send``; ``plugin_settings`` maps plugin names to their settings
-    instances (``ctx.settings``). ``owner`` names this worker's leases (default: host, pid and
-    a random suffix). ``receivers`` restricts the worker to some endpoints (default: all of
-    ``runtimes``); events of endpoints not loaded here are never leased. ``clock`` (Unix
-    seconds) and ``rng`` are injectable for tests.
+    ``owner`` names this worker's leases (default: host, pid and a random suffix).
+    ``endpoints`` restricts the worker to some receivers (default: all of the assembly's);
+    events of endpoints not loaded here are never leased. ``clock`` (Unix seconds) and ``rng``
+    are injectable for tests.
     """
 
     def __init__(
         self,
         store: Store,
-        runtimes: Mapping[str, ReceiverRuntime],
+        assembly: Assembly,
         settings: WorkerSettings,
         *,
-        notifier: Notifications,
-        plugin_settings: Mapping[str, BaseModel | None] | None = None,
         owner: str | None = None,
-        receivers: Iterable[str] | None = None,
+        endpoints: Iterable[str] | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
@@ -73,13 +69,14 @@ class Worker:
         self._settings = settings
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
-        self._receivers = _select_receivers(runtimes, receivers)
-        self._limits = {name: rt.concurrency for name, rt in runtimes.items() if rt.concurrency}
-        self._policies = {name: _policy(rt.max_attempts, settings) for name, rt in runtimes.items()}
+        receivers = assembly.receivers
+        self._endpoints = _select_endpoints(receivers, endpoints)
+        self._limits = {name: ep.concurrency for name, ep in receivers.items() if ep.concurrency}
+        self._policies = {
+            name: _policy(ep.max_attempts, settings) for name, ep in receivers.items()
+        }
         self._default_policy = _policy(settings.max_attempts, settings)
-        self._dispatcher = Dispatcher(
-            runtimes, notifier=notifier, plugin_settings=plugin_settings, clock=clock
-        )
+        self._dispatcher = Dispatcher(assembly, clock=clock)
         self._held: dict[str, Event] = {}  # leased; outcome not yet being written
         self._tasks: set[asyncio.Task[None]] = set()
         self._writes: set[asyncio.Task[None]] = set()
@@ -88,7 +85,9 @@ class Worker:
         self._loop_task: asyncio.Task[None] | None = None
         self._refill_at = max(1, settings.concurrency // 2)
         self._last_lease = -LEASE_COOLDOWN
-        self._renewer: asyncio.Task[None] | None = None
+        self._renewer = LeaseRenewer(
+            store, self.owner, settings.lease, lambda: list(self._held), clock=clock
+        )
 
     @property
     def running(self) -> bool:
@@ -108,12 +107,12 @@ class Worker:
         self._loop_task = asyncio.create_task(
             self._run_loop(), name=f"hookport-worker-{self.owner}"
         )
-        self._start_renewer()
+        self._renewer.start()
         log.info(
-            "worker %s started: concurrency %d, %d receiver(s)",
+            "worker %s started: concurrency %d, %d endpoint(s)",
             self.owner,
             self._settings.concurrency,
-            len(self._receivers),
+            len(self._endpoints),
             extra={"owner": self.owner},
         )
 
@@ -134,7 +133,7 @@ class Worker:
                 log.warning("stop: cancelling %d event(s) still running", len(pending))
             await _cancel_all(pending)
         await self._settle()
-        await self._stop_renewer()
+        await self._renewer.stop()
         log.info("worker %s stopped", self.owner, extra={"owner": self.owner})
 
     async def run_once(self) -> int:
@@ -145,7 +144,7 @@ class Worker:
         """
         if self.running or self._stopping.is_set():
             raise RuntimeError("run_once() drives a worker that was not started or stopped")
-        async with self._renewing():
+        async with self._renewer.running():
             events = await self._lease(self._settings.concurrency - len(self._tasks))
             tasks = self._spawn(events)
             try:
@@ -237,14 +236,14 @@ class Worker:
     # -- leasing and processing ----------------------------------------------------------
 
     async def _lease(self, limit: int) -> list[Event]:
-        if limit <= 0 or not self._receivers:
+        if limit <= 0 or not self._endpoints:
             return []
         request = LeaseRequest(
             owner=self.owner,
             limit=limit,
             lease_seconds=self._settings.lease,
             now=self._clock(),
-            receivers=self._receivers,
+            endpoints=self._endpoints,
             limits=self._limits or None,
         )
         events = await self._store.lease(request)
@@ -318,7 +317,7 @@ class Worker:
             "event %s %s (endpoint %s, attempt %d, %d handler(s))",
             event.id,
             outcome,
-            event.receiver,
+            event.endpoint,
             event.attempt,
             len(outcomes),
             extra={**_fields(event), "outcome": outcome},
@@ -332,7 +331,7 @@ class Worker:
         if not failures:
             return "done", await self._store.complete(event.id, self.owner, outcomes, now)
         error = "; ".join(f"{o.handler}: {o.error}" for o in failures)
-        policy = self._policies.get(event.receiver, self._default_policy)
+        policy = self._policies.get(event.endpoint, self._default_policy)
         decision = policy.decide(event.attempt, now, self._rng)
         if isinstance(decision, RetryAt):
             kept = await self._store.retry(
@@ -368,42 +367,6 @@ class Worker:
         for event_id in ids:
             self._held.pop(event_id, None)
 
-    # -- lease renewal -------------------------------------------------------------------
-
-    def _start_renewer(self) -> bool:
-        if self._renewer is not None and not self._renewer.done():
-            return False
-        self._renewer = asyncio.create_task(self._renew_loop(), name="hookport-lease-renewer")
-        return True
-
-    async def _stop_renewer(self) -> None:
-        if self._renewer is not None:
-            await _cancel_all([self._renewer])
-            self._renewer = None
-
-    @contextlib.asynccontextmanager
-    async def _renewing(self) -> AsyncIterator[None]:
-        started = self._start_renewer()
-        try:
-            yield
-        finally:
-            if started:
-                await self._stop_renewer()
-
-    async def _renew_loop(self) -> None:
-        # A third of the lease: two renewals can fail before another worker may take over.
-        interval = self._settings.lease / 3
-        while True:
-            await asyncio.sleep(interval)
-            ids = list(self._held)
-            if not ids:
-                continue
-            try:
-                await self._store.renew(self.owner, ids, self._clock() + self._settings.lease)
-            except Exception as exc:
-                log.warning("could not renew %d lease(s): %s", len(ids), _describe(exc))
-
-
 @dataclass(slots=True)
 class _Backoff:
     """Bounded exponential pause after loop errors (0.1 s, 0.2 s, ... up to 5 s)."""
@@ -425,15 +388,15 @@ def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def _select_receivers(
-    runtimes: Mapping[str, ReceiverRuntime], receivers: Iterable[str] | None
+def _select_endpoints(
+    receivers: Mapping[str, ReceiverEndpoint], wanted: Iterable[str] | None
 ) -> list[str]:
-    if receivers is None:
-        return sorted(runtimes)
-    chosen = list(dict.fromkeys(receivers))
-    unknown = [name for name in chosen if name not in runtimes]
+    if wanted is None:
+        return sorted(receivers)
+    chosen = list(dict.fromkeys(wanted))
+    unknown = [name for name in chosen if name not in receivers]
     if unknown:
-        raise ConfigError(f"worker asked for receivers that are not loaded: {unknown}")
+        raise ConfigError(f"worker asked for endpoints that are not receivers here: {unknown}")
     return chosen
 
 
@@ -472,7 +435,7 @@ def _describe(exc: BaseException) -> str:
 def _fields(event: Event) -> dict[str, object]:
     return {
         "event_id": event.id,
-        "endpoint": event.receiver,
+        "endpoint": event.endpoint,
         "plugin": event.plugin,
         "delivery_id": event.delivery_id,
         "attempt": event.attempt,

@@ -26,7 +26,7 @@ async def test_append_then_get_round_trips_every_field(
     assert not result.duplicate
     event = await store.get(new.id)
     assert event is not None
-    assert (event.id, event.kind, event.plugin, event.receiver) == (
+    assert (event.id, event.kind, event.plugin, event.endpoint) == (
         new.id,
         "receiver",
         "demo",

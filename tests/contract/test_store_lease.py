@@ -22,10 +22,10 @@ def lease_request(
     *,
     limit: int = 10,
     seconds: float = 60,
-    receivers: Sequence[str] | None = None,
+    endpoints: Sequence[str] | None = None,
     limits: Mapping[str, int] | None = None,
 ) -> LeaseRequest:
-    return LeaseRequest(owner, limit, seconds, now, receivers=receivers, limits=limits)
+    return LeaseRequest(owner, limit, seconds, now, endpoints=endpoints, limits=limits)
 
 
 def ok(handler: str, at: float) -> HandlerOutcome:
@@ -54,9 +54,9 @@ async def test_lease_only_the_requested_receivers(
     gh, gl, st = await append_all(
         store, [make_event("github"), make_event("gitlab"), make_event("stripe")]
     )
-    leased = await store.lease(lease_request("w", t0, receivers=["gitlab", "stripe"]))
+    leased = await store.lease(lease_request("w", t0, endpoints=["gitlab", "stripe"]))
     assert [e.id for e in leased] == [gl, st]
-    assert await store.lease(lease_request("w", t0, receivers=[])) == []
+    assert await store.lease(lease_request("w", t0, endpoints=[])) == []
     assert [e.id for e in await store.lease(lease_request("w", t0))] == [gh]
 
 

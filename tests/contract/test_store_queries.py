@@ -27,7 +27,7 @@ async def test_list_filters_newest_first_with_keyset_pages(
         await store.append(e)
     ids = [e.id for e in events]
     assert [e.id for e in await store.list(EventFilter())] == ids[::-1]
-    assert [e.id for e in await store.list(EventFilter(receiver="github"))] == [
+    assert [e.id for e in await store.list(EventFilter(endpoint="github"))] == [
         ids[3],
         ids[1],
         ids[0],
@@ -45,7 +45,7 @@ async def test_list_filters_newest_first_with_keyset_pages(
     await store.lease(LeaseRequest("w", 1, 60, t0))
     assert [e.id for e in await store.list(EventFilter(status=EventStatus.PROCESSING))] == [ids[0]]
     assert [
-        e.id for e in await store.list(EventFilter(status=EventStatus.QUEUED, receiver="stripe"))
+        e.id for e in await store.list(EventFilter(status=EventStatus.QUEUED, endpoint="stripe"))
     ] == [ids[2]]
 
 

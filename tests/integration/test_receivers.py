@@ -118,7 +118,7 @@ async def test_routes_record_request_and_response_unless_told_not_to(tmp_path: P
         assert (await client.send("/skipped", b"abc")).text == "no record"
 
         events = await client.app.ops.list_events(EventFilter())
-        assert [(e.kind, e.receiver, e.status.value) for e in events] == [
+        assert [(e.kind, e.endpoint, e.status.value) for e in events] == [
             ("route", "rec:kept", "done")
         ]
         full = await client.event(events[0].id)

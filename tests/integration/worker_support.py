@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hookport.config import WorkerSettings
-from hookport.dispatch import build_runtimes
+from hookport.assembly import assemble
+from hookport.config import load_settings
 from hookport.events import Event, EventStatus, HandlerOutcome, NewEvent, new_event_id
 from hookport.notify import Notifications, RecordingNotifier
 from hookport.plugin import Plugin, Receiver
@@ -68,18 +68,14 @@ def make_worker(
     owner: str | None = None,
     **settings: Any,
 ) -> Worker:
-    """A worker for ``plugins``' receivers; ``settings`` are ``[worker]`` keys."""
-    worker_settings = WorkerSettings(**settings)
-    runtimes = build_runtimes(plugins, worker_settings)
+    """A worker for ``plugins``' receivers, assembled as ``create_app`` does.
+
+    ``settings`` are ``[worker]`` keys.
+    """
+    config = load_settings(None, {}, worker=settings)
+    assembly = assemble(plugins, config, notifier or RecordingNotifier())
     options: dict[str, Any] = {} if clock is None else {"clock": clock}
-    return Worker(
-        store,
-        runtimes,
-        worker_settings,
-        notifier=notifier or RecordingNotifier(),
-        owner=owner,
-        **options,
-    )
+    return Worker(store, assembly, config.worker, owner=owner, **options)
 
 
 async def status_of(store: Store, event_id: str) -> EventStatus:

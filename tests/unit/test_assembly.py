@@ -135,4 +135,4 @@ def test_unknown_worker_receiver_names_the_known_ones(tmp_path: Path) -> None:
     p = Plugin("p")
     p.receiver("/a", name="alpha")
     with pytest.raises(ConfigError, match=r"unknown receiver\(s\) gamma; known: alpha"):
-        create_app(settings(tmp_path), [p], worker_receivers=["gamma"])
+        create_app(settings(tmp_path), [p], worker_endpoints=["gamma"])

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from hookport.config import WorkerSettings
+from hookport.assembly import Assembly, ReceiverEndpoint, assemble
+from hookport.config import WorkerSettings, load_settings
 from hookport.context import Context
-from hookport.dispatch import Dispatcher, ReceiverRuntime, build_runtimes, path_params
+from hookport.dispatch import Dispatcher
 from hookport.errors import PluginError
 from hookport.events import Event, EventStatus
 from hookport.notify import RecordingNotifier
@@ -27,7 +28,7 @@ def make_event(hook: Receiver, /, type: str | None = "push", **overrides: Any) -
         "id": "0190aaaa000000000000000000000001",
         "kind": "receiver",
         "plugin": hook.plugin.name,
-        "receiver": hook.name,
+        "endpoint": hook.name,
         "type": type,
         "delivery_id": "delivery-1",
         "received_at": 1_700_000_000.0,
@@ -51,18 +52,29 @@ def short(handler: str) -> str:
     return handler.rsplit(".", 1)[-1]
 
 
+def assembled(
+    *receivers: Receiver,
+    notifier: RecordingNotifier | None = None,
+    settings: WorkerSettings = SETTINGS,
+    plugins: dict[str, dict[str, Any]] | None = None,
+) -> Assembly:
+    """The receivers' plugins assembled as ``create_app`` does (``plugins``: their settings)."""
+    owners = list(dict.fromkeys(r.plugin for r in receivers))
+    config = load_settings(None, {}, worker=settings.model_dump(), plugins=plugins or {})
+    return assemble(owners, config, notifier or RecordingNotifier())
+
+
+def endpoint(receiver: Receiver, settings: WorkerSettings = SETTINGS) -> ReceiverEndpoint:
+    return assembled(receiver, settings=settings).receivers[receiver.name]
+
+
 def dispatcher(
     *receivers: Receiver,
     notifier: RecordingNotifier | None = None,
     settings: WorkerSettings = SETTINGS,
-    plugin_settings: dict[str, BaseModel | None] | None = None,
+    plugins: dict[str, dict[str, Any]] | None = None,
 ) -> Dispatcher:
-    runtimes = {r.name: ReceiverRuntime.build(r, settings) for r in receivers}
-    return Dispatcher(
-        runtimes,
-        notifier=notifier or RecordingNotifier(),
-        plugin_settings=plugin_settings,
-    )
+    return Dispatcher(assembled(*receivers, notifier=notifier, settings=settings, plugins=plugins))
 
 
 @pytest.mark.anyio
@@ -115,7 +127,7 @@ def test_a_parameter_that_cannot_be_injected_is_a_plugin_error_at_build() -> Non
     def handle(event: Event, request: object) -> None: ...
 
     with pytest.raises(PluginError, match=r"'p'.*receiver /hook/\{org\} handler .*handle.*request"):
-        ReceiverRuntime.build(hook, SETTINGS)
+        assembled(hook)
 
 
 def test_two_handlers_with_one_name_are_a_plugin_error() -> None:
@@ -125,7 +137,7 @@ def test_two_handlers_with_one_name_are_a_plugin_error() -> None:
     hook.on("b")(lambda event: None)
 
     with pytest.raises(PluginError, match="two handlers named"):
-        ReceiverRuntime.build(hook, SETTINGS)
+        assembled(hook)
 
 
 @pytest.mark.anyio
@@ -307,10 +319,10 @@ async def test_context_carries_settings_plugin_event_attempt_and_a_bound_logger(
 
     settings = RepoSettings(repo_filter="mine/*")
     event = make_event(hook, attempt=3)
-    await dispatcher(hook, plugin_settings={"github-notify": settings}).run(event)
+    await dispatcher(hook, plugins={"github-notify": {"repo_filter": "mine/*"}}).run(event)
 
     [ctx] = seen
-    assert ctx.settings is settings
+    assert ctx.settings == settings
     assert ctx.plugin is plugin
     assert ctx.event is event
     assert ctx.attempt == 3
@@ -366,12 +378,12 @@ def test_limits_come_from_the_receiver_else_from_worker_settings() -> None:
     default = plugin.receiver("/default")
     settings = WorkerSettings(max_attempts=7, timeout=9.0)
 
-    own_rt = ReceiverRuntime.build(own, settings)
-    default_rt = ReceiverRuntime.build(default, settings)
+    own_rt = endpoint(own, settings)
+    default_rt = endpoint(default, settings)
 
     assert (own_rt.max_attempts, own_rt.timeout, own_rt.concurrency) == (2, 3.0, 1)
     assert (default_rt.max_attempts, default_rt.timeout, default_rt.concurrency) == (7, 9.0, None)
-    assert own_rt.endpoint == own.name
+    assert own_rt.name == own.name
     assert own_rt.plugin is plugin
 
 
@@ -379,7 +391,7 @@ def test_limits_come_from_the_receiver_else_from_worker_settings() -> None:
 async def test_an_event_of_an_unknown_endpoint_fails_with_a_clear_error() -> None:
     plugin = Plugin("p")
     hook = plugin.receiver("/hook")
-    event = make_event(hook, receiver="gone:/old")
+    event = make_event(hook, endpoint="gone:/old")
 
     [outcome] = await dispatcher(hook).run(event)
 
@@ -388,17 +400,20 @@ async def test_an_event_of_an_unknown_endpoint_fails_with_a_clear_error() -> Non
     assert "no receiver 'gone:/old'" in outcome.error
 
 
-def test_build_runtimes_keys_by_endpoint_name_and_rejects_duplicates() -> None:
+def test_assembly_keys_receivers_by_endpoint_name_and_rejects_duplicates() -> None:
     first = Plugin("a")
     first.receiver("/x", name="same")
     first.receiver("/y")
-    runtimes = build_runtimes([first], SETTINGS)
-    assert sorted(runtimes) == ["a:/y", "same"]
+    config = load_settings(None, {})
+    receivers = assemble([first], config, RecordingNotifier()).receivers
+    assert sorted(receivers) == ["a:/y", "same"]
 
+    first = Plugin("a")
+    first.receiver("/x", name="same")
     second = Plugin("b")
     second.receiver("/z", name="same")
-    with pytest.raises(PluginError, match="two receivers are named 'same'"):
-        build_runtimes([first, second], SETTINGS)
+    with pytest.raises(PluginError, match="two endpoints are named 'same'"):
+        assemble([first, second], config, RecordingNotifier())
 
 
 @pytest.mark.parametrize(
@@ -411,4 +426,7 @@ def test_build_runtimes_keys_by_endpoint_name_and_rejects_duplicates() -> None:
     ],
 )
 def test_path_params(path: str, names: set[str]) -> None:
-    assert path_params(path) == names
+    plugin = Plugin("p")
+    hook = plugin.receiver(path)
+    hook(lambda event, **params: None)
+    assert set(endpoint(hook).handlers[0].plan.names) == names | {"event", "ctx"}

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from starlette.datastructures import Headers
 
+from hookport.body import read_body
 from hookport.errors import HTTPError, PayloadError, PayloadTooLarge, UnsupportedEncoding
-from hookport.http import Request, Response, parse_networks, read_body, resolve_client, to_response
+from hookport.http import Request, Response, to_response
+from hookport.proxies import parse_networks, resolve_client
 from hookport.templating import TemplateResponse
 
 

@@ -23,13 +23,12 @@ from hookport.operations import Operations, event_detail, event_summary
 from hookport.store.base import EventFilter
 
 Handler = Callable[[Request], Awaitable[Response]]
-OpsSource = Callable[[], Awaitable[Operations]]
 
 
 class AdminAPI:
-    """The JSON endpoints; ``ops`` returns the started runtime's operations."""
+    """The JSON endpoints over the app's operations (the app starts before it calls them)."""
 
-    def __init__(self, ops: OpsSource, metrics: Metrics, token: str | None) -> None:
+    def __init__(self, ops: Operations, metrics: Metrics, token: str | None) -> None:
         self.ops = ops
         self.metrics = metrics
         self.token = token
@@ -66,7 +65,7 @@ class AdminAPI:
 
     async def ready(self, request: Request) -> Response:
         """Readiness: the store answers."""
-        ok, reason = await (await self.ops()).ready()
+        ok, reason = await self.ops.ready()
         body = {"status": "ok" if ok else "unavailable", "reason": reason}
         return JSONResponse(body, status_code=200 if ok else 503)
 
@@ -78,7 +77,7 @@ class AdminAPI:
         )
 
     async def list_events(self, request: Request) -> Response:
-        """``GET api/events?receiver=&status=&type=&since=&limit=&before=``."""
+        """``GET api/events?endpoint=&status=&type=&since=&limit=&before=``."""
         q = request.query_params
         try:
             status = EventStatus(q["status"]) if q.get("status") else None
@@ -87,44 +86,44 @@ class AdminAPI:
         except ValueError as exc:
             return _error(400, f"bad query parameter: {exc}")
         flt = EventFilter(
-            receiver=q.get("receiver"),
+            endpoint=q.get("endpoint") or q.get("receiver"),  # receiver=: the round-1 name
             status=status,
             type=q.get("type"),
             since=since,
             limit=limit,
             before_id=q.get("before"),
         )
-        events = await (await self.ops()).list_events(flt)
+        events = await self.ops.list_events(flt)
         return JSONResponse({"events": [event_summary(e) for e in events]})
 
     async def show_event(self, request: Request) -> Response:
         """``GET api/events/{id}``: one event with attempts and response."""
-        event = await (await self.ops()).get_event(request.path_params["event_id"])
+        event = await self.ops.get_event(request.path_params["event_id"])
         if event is None:
             return _error(404, "no such event")
         return JSONResponse(event_detail(event))
 
     async def replay(self, request: Request) -> Response:
         """``POST api/events/{id}/replay``."""
-        done = await (await self.ops()).replay([request.path_params["event_id"]])
+        done = await self.ops.replay([request.path_params["event_id"]])
         if not done:
             return _error(404, "no such event")
         return JSONResponse({"replayed": done})
 
     async def list_routes(self, request: Request) -> Response:
         """``GET api/routes``: every endpoint in match precedence."""
-        return JSONResponse({"routes": (await self.ops()).routes()})
+        return JSONResponse({"routes": self.ops.routes()})
 
     async def stats(self, request: Request) -> Response:
         """``GET api/stats``: events per status."""
-        return JSONResponse({"events": await (await self.ops()).stats()})
+        return JSONResponse({"events": await self.ops.stats()})
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-def build_admin_app(ops: OpsSource, metrics: Metrics, admin_token: str | None) -> Starlette:
+def build_admin_app(ops: Operations, metrics: Metrics, admin_token: str | None) -> Starlette:
     """The ``/_hookport`` app: health, readiness, metrics, the JSON API and the dashboard."""
     api = AdminAPI(ops, metrics, admin_token)
     dashboard = Dashboard(ops, admin_token)

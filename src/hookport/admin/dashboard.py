@@ -6,7 +6,6 @@ an ``HttpOnly``, ``SameSite=Strict`` cookie (which also keeps other sites from p
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import json
 from collections.abc import Awaitable, Callable
@@ -19,18 +18,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from hookport.events import EventStatus
-from hookport.operations import Operations, event_detail, event_summary
+from hookport.operations import Operations, event_detail, event_summary, format_time
 from hookport.store.base import EventFilter
 
 COOKIE = "hookport_admin"
 Handler = Callable[[Request], Awaitable[Response]]
 _STATUSES = [s.value for s in EventStatus]
-
-
-def _when(ts: float | None) -> str:
-    if ts is None:
-        return ""
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _pretty(body: str) -> str:
@@ -45,9 +38,9 @@ def _root(request: Request) -> str:
 
 
 class Dashboard:
-    """HTML views; ``ops`` returns the started runtime's operations."""
+    """HTML views over the app's operations (the app starts before it calls them)."""
 
-    def __init__(self, ops: Callable[[], Awaitable[Operations]], token: str | None) -> None:
+    def __init__(self, ops: Operations, token: str | None) -> None:
         self.ops = ops
         self.token = token
         self.env = jinja2.Environment(
@@ -55,7 +48,7 @@ class Dashboard:
             autoescape=True,
             undefined=jinja2.StrictUndefined,
         )
-        self.env.filters["when"] = _when
+        self.env.filters["when"] = format_time
         self.env.filters["pretty"] = _pretty
 
     def routes(self) -> list[Route]:
@@ -101,11 +94,11 @@ class Dashboard:
 
     async def index(self, request: Request) -> Response:
         """Counts per status, endpoints, and the newest deliveries (filterable)."""
-        ops = await self.ops()
+        ops = self.ops
         q = request.query_params
         status = q.get("status") or ""
         flt = EventFilter(
-            receiver=q.get("receiver") or None,
+            endpoint=q.get("endpoint") or None,
             status=EventStatus(status) if status in _STATUSES else None,
             type=q.get("type") or None,
             limit=100,
@@ -123,7 +116,7 @@ class Dashboard:
 
     async def show(self, request: Request) -> Response:
         """One delivery: request, attempts with errors, response."""
-        event = await (await self.ops()).get_event(request.path_params["event_id"])
+        event = await self.ops.get_event(request.path_params["event_id"])
         if event is None:
             return self.page("missing.html", request, 404)
         return self.page("event.html", request, event=event_detail(event))
@@ -131,5 +124,5 @@ class Dashboard:
     async def replay(self, request: Request) -> Response:
         """``POST events/{id}/replay``, then back to the event."""
         event_id = request.path_params["event_id"]
-        await (await self.ops()).replay([event_id])
+        await self.ops.replay([event_id])
         return RedirectResponse(f"{_root(request)}/events/{event_id}", status_code=303)

@@ -62,13 +62,13 @@ def build(
     plugin_specs: tuple[str, ...],
     *,
     workers: bool = False,
-    receivers: list[str] | None = None,
+    endpoints: list[str] | None = None,
     quiet: bool = True,
     **overrides: Any,
 ) -> HookportApp:
     """The assembled app (store not yet opened)."""
     settings, plugins = load(config, plugin_specs, quiet=quiet, **overrides)
-    return create_app(settings, plugins, workers=workers, worker_receivers=receivers)
+    return create_app(settings, plugins, workers=workers, worker_endpoints=endpoints)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

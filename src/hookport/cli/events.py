@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import click
 from rich.console import Console
@@ -15,15 +16,12 @@ from hookport.app import HookportApp
 from hookport.cli._common import build, common_options, run
 from hookport.config import parse_duration
 from hookport.events import Event, EventStatus
+from hookport.operations import Operations, event_detail, event_summary
+from hookport.operations import format_time as _when
 from hookport.store.base import EventFilter
 
 STATUSES = [s.value for s in EventStatus]
-
-
-def _when(ts: float | None) -> str:
-    if ts is None:
-        return ""
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+T = TypeVar("T")
 
 
 @click.group()
@@ -33,7 +31,8 @@ def events() -> None:
 
 @events.command("list")
 @common_options
-@click.option("--receiver", default=None, help="Endpoint name.")
+@click.option("--endpoint", default=None, help="Only events of this endpoint (its name).")
+@click.option("--receiver", "old_endpoint", default=None, hidden=True)  # the round-1 name
 @click.option("--status", type=click.Choice(STATUSES), default=None)
 @click.option("--type", "event_type", default=None)
 @click.option("--since", default=None, help="Only newer than this duration ago, e.g. 1h, 3d.")
@@ -42,7 +41,8 @@ def events() -> None:
 def list_events(
     config: str | None,
     plugins: tuple[str, ...],
-    receiver: str | None,
+    endpoint: str | None,
+    old_endpoint: str | None,
     status: str | None,
     event_type: str | None,
     since: str | None,
@@ -57,27 +57,25 @@ def list_events(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
     flt = EventFilter(
-        receiver=receiver,
+        endpoint=endpoint or old_endpoint,
         status=EventStatus(status) if status else None,
         type=event_type,
         since=since_ts,
         limit=limit,
     )
     app = build(config, plugins)
-    found = run(_with_store(app, lambda: app.ops.list_events(flt)))
+    found = run(_with_store(app, lambda ops: ops.list_events(flt)))
     if as_json:
-        from hookport.operations import event_summary
-
         click.echo(json.dumps([event_summary(e) for e in found], indent=2))
         return
     table = Table(title=f"{len(found)} events")
-    for column in ("id", "received", "receiver", "type", "status", "attempt", "delivery id"):
+    for column in ("id", "received", "endpoint", "type", "status", "attempt", "delivery id"):
         table.add_column(column, overflow="fold")
     for e in found:
         table.add_row(
             e.id,
             _when(e.received_at),
-            e.receiver,
+            e.endpoint,
             e.type or "",
             e.status.value,
             str(e.attempt),
@@ -93,12 +91,10 @@ def list_events(
 def show_event(config: str | None, plugins: tuple[str, ...], event_id: str, as_json: bool) -> None:
     """Show one delivery: headers, body, status, attempts with errors, response."""
     app = build(config, plugins)
-    event = run(_with_store(app, lambda: app.ops.get_event(event_id)))
+    event = run(_with_store(app, lambda ops: ops.get_event(event_id)))
     if event is None:
         raise click.ClickException(f"no event {event_id}")
     if as_json:
-        from hookport.operations import event_detail
-
         click.echo(json.dumps(event_detail(event), indent=2))
         return
     _render(event)
@@ -111,7 +107,7 @@ def _render(event: Event) -> None:
         f"attempts {event.attempt}"
     )
     console.print(
-        f"receiver {event.receiver}  plugin {event.plugin}  type {event.type}  "
+        f"endpoint {event.endpoint}  plugin {event.plugin}  type {event.type}  "
         f"delivery {event.delivery_id}  sender {event.sender}"
     )
     console.print(
@@ -170,14 +166,14 @@ def replay(
         raise click.UsageError("give event ids or --status, not both and not neither")
     app = build(config, plugins)
 
-    async def go() -> tuple[list[str], list[str]]:
-        ids = list(event_ids) or await app.ops.ids_with_status(EventStatus(status or "dead"))
+    async def go(ops: Operations) -> tuple[list[str], list[str]]:
+        ids = list(event_ids) or await ops.ids_with_status(EventStatus(status or "dead"))
         done: list[str] = []
         with Progress(transient=True) as progress:
             task = progress.add_task("replaying", total=len(ids))
             for start in range(0, len(ids), 200):
                 chunk = ids[start : start + 200]
-                done.extend(await app.ops.replay(chunk))
+                done.extend(await ops.replay(chunk))
                 progress.advance(task, len(chunk))
         return ids, done
 
@@ -188,9 +184,6 @@ def replay(
         raise click.ClickException(f"no such event(s): {', '.join(missing)}")
 
 
-async def _with_store(app: HookportApp, action):  # type: ignore[no-untyped-def]
-    await app.store.open()
-    try:
-        return await action()
-    finally:
-        await app.store.close()
+async def _with_store(app: HookportApp, action: Callable[[Operations], Awaitable[T]]) -> T:
+    async with app.ops.opened() as ops:
+        return await action(ops)

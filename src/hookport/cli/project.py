@@ -86,11 +86,10 @@ def check(config: str | None, plugins: tuple[str, ...]) -> None:
         click.echo(f"warning: {ep.kind} {ep.path} ({ep.name}) is unverified")
 
     async def store_ok() -> None:
-        await app.store.open()
-        try:
-            await app.store.ping()
-        finally:
-            await app.store.close()
+        async with app.ops.opened() as ops:
+            ok, reason = await ops.ready()
+        if not ok:
+            raise click.ClickException(f"store not ready: {reason}")
 
     run(store_ok())
     click.echo(f"store ok: {app.settings.store.url}")

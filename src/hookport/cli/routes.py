@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import json
 
 import click
 from rich.console import Console
@@ -18,39 +18,37 @@ from hookport.cli._common import build, common_options
     is_flag=True,
     help="Print full URLs from [server] base_url (with access tokens where needed).",
 )
-def routes(config: str | None, plugins: tuple[str, ...], urls: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+def routes(config: str | None, plugins: tuple[str, ...], urls: bool, as_json: bool) -> None:
     """List every endpoint: methods, path, kind, verification, plugin, name, description."""
-    app = build(config, plugins)
-    endpoints = app.assembly.endpoints
+    rows = build(config, plugins).ops.routes()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
     if urls:
-        base = (
-            app.settings.server.base_url
-            or f"http://{app.settings.server.host}:{app.settings.server.port}"
-        ).rstrip("/")
-        for ep in endpoints:
-            url = base + ep.path
-            if ep.verifier is not None:
-                query = ep.verifier.sign(b"", url=url, now=time.time()).query
-                if query:
-                    url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
-            click.echo(url)
+        for row in rows:
+            click.echo(row["url"])
         return
     table = Table(title="hookport endpoints", show_lines=False)
     for column in ("methods", "path", "kind", "verification", "plugin", "name", "description"):
         table.add_column(column, overflow="fold")
-    for ep in endpoints:
-        verification = ep.scheme if ep.verifier else "[yellow]unverified[/yellow]"
-        description = ep.description
-        if ep.handlers:
-            handled = "; ".join(f"{','.join(t)} → {n}" for t, n in ep.handlers)
+    for row in rows:
+        verification = row["verification"]
+        if verification == "unverified":
+            verification = "[yellow]unverified[/yellow]"
+        description = row["description"]
+        if row["handlers"]:
+            handled = "; ".join(
+                f"{','.join(h['events'])} → {h['handler']}" for h in row["handlers"]
+            )
             description = f"{description}\n{handled}" if description else handled
         table.add_row(
-            ",".join(ep.methods),
-            ep.path,
-            ep.kind,
+            ",".join(row["methods"]),
+            row["path"],
+            row["kind"],
             verification,
-            ep.plugin.name,
-            ep.name,
+            row["plugin"],
+            row["name"],
             description,
         )
     Console(width=160).print(table)

@@ -51,16 +51,18 @@ def serve(
 @common_options
 @click.option("--concurrency", type=int, default=None, help="Handlers in flight [worker].")
 @click.option(
-    "--receiver",
-    "receivers",
+    "--endpoint",
+    "endpoints",
     multiple=True,
-    help="Only work for this receiver (endpoint name; repeatable).",
+    help="Only work for this receiver endpoint (its name; repeatable).",
 )
+@click.option("--receiver", "old_endpoints", multiple=True, hidden=True)  # the round-1 name
 def worker(
     config: str | None,
     plugins: tuple[str, ...],
     concurrency: int | None,
-    receivers: tuple[str, ...],
+    endpoints: tuple[str, ...],
+    old_endpoints: tuple[str, ...],
 ) -> None:
     """Run workers only (no HTTP), for scale-out."""
     from hookport.server import run_worker
@@ -72,7 +74,7 @@ def worker(
         config,
         plugins,
         workers=True,
-        receivers=list(receivers) or None,
+        endpoints=[*endpoints, *old_endpoints] or None,
         quiet=False,
         **overrides,
     )

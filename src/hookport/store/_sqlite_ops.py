@@ -84,12 +84,12 @@ def insert_batch(conn: Connection, events: Sequence[NewEvent]) -> list[AppendRes
 
 def lease(conn: Connection, request: LeaseRequest) -> list[Event]:
     now, caps = request.now, dict(request.limits or {})
-    receivers = None if request.receivers is None else set(request.receivers)
+    wanted = None if request.endpoints is None else set(request.endpoints)
     picked: list[int] = []
     live = dict(conn.execute(q("lease_live"), {"now": now}).fetchall()) if caps else {}
     for endpoint, cap in caps.items():
         room = min(cap - live.get(endpoint, 0), request.limit)
-        if room <= 0 or (receivers is not None and endpoint not in receivers):
+        if room <= 0 or (wanted is not None and endpoint not in wanted):
             continue
         if cap == 1:
             first = conn.execute(q("lease_first_pending"), {"endpoint": endpoint, "now": now})
@@ -100,7 +100,7 @@ def lease(conn: Connection, request: LeaseRequest) -> list[Event]:
             picked += [row[0] for row in conn.execute(q("lease_capped"), params)]
     free = {
         "now": now,
-        "receivers": None if receivers is None else ids_json(sorted(receivers)),
+        "endpoints": None if wanted is None else ids_json(sorted(wanted)),
         "capped": ids_json(sorted(caps)),
         "limit": request.limit,
     }

@@ -18,7 +18,7 @@ from hookport.events import AppendResult, Event, EventStatus, HandlerOutcome, Ne
 class EventFilter:
     """Filters for :meth:`Store.list`; ``None`` means no filter. Newest first."""
 
-    receiver: str | None = None
+    endpoint: str | None = None
     status: EventStatus | None = None
     type: str | None = None
     since: float | None = None
@@ -30,7 +30,7 @@ class EventFilter:
 class LeaseRequest:
     """What a worker asks of :meth:`Store.lease`.
 
-    ``receivers``: only these endpoints (``None``: all). ``limits``: per-endpoint cap on events
+    ``endpoints``: only these endpoints (``None``: all). ``limits``: per-endpoint cap on events
     in flight across all workers; an endpoint with limit 1 is also ordered: an event is claimable
     only when no earlier event of that endpoint is still queued, processing or retrying.
     """
@@ -39,7 +39,7 @@ class LeaseRequest:
     limit: int
     lease_seconds: float
     now: float
-    receivers: Sequence[str] | None = None
+    endpoints: Sequence[str] | None = None
     limits: Mapping[str, int] | None = None
 
 

@@ -244,22 +244,22 @@ class PostgresStore(OutcomeWrites):
     async def lease(self, request: LeaseRequest) -> list[Event]:
         """Claim due events for ``request.owner`` (see :class:`LeaseRequest`)."""
         caps = dict(request.limits or {})
-        receivers = None if request.receivers is None else list(request.receivers)
-        scoped = {e: c for e, c in caps.items() if receivers is None or e in receivers}
+        wanted = None if request.endpoints is None else list(request.endpoints)
+        scoped = {e: c for e, c in caps.items() if wanted is None or e in wanted}
         async with self._connection() as conn:
             if scoped:  # caps are counted and claimed under one transaction's advisory lock
                 async with conn.transaction():
                     chosen = await self._choose_capped(conn, scoped, request)
-                    rows = await self._claim(conn, request, receivers, sorted(caps), chosen)
+                    rows = await self._claim(conn, request, wanted, sorted(caps), chosen)
             else:  # one statement, atomic on its own: no BEGIN and COMMIT round trips
-                rows = await self._claim(conn, request, receivers, sorted(caps), [])
+                rows = await self._claim(conn, request, wanted, sorted(caps), [])
         return [event_from_row(row) for row in sorted(rows, key=lambda r: r["seq"])]
 
     @staticmethod
     async def _claim(
         conn: Conn,
         request: LeaseRequest,
-        receivers: builtins.list[str] | None,
+        wanted: builtins.list[str] | None,
         capped: builtins.list[str],
         chosen: builtins.list[int],
     ) -> builtins.list[asyncpg.Record]:
@@ -267,7 +267,7 @@ class PostgresStore(OutcomeWrites):
         return await conn.fetch(
             _q("lease_claim"),
             request.now,
-            receivers,
+            wanted,
             capped,
             request.limit,
             chosen,
@@ -395,7 +395,7 @@ class PostgresStore(OutcomeWrites):
         async with self._connection() as conn:
             rows = await conn.fetch(
                 _q("list_events"),
-                filter.receiver,
+                filter.endpoint,
                 status,
                 filter.type,
                 filter.since,

@@ -228,7 +228,7 @@ class SqliteStore(OutcomeWrites):
     async def list(self, filter: EventFilter) -> list[Event]:
         """Events matching ``filter``, newest first (attempts not loaded)."""
         params = {
-            "receiver": filter.receiver,
+            "endpoint": filter.endpoint,
             "status": None if filter.status is None else str(filter.status),
             "type": filter.type,
             "since": filter.since,

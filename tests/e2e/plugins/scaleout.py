@@ -44,7 +44,7 @@ def _seconds(event: Event) -> float:
 
 
 async def _run(event: Event) -> None:
-    who = f"{event.receiver} {event.id} {event.attempt} {os.getpid()}"
+    who = f"{event.endpoint} {event.id} {event.attempt} {os.getpid()}"
     seconds = _seconds(event)
     t0 = time.time()
     _note(f"start {who} {t0:.6f} {seconds}")

@@ -122,13 +122,13 @@ ORDER BY seq
 LIMIT $3;
 
 -- name: lease_claim
--- $1 now, $2 receivers (NULL: all), $3 capped endpoints (excluded here), $4 limit,
+-- $1 now, $2 endpoints (NULL: all), $3 capped endpoints (excluded here), $4 limit,
 -- $5 seqs already chosen for capped endpoints, $6 owner, $7 lease expiry.
--- With receivers (every worker process names its own), each endpoint's oldest due events come
+-- With endpoints (every worker process names its own), each endpoint's oldest due events come
 -- from an ordered scan of events_pending_endpoint, merged by seq: the scan stops after $4 rows
 -- whatever the table statistics say. (One scan with endpoint = ANY (...) would read every
 -- pending row and sort them on each lease when statistics are stale or missing, as on a young
--- table or with autovacuum off.) Without receivers, events_pending gives seq order directly.
+-- table or with autovacuum off.) Without endpoints, events_pending gives seq order directly.
 -- seq has no index of its own: both the scans and the update's seq lookup use those indexes
 -- (the status tests imply their predicate).
 WITH per_endpoint AS (

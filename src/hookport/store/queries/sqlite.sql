@@ -72,7 +72,7 @@ WHERE status IN ('queued', 'processing', 'retrying')
   AND (status = 'queued'
        OR (status = 'retrying' AND next_attempt_at <= :now)
        OR (status = 'processing' AND lease_expires_at <= :now))
-  AND (:receivers IS NULL OR endpoint IN (SELECT value FROM json_each(:receivers)))
+  AND (:endpoints IS NULL OR endpoint IN (SELECT value FROM json_each(:endpoints)))
   AND endpoint NOT IN (SELECT value FROM json_each(:capped))
 ORDER BY seq
 LIMIT :limit;
@@ -137,7 +137,7 @@ SELECT seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, 
     query_string, headers, body, params, sender, source_ip, status, attempt, next_attempt_at,
     last_error, done_handlers, response_status, response_headers, response_body
 FROM events
-WHERE (:receiver IS NULL OR endpoint = :receiver)
+WHERE (:endpoint IS NULL OR endpoint = :endpoint)
   AND (:status IS NULL OR status = :status)
   AND (:type IS NULL OR type = :type)
   AND (:since IS NULL OR received_at >= :since)

@@ -1,0 +1,113 @@
+"""Reading a request body: size limits, raw and decoded, and ``Content-Encoding`` decoded as
+it streams (gzip, several members allowed; deflate as zlib, RFC 9110).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from hookport.errors import PayloadError, PayloadTooLarge, UnsupportedEncoding
+from hookport.types import MultiMapping
+
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+
+
+_ENCODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+def content_codings(header: str | None) -> list[str]:
+    """The ``Content-Encoding`` codings in the order they were applied; 415 if unknown."""
+    codings = [c.strip().lower() for c in (header or "").split(",") if c.strip()]
+    codings = [c for c in codings if c != "identity"]
+    for coding in codings:
+        if coding not in _ENCODINGS:
+            raise UnsupportedEncoding(coding)
+    return codings
+
+
+class _Decoder:
+    """Streaming decompression that never produces more than ``limit`` bytes in all.
+
+    Each stage decodes one coding; a gzip stage accepts several concatenated members, as
+    RFC 1952 allows, so no trailing data is silently dropped.
+    """
+
+    def __init__(self, codings: list[str], limit: int) -> None:
+        # Decode in reverse order of application.
+        self._wbits = [_ENCODINGS[c] for c in reversed(codings)]
+        self._stages = [zlib.decompressobj(w) for w in self._wbits]
+        self._limit = limit
+
+    def feed(self, data: bytes, produced: int) -> bytes:
+        for index in range(len(self._stages)):
+            data = self._run(index, data, produced)
+        return data
+
+    def finish(self, produced: int) -> bytes:
+        data = b""
+        for index in range(len(self._stages)):
+            data = self._run(index, data, produced)
+            stage = self._stages[index]
+            data += stage.flush()
+            if not stage.eof:
+                raise PayloadError("compressed body is truncated")
+        return data
+
+    def _run(self, index: int, data: bytes, produced: int) -> bytes:
+        out = b""
+        while True:
+            stage = self._stages[index]
+            room = self._limit - produced - len(out) + 1
+            try:
+                out += stage.decompress(data, room)
+            except zlib.error:
+                raise PayloadError("compressed body is corrupt") from None
+            if produced + len(out) > self._limit or stage.unconsumed_tail:
+                raise PayloadTooLarge(self._limit)
+            if not (stage.eof and stage.unused_data):
+                return out
+            if self._wbits[index] != _ENCODINGS["gzip"]:
+                raise PayloadError("trailing data after the compressed body")
+            data = stage.unused_data  # the next gzip member
+            self._stages[index] = zlib.decompressobj(self._wbits[index])
+
+
+async def read_body(receive: Receive, headers: MultiMapping, limit: int) -> bytes:
+    """Read the whole body, decoding ``Content-Encoding``; 413 past ``limit`` (raw or decoded)."""
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(limit)
+    codings = content_codings(headers.get("content-encoding"))
+    decoder = _Decoder(codings, limit) if codings else None
+    chunks: list[bytes] = []
+    raw_size = 0
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected
+        chunk: bytes = message.get("body", b"")
+        more = message.get("more_body", False)
+        raw_size += len(chunk)
+        if raw_size > limit:
+            raise PayloadTooLarge(limit)
+        if decoder is not None:
+            chunk = decoder.feed(chunk, size)
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(limit)
+        if chunk:
+            chunks.append(chunk)
+    if decoder is not None:
+        tail = decoder.finish(size)
+        if size + len(tail) > limit:
+            raise PayloadTooLarge(limit)
+        chunks.append(tail)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class ClientDisconnected(Exception):
+    """The client went away before the body was read."""
