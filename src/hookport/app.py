@@ -26,6 +26,7 @@ from hookport.plugin import Plugin
 from hookport.proxies import parse_networks
 from hookport.store import open_store
 from hookport.store.base import Store
+from hookport.threads import ThreadLane
 from hookport.worker import Worker
 
 Scope = MutableMapping[str, Any]
@@ -61,6 +62,7 @@ class HookportApp:
             trusted_proxies=parse_networks(settings.server.trusted_proxies),
             base_url=settings.server.base_url,
             metrics=self.metrics,
+            route_threads=ThreadLane("route", settings.server.route_threads),
         )
         self.worker: Worker | None = None
         if workers and assembly.receivers:
@@ -68,6 +70,7 @@ class HookportApp:
         token = settings.secret_environ().get(settings.admin.token_env) or None
         self.admin = build_admin_app(self.ops, self.metrics, token)
         self._started = False
+        self._stop_deadline: float | None = None
         self._start_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -110,6 +113,15 @@ class HookportApp:
                 kv(endpoints=len(self.assembly.endpoints), workers=self.worker is not None),
             )
 
+    def stop_requested(self) -> None:
+        """Start the ``shutdown_timeout`` clock (the server calls it on SIGTERM/SIGINT).
+
+        The HTTP drain and the workers' stop then share that one budget, so the process exits
+        within ``shutdown_timeout`` of the signal, not twice that.
+        """
+        if self._stop_deadline is None:
+            self._stop_deadline = time.monotonic() + self.settings.server.shutdown_timeout
+
     async def shutdown(self) -> None:
         """Finish or release in-flight work, then close the store."""
         if not self._started:
@@ -122,7 +134,9 @@ class HookportApp:
                 await task
         self._tasks.clear()
         if self.worker is not None:
-            await self.worker.stop(self.settings.server.shutdown_timeout)
+            self.stop_requested()
+            left = (self._stop_deadline or 0.0) - time.monotonic()
+            await self.worker.stop(max(left, 0.1))
         await self.store.close()
         log.info("stopped")
 

@@ -72,6 +72,8 @@ class ServerSettings(_Section):
     trusted_proxies: list[str] = Field(default_factory=list)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     shutdown_timeout: Duration = 30.0
+    route_threads: int = Field(16, ge=1)
+    """Threads for sync route handlers (their own: sync receiver handlers never take them)."""
 
 
 class StoreSettings(_Section):
@@ -99,7 +101,11 @@ class WorkerSettings(_Section):
     max_attempts: int = Field(8, ge=1)
     backoff: BackoffSettings = Field(default_factory=BackoffSettings)
     lease: Duration = 60.0
-    timeout: Duration | None = None
+    timeout: Duration | None = 300.0
+    """Default handler timeout, 5 minutes (a receiver's ``timeout=`` overrides it). Without
+    one, a handler that never returns would hold its worker slot forever."""
+    threads: int | None = Field(None, ge=1)
+    """Threads for sync handlers (default: ``concurrency``)."""
     poll_interval: Duration = 1.0
 
 

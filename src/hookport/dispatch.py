@@ -13,13 +13,30 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from hookport.assembly import Assembly, BoundHandler, ReceiverEndpoint
 from hookport.context import Context
-from hookport.errors import HandlerTimeout
+from hookport.errors import HandlerTimeout, WorkerStopped
 from hookport.events import Event, HandlerOutcome
+from hookport.threads import ThreadLane
 
 log = logging.getLogger("hookport.dispatch")
+
+
+@dataclass(frozen=True, slots=True)
+class RunningHandler:
+    """A handler running now: its event, endpoint, name, start (monotonic) and timeout."""
+
+    event_id: str
+    endpoint: str
+    handler: str
+    since: float
+    timeout: float | None
+
+    def seconds(self, now: float | None = None) -> float:
+        """How long it has been running."""
+        return (time.monotonic() if now is None else now) - self.since
 
 
 class Dispatcher:
@@ -29,20 +46,44 @@ class Dispatcher:
     through the assembly's notifier.
     """
 
-    def __init__(self, assembly: Assembly, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        assembly: Assembly,
+        threads: ThreadLane,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._receivers = assembly.receivers
         self._notifier = assembly.notifier
+        self._threads = threads
         self._clock = clock
+        self._running: dict[int, RunningHandler] = {}
 
-    async def run(self, event: Event) -> list[HandlerOutcome]:
+    @property
+    def threads(self) -> ThreadLane:
+        """The thread lane sync handlers run on."""
+        return self._threads
+
+    def running(self) -> list[RunningHandler]:
+        """The handlers running now, oldest first (what the slots of a worker are doing)."""
+        return sorted(self._running.values(), key=lambda r: r.since)
+
+    async def run(
+        self, event: Event, outcomes: list[HandlerOutcome] | None = None
+    ) -> list[HandlerOutcome]:
         """Run the handlers of ``event`` that have not succeeded yet, one after another.
 
         Never raises for a handler's failure: each failure (exception or timeout) becomes a
         failed outcome and the next handler still runs. No matching handler: no outcomes.
+        Outcomes are appended to ``outcomes`` as handlers end, so a caller that cancels the
+        run (a worker stopping) still has them; the handler cancelled mid-run gets an
+        ``Interrupted`` outcome there before the cancellation propagates.
         """
+        done = outcomes if outcomes is not None else []
         endpoint = self._receivers.get(event.endpoint)
         if endpoint is None:
-            return [self._unknown_endpoint(event)]
+            done.append(self._unknown_endpoint(event))
+            return done
         handlers = [
             h for h in endpoint.handlers_for(event.type) if h.name not in event.done_handlers
         ]
@@ -53,29 +94,35 @@ class Dispatcher:
                 event.type,
                 extra=_fields(event),
             )
-        return [await self._call(endpoint, handler, event) for handler in handlers]
+        for handler in handlers:
+            started = self._clock()
+            try:
+                done.append(await self._call(endpoint, handler, event, started))
+            except asyncio.CancelledError:
+                error = WorkerStopped("the worker stopped while the handler was running")
+                done.append(self._failure(handler, event, started, error, with_traceback=False))
+                raise
+        return done
 
     async def _call(
-        self, endpoint: ReceiverEndpoint, handler: BoundHandler, event: Event
+        self, endpoint: ReceiverEndpoint, handler: BoundHandler, event: Event, started: float
     ) -> HandlerOutcome:
-        started = self._clock()
         values = {**event.params, "event": event, "ctx": self._context(endpoint, handler, event)}
-        deadline = asyncio.timeout(endpoint.timeout)
+        key = id(values)
+        self._running[key] = RunningHandler(
+            event.id, endpoint.name, handler.name, time.monotonic(), endpoint.timeout
+        )
         try:
-            async with deadline:
-                await handler.plan.call(values)
+            await handler.plan.call(values, threads=self._threads, timeout=endpoint.timeout)
+        except HandlerTimeout as exc:
+            return self._failure(handler, event, started, exc, with_traceback=False)
         except Exception as exc:
-            if deadline.expired():
-                # A sync handler keeps running in its thread (threads cannot be killed); we
-                # stop waiting for it and record the timeout.
-                timeout = HandlerTimeout(f"handler ran longer than {endpoint.timeout:g}s")
-                return self._failure(handler, event, started, timeout, with_traceback=False)
             return self._failure(handler, event, started, exc, with_traceback=True)
+        finally:
+            del self._running[key]
         return HandlerOutcome(handler.name, ok=True, started_at=started, finished_at=self._clock())
 
-    def _context(
-        self, endpoint: ReceiverEndpoint, handler: BoundHandler, event: Event
-    ) -> Context:
+    def _context(self, endpoint: ReceiverEndpoint, handler: BoundHandler, event: Event) -> Context:
         return Context(
             plugin=endpoint.plugin,
             notifier=self._notifier,

@@ -14,7 +14,8 @@
     │   └── StoreUnavailable    503     the store cannot commit; nothing was acknowledged
     ├── StoreError                      a store operation failed (not tied to a request)
     ├── NotifyError                     a notification could not be delivered
-    └── HandlerTimeout (TimeoutError)   a handler ran past its timeout
+    ├── HandlerTimeout (TimeoutError)   a handler ran past its timeout
+    └── WorkerStopped                   the worker stopped while a handler still ran
 
 Messages of HTTP-facing errors are safe to show to the sender: they never contain secrets.
 """
@@ -136,6 +137,14 @@ class NotifyError(HookportError):
 
 class HandlerTimeout(HookportError, TimeoutError):
     """A handler ran longer than its timeout."""
+
+
+class WorkerStopped(HookportError):
+    """The worker stopped (shutdown timeout) while a handler of the event was still running.
+
+    Recorded as that handler's outcome: the handler may have done some or all of its work, and
+    the event is due again at once.
+    """
 
 
 _REASONS = {

@@ -36,6 +36,7 @@ from hookport.proxies import resolve_client
 from hookport.routing import Match
 from hookport.store.base import Store
 from hookport.templating import TemplateResponse, render
+from hookport.threads import ThreadLane
 from hookport.types import Verified
 
 Scope = MutableMapping[str, Any]
@@ -59,6 +60,7 @@ class Ingest:
         trusted_proxies: list[IPv4Network | IPv6Network],
         base_url: str | None,
         metrics: Metrics,
+        route_threads: ThreadLane,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.assembly = assembly
@@ -68,6 +70,7 @@ class Ingest:
         self.trusted = trusted_proxies
         self.base_url = base_url.rstrip("/") if base_url else None
         self.metrics = metrics
+        self.route_threads = route_threads
         self.clock = clock
         self._outage_log = _OutageLog()
 
@@ -208,7 +211,7 @@ class Ingest:
         )
         values = {"request": request, "ctx": ctx, **request.params}
         try:
-            result = await ep.call.call(values)
+            result = await ep.call.call(values, threads=self.route_threads)
         except HTTPError as exc:
             response = _error_response(exc)
         else:

@@ -1,4 +1,4 @@
-"""Handler calls: parameters injected by name, sync handlers in a thread, async ones awaited.
+"""Handler calls: parameters injected by name, sync handlers on a thread lane, async ones awaited.
 
 A :class:`CallPlan` is prepared once at assembly (where an unknown parameter is a
 ``PluginError`` naming the plugin and the signature) and used for every call.
@@ -7,13 +7,13 @@ A :class:`CallPlan` is prepared once at assembly (where an unknown parameter is 
 from __future__ import annotations
 
 import asyncio
-import functools
 import inspect
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hookport.errors import PluginError
+from hookport.errors import HandlerTimeout, PluginError
+from hookport.threads import ThreadLane
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,13 +24,29 @@ class CallPlan:
     names: tuple[str, ...]
     is_async: bool
 
-    async def call(self, values: Mapping[str, Any]) -> Any:
-        """Call the handler with the values it asks for; sync handlers run in a thread."""
+    async def call(
+        self,
+        values: Mapping[str, Any],
+        *,
+        threads: ThreadLane,
+        timeout: float | None = None,  # noqa: ASYNC109 - the handler's own run time
+    ) -> Any:
+        """Call the handler with the values it asks for; sync handlers run on ``threads``.
+
+        ``timeout`` bounds the handler's own run (for a sync handler, from the moment its
+        thread starts it): past it, :class:`~hookport.errors.HandlerTimeout`.
+        """
         kwargs = {name: values[name] for name in self.names}
-        if self.is_async:
-            return await self.func(**kwargs)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, functools.partial(self.func, **kwargs))
+        if not self.is_async:
+            return await threads.run(self.func, kwargs, timeout=timeout, label=_label(self.func))
+        deadline = asyncio.timeout(timeout)
+        try:
+            async with deadline:
+                return await self.func(**kwargs)
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # the handler's own TimeoutError, not ours
+            raise HandlerTimeout(f"handler ran longer than {timeout:g}s") from None
 
 
 def prepare_call(

@@ -16,7 +16,8 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -68,7 +69,8 @@ def serve(
     )
     scheme = "https" if ssl_certfile else "http"
     shown = f"[{host}]" if ":" in host else host
-    server = _AnnouncingServer(config, f"hookport listening on {scheme}://{shown}:{real_port}")
+    announcement = f"hookport listening on {scheme}://{shown}:{real_port}"
+    server = _AnnouncingServer(config, announcement, app.stop_requested)
     for ep in app.assembly.endpoints:
         if ep.verifier is None:
             log.warning("unverified endpoint %s", kv(path=ep.path, name=ep.name))
@@ -83,9 +85,17 @@ def serve(
 class _AnnouncingServer(uvicorn.Server):
     """uvicorn's server, printing one line once it accepts connections."""
 
-    def __init__(self, config: uvicorn.Config, announcement: str) -> None:
+    def __init__(
+        self, config: uvicorn.Config, announcement: str, on_stop: Callable[[], None]
+    ) -> None:
         super().__init__(config)
         self._announcement = announcement
+        self._on_stop = on_stop
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Start the shutdown clock, then let uvicorn stop (draining connections first)."""
+        self._on_stop()
+        super().handle_exit(sig, frame)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -129,6 +139,7 @@ def run_worker(app: HookportApp) -> None:
         print("hookport worker running", flush=True)
         try:
             await stop.wait()
+            app.stop_requested()
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)

@@ -32,6 +32,8 @@ from hookport.events import Event, HandlerOutcome
 from hookport.renewal import LeaseRenewer
 from hookport.retry import RetryAt, RetryPolicy
 from hookport.store.base import LeaseRequest, Store
+from hookport.threads import ThreadLane
+from hookport.watchdog import HandlerWatchdog
 
 log = logging.getLogger("hookport.worker")
 
@@ -76,7 +78,9 @@ class Worker:
             name: _policy(ep.max_attempts, settings) for name, ep in receivers.items()
         }
         self._default_policy = _policy(settings.max_attempts, settings)
-        self._dispatcher = Dispatcher(assembly, clock=clock)
+        self._threads = ThreadLane("handler", settings.threads or settings.concurrency)
+        self._dispatcher = Dispatcher(assembly, self._threads, clock=clock)
+        self._watchdog = HandlerWatchdog(self._dispatcher)
         self._held: dict[str, Event] = {}  # leased; outcome not yet being written
         self._tasks: set[asyncio.Task[None]] = set()
         self._writes: set[asyncio.Task[None]] = set()
@@ -108,6 +112,7 @@ class Worker:
             self._run_loop(), name=f"hookport-worker-{self.owner}"
         )
         self._renewer.start()
+        self._watchdog.start()
         log.info(
             "worker %s started: concurrency %d, %d endpoint(s)",
             self.owner,
@@ -119,9 +124,11 @@ class Worker:
     async def stop(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - a grace period
         """Stop gracefully: lease nothing more, let in-flight events finish within ``timeout``.
 
-        Events still running after ``timeout`` are cancelled, and they and any leased event
-        not started yet are released to the store, due again at once with the attempt not
-        counted. Outcome writes already under way complete first.
+        Events still running after ``timeout`` are cancelled: their attempt is recorded, the
+        handler cut off with a ``WorkerStopped`` outcome (a sync handler's thread cannot be
+        stopped and may still finish its work), and they are due again at once. Leased events
+        not started yet are released, the attempt not counted. Outcome writes under way
+        complete first.
         """
         self._stopping.set()
         if self._loop_task is not None:
@@ -134,6 +141,7 @@ class Worker:
             await _cancel_all(pending)
         await self._settle()
         await self._renewer.stop()
+        await self._watchdog.stop()
         log.info("worker %s stopped", self.owner, extra={"owner": self.owner})
 
     async def run_once(self) -> int:
@@ -279,23 +287,39 @@ class Worker:
         """Run one leased event's handlers and record the outcome."""
         if self._stopping.is_set():
             return  # leased but not started: stop() releases it
+        outcomes: list[HandlerOutcome] = []
         try:
-            outcomes = await self._dispatcher.run(event)
+            await self._dispatcher.run(event, outcomes)
+        except asyncio.CancelledError:
+            # Stopped mid-handler: that handler ran (partly, or even to the end in its thread),
+            # so the event is not released as "not run". Its attempt is recorded, with a
+            # WorkerStopped outcome for the handler cut off, and it is due again at once.
+            if outcomes:
+                self._held.pop(event.id, None)
+                self._write(event, outcomes, interrupted=True)
+            raise
         except Exception:  # a dispatcher bug must not kill the worker; the lease will expire
             log.exception("dispatching event %s failed", event.id, extra=_fields(event))
             self._held.pop(event.id, None)
             return
         self._held.pop(event.id, None)
-        # The outcome is written by its own task, which cancelling this one does not stop. The
-        # slot frees now: the next events are leased and run while this outcome commits (the
-        # event stays leased, so per-endpoint limits still count it until then).
-        write = asyncio.create_task(self._record(event, outcomes))
+        self._write(event, outcomes)
+
+    def _write(
+        self, event: Event, outcomes: list[HandlerOutcome], *, interrupted: bool = False
+    ) -> None:
+        # The outcome is written by its own task, which cancelling the event's task does not
+        # stop. The slot frees now: the next events are leased and run while this outcome
+        # commits (the event stays leased, so per-endpoint limits still count it until then).
+        write = asyncio.create_task(self._record(event, outcomes, interrupted))
         self._writes.add(write)
         write.add_done_callback(self._write_done)
 
-    async def _record(self, event: Event, outcomes: list[HandlerOutcome]) -> None:
+    async def _record(
+        self, event: Event, outcomes: list[HandlerOutcome], interrupted: bool
+    ) -> None:
         try:
-            outcome, kept = await self._write_outcome(event, outcomes)
+            outcome, kept = await self._write_outcome(event, outcomes, interrupted)
         except Exception as exc:
             log.error(  # store errors are expected: no traceback
                 "could not record the outcome of event %s (%s); it runs again when its lease "
@@ -324,13 +348,16 @@ class Worker:
         )
 
     async def _write_outcome(
-        self, event: Event, outcomes: list[HandlerOutcome]
+        self, event: Event, outcomes: list[HandlerOutcome], interrupted: bool
     ) -> tuple[str, bool]:
         now = self._clock()
         failures = [o for o in outcomes if not o.ok]
         if not failures:
             return "done", await self._store.complete(event.id, self.owner, outcomes, now)
         error = "; ".join(f"{o.handler}: {o.error}" for o in failures)
+        if interrupted:
+            kept = await self._store.retry(event.id, self.owner, outcomes, now, error, now)
+            return "interrupted by the worker's stop, due again now", kept
         policy = self._policies.get(event.endpoint, self._default_policy)
         decision = policy.decide(event.attempt, now, self._rng)
         if isinstance(decision, RetryAt):
@@ -366,6 +393,7 @@ class Worker:
             log.info("released %d event(s) not finished", len(ids))
         for event_id in ids:
             self._held.pop(event_id, None)
+
 
 @dataclass(slots=True)
 class _Backoff:

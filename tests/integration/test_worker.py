@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -399,7 +400,9 @@ async def test_stop_lets_in_flight_handlers_finish(store: Store) -> None:
 
 
 @pytest.mark.anyio
-async def test_stop_releases_events_still_running_after_the_timeout(store: Store) -> None:
+async def test_stop_records_events_still_running_after_the_timeout_as_interrupted(
+    store: Store,
+) -> None:
     plugin = Plugin("p")
     hook = plugin.receiver("/hook")
     entered = asyncio.Event()
@@ -422,9 +425,13 @@ async def test_stop_releases_events_still_running_after_the_timeout(store: Store
     assert cancelled.is_set()
     event = await store.get(event_id)
     assert event is not None
-    assert event.status is EventStatus.QUEUED  # released: due again, attempt not counted
-    assert event.attempt == 0
-    assert not event.attempts
+    # The handler ran: its attempt counts, says what happened, and the event is due again now.
+    assert event.status is EventStatus.RETRYING
+    assert event.attempt == 1
+    assert event.next_attempt_at is not None and event.next_attempt_at <= time.time()
+    [attempt] = event.attempts
+    assert (attempt.handler.rsplit(".", 1)[-1], attempt.ok) == ("stuck", False)
+    assert attempt.error == "WorkerStopped: the worker stopped while the handler was running"
 
 
 @pytest.mark.anyio
@@ -478,7 +485,7 @@ async def test_the_outcome_is_written_even_if_the_batch_is_cancelled(store: Stor
 
 
 @pytest.mark.anyio
-async def test_drain_timeout_releases_the_running_batch(store: Store) -> None:
+async def test_drain_timeout_records_the_running_batch_as_interrupted(store: Store) -> None:
     plugin = Plugin("p")
     hook = plugin.receiver("/hook")
 
@@ -491,7 +498,10 @@ async def test_drain_timeout_releases_the_running_batch(store: Store) -> None:
 
     with pytest.raises(TimeoutError):
         await worker.drain(timeout=0.05)
-    assert await status_of(store, event_id) is EventStatus.QUEUED
+    event = await store.get(event_id)
+    assert event is not None
+    assert (event.status, event.attempt) == (EventStatus.RETRYING, 1)  # it ran; due again now
+    assert event.last_error is not None and "WorkerStopped" in event.last_error
 
 
 @pytest.mark.anyio

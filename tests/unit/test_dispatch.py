@@ -19,6 +19,8 @@ from hookport.errors import PluginError
 from hookport.events import Event, EventStatus
 from hookport.notify import RecordingNotifier
 from hookport.plugin import Plugin, Receiver
+from hookport.threads import ThreadLane
+from hookport.watchdog import HandlerWatchdog
 
 SETTINGS = WorkerSettings(max_attempts=5, timeout=None)
 
@@ -74,7 +76,8 @@ def dispatcher(
     settings: WorkerSettings = SETTINGS,
     plugins: dict[str, dict[str, Any]] | None = None,
 ) -> Dispatcher:
-    return Dispatcher(assembled(*receivers, notifier=notifier, settings=settings, plugins=plugins))
+    assembly = assembled(*receivers, notifier=notifier, settings=settings, plugins=plugins)
+    return Dispatcher(assembly, ThreadLane("handler", 4))
 
 
 @pytest.mark.anyio
@@ -209,7 +212,9 @@ async def test_a_sync_handler_past_its_timeout_is_recorded_and_dispatch_moves_on
     finally:
         release.set()  # let the abandoned thread finish
 
-    assert stuck_outcome.error == "HandlerTimeout: handler ran longer than 0.05s"
+    assert stuck_outcome.error == (
+        "HandlerTimeout: handler ran longer than 0.05s; its thread is still running"
+    )
     assert after_outcome.ok
     assert ran == ["after"]
 
@@ -430,3 +435,48 @@ def test_path_params(path: str, names: set[str]) -> None:
     hook = plugin.receiver(path)
     hook(lambda event, **params: None)
     assert set(endpoint(hook).handlers[0].plan.names) == names | {"event", "ctx"}
+
+
+def test_handlers_have_a_default_timeout_of_five_minutes() -> None:
+    plugin = Plugin("p")
+    hook = plugin.receiver("/hook")
+    config = load_settings(None, {})
+    assert config.worker.timeout == 300.0
+    assert assemble([plugin], config, RecordingNotifier()).receivers[hook.name].timeout == 300.0
+
+
+@pytest.mark.anyio
+async def test_the_watchdog_names_a_handler_running_past_half_its_timeout_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    plugin = Plugin("p")
+    hook = plugin.receiver("/hook", timeout=10)
+    entered = asyncio.Event()
+
+    @hook
+    async def slow(event: Event) -> None:
+        entered.set()
+        await asyncio.Event().wait()
+
+    lane_dispatcher = dispatcher(hook)
+    watchdog = HandlerWatchdog(lane_dispatcher)
+    run = asyncio.create_task(lane_dispatcher.run(make_event(hook)))
+    await entered.wait()
+    [running] = lane_dispatcher.running()
+    assert (running.handler.rsplit(".", 1)[-1], running.timeout) == ("slow", 10)
+
+    assert watchdog.check(now=running.since + 4.9) == []
+    with caplog.at_level(logging.WARNING, logger="hookport.worker"):
+        assert len(watchdog.check(now=running.since + 5.1)) == 1
+        watchdog.check(now=running.since + 6)  # warned once, not on every look
+    warnings = [r.getMessage() for r in caplog.records if "has been running" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "on event 0190aaaa000000000000000000000001" in warnings[0]
+    assert "its timeout is 10s" in warnings[0]
+    assert watchdog.slow == 1
+
+    run.cancel()
+    outcomes = await asyncio.gather(run, return_exceptions=True)
+    assert isinstance(outcomes[0], asyncio.CancelledError)
+    assert lane_dispatcher.running() == []
+    assert watchdog.check() == [] and watchdog.slow == 0
