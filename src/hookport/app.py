@@ -63,6 +63,7 @@ class HookportApp:
             base_url=settings.server.base_url,
             metrics=self.metrics,
             route_threads=ThreadLane("route", settings.server.route_threads),
+            route_record_max=settings.store.route_record_max,
         )
         self.worker: Worker | None = None
         if workers and assembly.receivers:

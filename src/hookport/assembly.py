@@ -24,7 +24,7 @@ from hookport.config import Settings, WorkerSettings
 from hookport.errors import ConfigError, PluginError
 from hookport.injection import CallPlan, prepare_call
 from hookport.notify import Notifications
-from hookport.plugin import EventTypeSource, HandlerSpec, Plugin, Receiver, RouteSpec
+from hookport.plugin import EventTypeSource, HandlerSpec, Plugin, Receiver, RecordMode, RouteSpec
 from hookport.routing import RouteTable, compile_path
 from hookport.templating import build_environment, plugin_template_dir
 from hookport.types import Verifier
@@ -63,7 +63,7 @@ class RouteEndpoint:
     call: CallPlan
     handler: str
     templates: jinja2.Environment | None
-    record: bool
+    record: RecordMode
 
     @property
     def scheme(self) -> str:
@@ -215,19 +215,30 @@ def _route_endpoint(
 ) -> RouteEndpoint:
     where = f"route {spec.path}"
     available = {"request", "ctx", *_path_params(plugin, spec.path)}
+    verifier = _resolve(spec.verify, plugin, where, environ)
     return RouteEndpoint(
         plugin=plugin,
         name=spec.name,
         path=spec.path,
         methods=spec.methods,
         description=spec.description,
-        verifier=_resolve(spec.verify, plugin, where, environ),
+        verifier=verifier,
         settings=plugin_settings,
         call=prepare_call(spec.handler, available, plugin=plugin.name, where=where),
         handler=getattr(spec.handler, "__name__", spec.name),
         templates=env,
-        record=spec.record,
+        record=_record_mode(spec.record, verified=verifier is not None),
     )
+
+
+def _record_mode(record: bool | RecordMode | None, *, verified: bool) -> RecordMode:
+    if record is None:
+        return "full" if verified else "metadata"
+    if record is True:
+        return "full"
+    if record is False:
+        return "off"
+    return record
 
 
 def _receiver_endpoint(

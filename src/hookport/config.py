@@ -85,6 +85,8 @@ class StoreSettings(_Section):
     batch_max: int = Field(256, ge=1)
     queue_max: int = Field(10_000, ge=1)
     pool_size: int = Field(10, ge=1)
+    route_record_max: Size = 65_536
+    """Bodies (request and response) of a recorded route call larger than this are not kept."""
 
 
 class BackoffSettings(_Section):

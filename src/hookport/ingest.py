@@ -61,6 +61,7 @@ class Ingest:
         base_url: str | None,
         metrics: Metrics,
         route_threads: ThreadLane,
+        route_record_max: int = 65_536,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.assembly = assembly
@@ -71,6 +72,7 @@ class Ingest:
         self.base_url = base_url.rstrip("/") if base_url else None
         self.metrics = metrics
         self.route_threads = route_threads
+        self.route_record_max = route_record_max
         self.clock = clock
         self._outage_log = _OutageLog()
 
@@ -223,7 +225,7 @@ class Ingest:
             [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.header_list()],
             head=request.method == "HEAD",
         )
-        if ep.record:
+        if ep.record != "off":
             await self._record(ep, request, verified, response)
         return response.status
 
@@ -238,6 +240,11 @@ class Ingest:
     async def _record(
         self, ep: RouteEndpoint, request: Request, verified: Verified, response: Response
     ) -> None:
+        # Metadata only for unverified routes (anyone can send them), and never bodies past
+        # the cap: a route's record must not let anonymous traffic fill the disk.
+        keep = ep.record == "full" and (
+            len(request.body) + len(response.body) <= self.route_record_max
+        )
         event = self._new_event(
             ep,
             request,
@@ -246,7 +253,10 @@ class Ingest:
             type=verified.event_type,
             delivery_id=None,
             status=EventStatus.DONE,
-            response=RecordedResponse(response.status, response.header_list(), response.body),
+            response=RecordedResponse(
+                response.status, response.header_list(), response.body if keep else b""
+            ),
+            body=request.body if keep else b"",
         )
         try:
             check_storable(event)
@@ -270,6 +280,7 @@ class Ingest:
         status: EventStatus = EventStatus.QUEUED,
         response: RecordedResponse | None = None,
         ordered: bool = False,
+        body: bytes | None = None,
     ) -> NewEvent:
         return NewEvent(
             id=new_event_id(),
@@ -283,7 +294,7 @@ class Ingest:
             path=request.path,
             query_string=request.query_string,
             headers=request.header_pairs(),
-            body=request.body,
+            body=request.body if body is None else body,
             params=dict(request.params),
             sender=verified.sender,
             source_ip=request.client,

@@ -10,13 +10,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
 from hookport.types import IncomingRequest, Verifier
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+RecordMode = Literal["full", "metadata", "off"]
+"""What the store keeps of a route's call: everything, metadata without bodies, or nothing."""
 
 EventTypeSource = str | Callable[[IncomingRequest], str | None]
 """A header name, or a callable of the request, that gives a receiver's event type."""
@@ -33,7 +36,7 @@ class RouteSpec:
     verify: Verifier | None
     name: str
     description: str
-    record: bool
+    record: bool | RecordMode | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +157,16 @@ class Plugin:
         verify: Verifier | None = None,
         name: str | None = None,
         description: str | None = None,
-        record: bool = True,
+        record: bool | RecordMode | None = None,
     ) -> Callable[[F], F]:
-        """Declare a respond-mode endpoint; the decorated handler's return value is the answer."""
+        """Declare a respond-mode endpoint; the decorated handler's return value is the answer.
+
+        ``record``: what the store keeps of each call. By default (``None``) a verified route
+        is recorded in full and an unverified one as metadata only (method, path, headers,
+        status; no bodies), so anonymous traffic cannot fill the disk. ``True``/``"full"``,
+        ``"metadata"``, ``False``/``"off"`` choose explicitly. Bodies over ``[store]
+        route_record_max`` are never kept.
+        """
 
         def decorator(func: F) -> F:
             self._check_open()

@@ -105,7 +105,7 @@ async def test_json_providers_reject_non_json_before_storing(tmp_path: Path) -> 
 async def test_routes_record_request_and_response_unless_told_not_to(tmp_path: Path) -> None:
     plugin = Plugin("rec")
 
-    @plugin.route("/kept", methods=["POST"])
+    @plugin.route("/kept", methods=["POST"], record=True)
     def kept(request: Request) -> dict[str, int]:
         return {"len": len(request.body)}
 
@@ -124,6 +124,37 @@ async def test_routes_record_request_and_response_unless_told_not_to(tmp_path: P
         full = await client.event(events[0].id)
         assert full is not None and full.response is not None
         assert (full.body, full.response.status, full.response.body) == (b"abc", 200, b'{"len":3}')
+
+
+@pytest.mark.anyio
+async def test_unverified_routes_record_metadata_only_and_bodies_past_the_cap_are_dropped(
+    tmp_path: Path,
+) -> None:
+    plugin = Plugin("rec")
+    secret = "route-secret"
+
+    @plugin.route("/open/{name}", methods=["POST"])
+    def open_route(name: str) -> str:
+        return f"hello {name}"
+
+    @plugin.route("/signed", methods=["POST"], verify=verify.github(secret=secret))
+    def signed(request: Request) -> str:
+        return "ok"
+
+    settings = {"store": {"url": f"sqlite:///{tmp_path}/r.db", "route_record_max": "1KB"}}
+    async with HookportClient.create([plugin], tmp_path, **settings) as client:
+        assert (await client.send("/open/ann", b"x" * 500)).text == "hello ann"
+        assert (await client.send("/signed", b"small", event_type="ping")).text == "ok"
+        assert (await client.send("/signed", b"y" * 2000, event_type="ping")).text == "ok"
+
+        events = await client.app.ops.list_events(EventFilter())
+        by_body = []
+        for summary in reversed(events):
+            event = await client.event(summary.id)
+            assert event is not None and event.response is not None
+            by_body.append((event.path, len(event.body), event.response.status))
+        # unverified: metadata only; verified: kept in full unless over the 1 KB cap
+        assert by_body == [("/open/ann", 0, 200), ("/signed", 5, 200), ("/signed", 0, 200)]
 
 
 @pytest.mark.anyio
