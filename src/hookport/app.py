@@ -64,6 +64,8 @@ class HookportApp:
             metrics=self.metrics,
             route_threads=ThreadLane("route", settings.server.route_threads),
             route_record_max=settings.store.route_record_max,
+            body_timeout=settings.server.body_timeout,
+            max_buffered=settings.server.max_buffered,
         )
         self.worker: Worker | None = None
         if workers and assembly.receivers:

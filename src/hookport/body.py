@@ -8,7 +8,7 @@ import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from hookport.errors import PayloadError, PayloadTooLarge, UnsupportedEncoding
+from hookport.errors import PayloadError, PayloadTooLarge, ServerBusy, UnsupportedEncoding
 from hookport.types import MultiMapping
 
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -74,11 +74,63 @@ class _Decoder:
             self._stages[index] = zlib.decompressobj(self._wbits[index])
 
 
-async def read_body(receive: Receive, headers: MultiMapping, limit: int) -> bytes:
-    """Read the whole body, decoding ``Content-Encoding``; 413 past ``limit`` (raw or decoded)."""
+class BodyBudget:
+    """The bytes of request bodies one process holds in memory at once, at most ``limit``.
+
+    Every request being read takes its bytes from the budget (the declared length up front,
+    else chunk by chunk) and gives them back when it ends (:meth:`hold`), so many slow or
+    unverifiable uploads cannot take the memory: past the budget, ``ServerBusy`` (503).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self, size: int) -> None:
+        """Take ``size`` bytes; ``ServerBusy`` if that would pass the limit."""
+        if self.used + size > self.limit:
+            raise ServerBusy
+        self.used += size
+
+    def hold(self) -> BodyHold:
+        """A hold for one request: bytes it takes are given back when the hold is released."""
+        return BodyHold(self)
+
+
+class BodyHold:
+    """One request's share of a :class:`BodyBudget`."""
+
+    __slots__ = ("_budget", "held")
+
+    def __init__(self, budget: BodyBudget) -> None:
+        self._budget = budget
+        self.held = 0
+
+    def take(self, size: int) -> None:
+        """Take ``size`` more bytes for this request."""
+        self._budget.take(size)
+        self.held += size
+
+    def release(self) -> None:
+        """Give every byte back (idempotent)."""
+        self._budget.used -= self.held
+        self.held = 0
+
+
+async def read_body(
+    receive: Receive, headers: MultiMapping, limit: int, hold: BodyHold | None = None
+) -> bytes:
+    """Read the whole body, decoding ``Content-Encoding``; 413 past ``limit`` (raw or decoded).
+
+    With a ``hold``, the declared ``Content-Length`` (else each chunk as it comes, and the
+    decoded bytes) is taken from its budget first: 503 ``ServerBusy`` when there is no room.
+    """
     declared = headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    known = int(declared) if declared is not None and declared.isdigit() else None
+    if known is not None and known > limit:
         raise PayloadTooLarge(limit)
+    if hold is not None and known is not None:
+        hold.take(known)
     codings = content_codings(headers.get("content-encoding"))
     decoder = _Decoder(codings, limit) if codings else None
     chunks: list[bytes] = []
@@ -94,8 +146,12 @@ async def read_body(receive: Receive, headers: MultiMapping, limit: int) -> byte
         raw_size += len(chunk)
         if raw_size > limit:
             raise PayloadTooLarge(limit)
+        if hold is not None and (known is None or raw_size > known):
+            hold.take(len(chunk))
         if decoder is not None:
             chunk = decoder.feed(chunk, size)
+            if hold is not None:
+                hold.take(len(chunk))
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(limit)

@@ -74,6 +74,22 @@ class ServerSettings(_Section):
     shutdown_timeout: Duration = 30.0
     route_threads: int = Field(16, ge=1)
     """Threads for sync route handlers (their own: sync receiver handlers never take them)."""
+    max_header_size: Size = 65_536
+    """Request line and headers together; past it, 431."""
+    max_headers: int = Field(100, ge=1)
+    """Header fields per request; past it, 431."""
+    header_timeout: Duration = 10.0
+    """Seconds a connection has to send a complete request head; then 408 and close."""
+    body_timeout: Duration = 60.0
+    """Seconds a request has to send its whole body once its head is in; then 408."""
+    keep_alive_timeout: Duration = 5.0
+    """Seconds an idle keep-alive connection stays open."""
+    max_connections: int | None = Field(None, ge=1)
+    """Open connections at once (default: ``ulimit -n`` minus 64); the oldest idle one is
+    closed to admit a new one."""
+    max_buffered: Size = 100_000_000
+    """Bytes of request bodies held in memory at once while they are read and verified; a
+    request that would exceed it is answered 503 with Retry-After."""
 
 
 class StoreSettings(_Section):

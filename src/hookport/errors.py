@@ -9,8 +9,10 @@
     │   ├── PayloadError        400     malformed JSON / form / delivery id
     │   ├── VerificationError   401     missing or invalid credentials or signature
     │   ├── ForbiddenError      403     client address not allowed
+    │   ├── RequestTimeout      408     body not received within ``body_timeout``
     │   ├── PayloadTooLarge     413     body over ``max_body_size`` (also decompressed)
     │   ├── UnsupportedEncoding 415     ``Content-Encoding`` other than gzip/deflate/identity
+    │   ├── ServerBusy          503     request bodies in memory at ``max_buffered``
     │   └── StoreUnavailable    503     the store cannot commit; nothing was acknowledged
     ├── StoreError                      a store operation failed (not tied to a request)
     ├── NotifyError                     a notification could not be delivered
@@ -104,6 +106,28 @@ class PayloadTooLarge(HTTPError):
     def __init__(self, limit: int) -> None:
         super().__init__(None, f"request body is larger than the limit of {limit} bytes")
         self.limit = limit
+
+
+class RequestTimeout(HTTPError):
+    """The client did not send its whole body within ``[server] body_timeout`` (408)."""
+
+    default_status = 408
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            None, f"request body not received within {seconds:g}s", headers={"Connection": "close"}
+        )
+
+
+class ServerBusy(HTTPError):
+    """Bodies being read already hold ``[server] max_buffered`` bytes (503, retry later)."""
+
+    default_status = 503
+
+    def __init__(self) -> None:
+        super().__init__(
+            None, "too many request bodies in flight, retry later", headers={"Retry-After": "1"}
+        )
 
 
 class UnsupportedEncoding(HTTPError):

@@ -7,6 +7,7 @@ append and a JSON answer); errors are mapped to HTTP answers here and only here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -15,9 +16,15 @@ from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
 from hookport.assembly import Assembly, Endpoint, ReceiverEndpoint, RouteEndpoint
-from hookport.body import ClientDisconnected, read_body
+from hookport.body import BodyBudget, BodyHold, ClientDisconnected, read_body
 from hookport.context import Context
-from hookport.errors import HTTPError, PayloadError, StoreUnavailable
+from hookport.errors import (
+    HTTPError,
+    PayloadError,
+    PayloadTooLarge,
+    RequestTimeout,
+    StoreUnavailable,
+)
 from hookport.events import (
     EventKind,
     EventStatus,
@@ -62,6 +69,8 @@ class Ingest:
         metrics: Metrics,
         route_threads: ThreadLane,
         route_record_max: int = 65_536,
+        body_timeout: float = 60.0,
+        max_buffered: int = 100_000_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.assembly = assembly
@@ -73,6 +82,8 @@ class Ingest:
         self.metrics = metrics
         self.route_threads = route_threads
         self.route_record_max = route_record_max
+        self.body_timeout = body_timeout
+        self.bodies = BodyBudget(max_buffered)
         self.clock = clock
         self._outage_log = _OutageLog()
 
@@ -94,8 +105,9 @@ class Ingest:
                 await _send_json(send, 404, {"error": f"no endpoint at {path}"})
             return
         status = 500
+        hold = self.bodies.hold()
         try:
-            status = await self._handle(endpoint, scope, receive, send, path, found.params)
+            status = await self._handle(endpoint, scope, receive, send, path, found.params, hold)
         except HTTPError as exc:
             status = exc.status
             await self._send_error(send, endpoint, exc)
@@ -104,6 +116,8 @@ class Ingest:
         except Exception:  # the last line of defence: log it, answer 500, keep serving
             log.exception("unhandled error %s", kv(endpoint=endpoint.name, path=path))
             await _send_json(send, 500, {"error": "internal server error"})
+        finally:
+            hold.release()  # the body is committed, answered or refused: its memory is free
         self.metrics.count_request(endpoint.name, status)
 
     async def _handle(
@@ -114,8 +128,9 @@ class Ingest:
         send: Send,
         path: str,
         params: dict[str, Any],
+        hold: BodyHold,
     ) -> int:
-        request = await self._read_request(ep, scope, receive, path, params)
+        request = await self._read_request(scope, receive, path, params, hold)
         verified = Verified()
         if ep.verifier is not None:
             verified = ep.verifier.verify(request, self.clock())
@@ -130,12 +145,16 @@ class Ingest:
         return await self._receive(ep, request, verified, send)
 
     async def _read_request(
-        self, ep: Endpoint, scope: Scope, receive: Receive, path: str, params: dict[str, Any]
+        self, scope: Scope, receive: Receive, path: str, params: dict[str, Any], hold: BodyHold
     ) -> Request:
         """Read the body and build the one :class:`Request` every later step reads."""
         headers = HeaderMap.from_asgi(scope["headers"])
         query_string = scope.get("query_string", b"").decode("latin-1")
-        body = await read_body(receive, headers, self.max_body_size)
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                body = await read_body(receive, headers, self.max_body_size, hold)
+        except TimeoutError:
+            raise RequestTimeout(self.body_timeout) from None
         peer = scope.get("client")
         return Request(
             method=scope["method"],
@@ -171,6 +190,9 @@ class Ingest:
             ordered=ep.ordered,
         )
         check_storable(event)
+        stored = len(event.body) + sum(len(k) + len(v) for k, v in event.headers)
+        if stored > self.max_body_size:  # headers count toward what one delivery may store
+            raise PayloadTooLarge(self.max_body_size)
         result = await self.store.append(event)
         # Ids are hex: the acknowledgement needs no JSON encoder.
         if result.duplicate:

@@ -23,6 +23,7 @@ from typing import Any
 import uvicorn
 
 from hookport.app import HookportApp
+from hookport.connections import ConnectionLimits, default_max_connections, protocol_class
 from hookport.observability import kv
 
 log = logging.getLogger("hookport.server")
@@ -52,10 +53,18 @@ def serve(
     """Serve ``app`` until SIGTERM/SIGINT, then shut down gracefully."""
     sock = bind_socket(host, port)
     real_port = sock.getsockname()[1]
+    s = app.settings.server
+    limits = ConnectionLimits(
+        max_header_bytes=s.max_header_size,
+        max_headers=s.max_headers,
+        header_timeout=s.header_timeout,
+        max_connections=s.max_connections or default_max_connections(),
+    )
     config = uvicorn.Config(
         app,
         loop="uvloop",
-        http="httptools",
+        http=protocol_class(limits),
+        timeout_keep_alive=max(1, round(s.keep_alive_timeout)),
         lifespan="on",
         access_log=False,
         log_level=log_level,
@@ -71,6 +80,13 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     announcement = f"hookport listening on {scheme}://{shown}:{real_port}"
     server = _AnnouncingServer(config, announcement, app.stop_requested)
+    log.info(
+        "connection cap %d, header limit %d bytes / %d fields, header timeout %gs",
+        limits.max_connections,
+        limits.max_header_bytes,
+        limits.max_headers,
+        limits.header_timeout,
+    )
     for ep in app.assembly.endpoints:
         if ep.verifier is None:
             log.warning("unverified endpoint %s", kv(path=ep.path, name=ep.name))

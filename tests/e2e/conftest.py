@@ -99,8 +99,12 @@ def start(
     cwd: Path,
     env: dict[str, str] | None = None,
     announce: str = "hookport listening on ",
+    nofile: int | None = None,
 ) -> Server:
-    """Start ``hookport ARGS`` and wait until it announces itself."""
+    """Start ``hookport ARGS`` and wait until it announces itself.
+
+    ``nofile``: the process's file descriptor limit (``ulimit -n``), e.g. systemd's 1,024.
+    """
     full_env = {
         **os.environ,
         "HOOKPORT_DISABLE_PLUGIN_AUTOLOAD": "1",
@@ -108,8 +112,9 @@ def start(
         **(env or {}),
     }
     full_env.pop("HOOKPORT_CONFIG", None)
+    limit = [] if nofile is None else ["prlimit", f"--nofile={nofile}:{nofile}"]
     proc = subprocess.Popen(
-        [*HOOKPORT, *args],
+        [*limit, *HOOKPORT, *args],
         cwd=cwd,
         env=full_env,
         stdout=subprocess.PIPE,
@@ -143,9 +148,17 @@ def serve(tmp_path: Path) -> Iterator[object]:
     """Factory: ``serve(plugin_file, *extra_args, env=...)`` -> :class:`Server` (stopped after)."""
     started: list[Server] = []
 
-    def factory(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Server:
+    def factory(
+        *args: str,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        nofile: int | None = None,
+    ) -> Server:
         server = start(
-            ["serve", "--host", "127.0.0.1", "--port", "0", *args], cwd=cwd or tmp_path, env=env
+            ["serve", "--host", "127.0.0.1", "--port", "0", *args],
+            cwd=cwd or tmp_path,
+            env=env,
+            nofile=nofile,
         )
         started.append(server)
         return server

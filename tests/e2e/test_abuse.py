@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import select
 import signal
+import socket
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +43,7 @@ def hang_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "HOOKPORT_STORE__URL": f"sqlite:///{tmp_path}/abuse.db",
         "HANG_LOG": str(tmp_path / "runs.log"),
         "HANG_RELEASE": str(tmp_path / "release"),
+        "HANG_SECRET": "right-secret",
         **extra,
     }
 
@@ -102,3 +107,124 @@ def test_sigterm_stops_within_the_shutdown_timeout_while_a_sync_handler_hangs(
     # It ran and was cut off: recorded as such and due again, not released as "not run".
     assert status == "retrying"
     assert error == "block: WorkerStopped: the worker stopped while the handler was running"
+
+
+# --- slow and oversized clients --------------------------------------------------------------
+
+
+def read_answer(sock: socket.socket, timeout: float = 10.0) -> bytes:
+    """Everything the server sends until it closes (or ``timeout``)."""
+    sock.settimeout(timeout)
+    data = b""
+    with contextlib.suppress(TimeoutError, ConnectionResetError):
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+def connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def test_a_one_megabyte_header_is_a_431_before_it_is_read(serve: Any, tmp_path: Path) -> None:
+    server = serve("--plugin", HANG, env=hang_env(tmp_path))
+    with connect(server.url) as sock:
+        head = b"POST /healthy HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 1_000_000
+        started = time.monotonic()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(head + b"\r\n\r\n")
+        answer = read_answer(sock)
+        took = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert b'{"error":"request headers too large"}' in answer
+    assert took < 3, f"431 took {took:.2f}s"
+    with connect(server.url) as sock:
+        fields = b"".join(b"X-F%d: v\r\n" % i for i in range(150))
+        sock.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n")
+        assert read_answer(sock).startswith(b"HTTP/1.1 431 ")
+    with httpx.Client(base_url=server.url) as c:  # and the server keeps serving
+        assert c.get("/ping").text == "pong"
+
+
+def test_slow_heads_and_slow_bodies_are_answered_408(serve: Any, tmp_path: Path) -> None:
+    env = hang_env(
+        tmp_path,
+        HOOKPORT_SERVER__HEADER_TIMEOUT="1s",
+        HOOKPORT_SERVER__BODY_TIMEOUT="1s",
+    )
+    server = serve("--plugin", HANG, env=env)
+    with connect(server.url) as slow_head:
+        slow_head.sendall(b"POST /healthy HTTP/1.1\r\nHost: x\r\n")  # ...and nothing more
+        assert read_answer(slow_head).startswith(b"HTTP/1.1 408 ")
+    with connect(server.url) as slow_body:
+        slow_body.sendall(b"POST /healthy HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{}")
+        answer = read_answer(slow_body)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+    assert b"request body not received within 1s" in answer
+    assert lines(tmp_path / "runs.log", "healthy") == []  # nothing half-sent was stored
+
+
+def test_a_thousand_idle_connections_do_not_lock_out_a_real_sender(
+    serve: Any, tmp_path: Path
+) -> None:
+    # systemd's default LimitNOFILE: 1,024 descriptors for the whole server process.
+    server = serve("--plugin", HANG, env=hang_env(tmp_path), nofile=1024)
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(1100):  # slowloris: heads that never finish
+            sock = connect(server.url)
+            sock.sendall(b"POST /healthy HTTP/1.1\r\nHost: x\r\n")
+            idle.append(sock)
+        started = time.monotonic()
+        with httpx.Client(base_url=server.url, timeout=2) as c:
+            response = c.post("/healthy", content=b"{}")
+        took = time.monotonic() - started
+        assert response.status_code == 202
+        assert took < 2
+        server.wait_for_line("closed the oldest idle connection")
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_sixty_stalled_unverifiable_uploads_do_not_take_the_memory(
+    serve: Any, tmp_path: Path
+) -> None:
+    server = serve("--plugin", HANG, env=hang_env(tmp_path))
+    size = 19_000_000
+    chunk = b"x" * 1_000_000
+    head = (
+        b"POST /signed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"X-GitHub-Event: push\r\nX-Hub-Signature-256: sha256=" + b"0" * 64 + b"\r\n"
+        b"Content-Length: %d\r\n\r\n" % size
+    )
+    stalled = threading.Barrier(61, timeout=60)
+    sockets: list[socket.socket] = []
+
+    def upload() -> None:
+        sock = connect(server.url)
+        sockets.append(sock)
+        try:
+            sock.sendall(head)
+            for _ in range(size // len(chunk) - 1):  # all but the last megabyte, then stall
+                readable, _, _ = select.select([sock], [], [], 0)
+                if readable:  # answered already (503: no room for another body)
+                    break
+                sock.sendall(chunk)
+        except OSError:
+            pass
+        stalled.wait()
+
+    threads = [threading.Thread(target=upload, daemon=True) for _ in range(60)]
+    for thread in threads:
+        thread.start()
+    try:
+        stalled.wait()
+        rss = server.rss_bytes
+        assert rss < 300 * 2**20, f"RSS {rss / 2**20:.0f} MiB with 60 stalled uploads"
+        with httpx.Client(base_url=server.url, timeout=5) as c:
+            assert c.get("/ping").text == "pong"
+    finally:
+        for sock in sockets:
+            sock.close()

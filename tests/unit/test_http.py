@@ -259,3 +259,23 @@ def test_header_map_is_case_insensitive_multi_valued_and_keeps_arrival_order() -
     assert sorted(h) == ["content-type", "x-a"]
     with pytest.raises(KeyError):
         h["missing"]
+
+
+@pytest.mark.anyio
+async def test_bodies_in_flight_share_one_budget_and_give_it_back() -> None:
+    from hookport.body import BodyBudget
+    from hookport.errors import ServerBusy
+
+    budget = BodyBudget(100)
+    first = budget.hold()
+    assert await read_body(receiver(b"x" * 60, 7), headers(content_length="60"), 1000, first)
+    assert budget.used == 60
+    second = budget.hold()
+    with pytest.raises(ServerBusy):  # declared length: refused before reading
+        await read_body(receiver(b"y" * 50), headers(content_length="50"), 1000, second)
+    chunked = budget.hold()
+    with pytest.raises(ServerBusy):  # no length: refused when the chunks pass the budget
+        await read_body(receiver(b"z" * 50, 10), headers(), 1000, chunked)
+    for hold in (first, second, chunked):
+        hold.release()
+    assert budget.used == 0

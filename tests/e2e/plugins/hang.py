@@ -4,6 +4,7 @@
   (never, unless the test creates it); each run appends a line to HANG_LOG when it starts.
 - POST /healthy: a receiver whose sync no-op handler appends a line to HANG_LOG.
 - GET /ping: a sync route that answers "pong".
+- POST /signed: a GitHub-verified receiver (secret from HANG_SECRET).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import os
 import time
 from pathlib import Path
 
-from hookport import Event, Plugin
+from hookport import Event, Plugin, verify
 
 plugin = Plugin("hang")
 
 hang = plugin.receiver("/hang", name="hang", dedupe=False)
 healthy = plugin.receiver("/healthy", name="healthy", dedupe=False)
+signed = plugin.receiver("/signed", name="signed", verify=verify.github(secret_env="HANG_SECRET"))
 
 
 def _note(text: str) -> None:
@@ -41,3 +43,8 @@ def fine(event: Event) -> None:
 @plugin.route("/ping")
 def ping() -> str:
     return "pong"
+
+
+@signed
+def on_signed(event: Event) -> None:
+    _note(f"signed {event.id}")
