@@ -22,7 +22,6 @@ from typing import Any
 import uvicorn
 
 from hookport.app import HookportApp
-from hookport.observability import kv
 
 log = logging.getLogger("hookport.server")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -57,6 +56,9 @@ def serve(
         http="httptools",
         lifespan="on",
         access_log=False,
+        # hookport's handler formats uvicorn's records too (setup_logging): uvicorn must not
+        # install its own.
+        log_config=None,
         log_level=log_level,
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
@@ -71,7 +73,7 @@ def serve(
     server = _AnnouncingServer(config, f"hookport listening on {scheme}://{shown}:{real_port}")
     for ep in app.assembly.endpoints:
         if ep.verifier is None:
-            log.warning("unverified endpoint %s", kv(path=ep.path, name=ep.name))
+            log.warning("unverified endpoint", extra={"endpoint": ep.name, "path": ep.path})
     try:
         _run(server.serve(sockets=[sock]))
     finally:
