@@ -13,20 +13,22 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from hookport.admin import build_admin_app
 from hookport.assembly import Assembly, assemble
-from hookport.config import Settings, load_settings
+from hookport.config import ENV_REF, Settings, load_settings
 from hookport.errors import ConfigError
 from hookport.ingest import Ingest
 from hookport.notify import Notifier
-from hookport.observability import Metrics, kv
+from hookport.observability import Metrics, RedactingFilter
 from hookport.operations import Operations
 from hookport.plugin import Plugin
 from hookport.proxies import parse_networks
 from hookport.store import open_store
 from hookport.store.base import Store
 from hookport.threads import ThreadLane
+from hookport.verify.base import secret_values
 from hookport.worker import Worker
 
 Scope = MutableMapping[str, Any]
@@ -72,6 +74,9 @@ class HookportApp:
             self.worker = Worker(store, assembly, settings.worker, endpoints=worker_endpoints)
         token = settings.secret_environ().get(settings.admin.token_env) or None
         self.admin = build_admin_app(self.ops, self.metrics, token)
+        # Masks this app's secrets in log records: the CLI installs it on its log handler; an
+        # app that mounts hookport adds it to its own handlers.
+        self.log_filter = RedactingFilter(_log_secrets(settings, assembly, token))
         self._started = False
         self._stop_deadline: float | None = None
         self._start_lock = asyncio.Lock()
@@ -111,10 +116,8 @@ class HookportApp:
                 await self.worker.start()
             self._tasks.append(asyncio.create_task(self._prune_loop(), name="hookport-prune"))
             self._started = True
-            log.info(
-                "started %s",
-                kv(endpoints=len(self.assembly.endpoints), workers=self.worker is not None),
-            )
+            fields = {"endpoints": len(self.assembly.endpoints), "workers": self.worker is not None}
+            log.info("started", extra=fields)
 
     def stop_requested(self) -> None:
         """Start the ``shutdown_timeout`` clock (the server calls it on SIGTERM/SIGINT).
@@ -196,6 +199,20 @@ def create_app(
     return HookportApp(
         settings, assembly, store, workers=workers, worker_endpoints=worker_endpoints
     )
+
+
+def _log_secrets(settings: Settings, assembly: Assembly, admin_token: str | None) -> set[str]:
+    """What must never be logged: the resolved secret of every verifier, the admin token, the
+    ``[secrets]`` table, the variables channel URLs refer to, the store URL's password."""
+    found = {value for ep in assembly.endpoints for value in secret_values(ep.verifier)}
+    found.update(value.get_secret_value() for value in settings.secrets.values())
+    environ = settings.secret_environ()
+    for url in settings.channels.values():
+        found.update(environ.get(name, "") for name in ENV_REF.findall(url))
+    found.add(admin_token or "")
+    found.add(urlsplit(settings.store.url).password or "")
+    found.discard("")
+    return found
 
 
 def _route_path(scope: Scope) -> str:

@@ -71,6 +71,7 @@ class ServerSettings(_Section):
     base_url: str | None = None
     trusted_proxies: list[str] = Field(default_factory=list)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = "text"
     shutdown_timeout: Duration = 30.0
     route_threads: int = Field(16, ge=1)
     """Threads for sync route handlers (their own: sync receiver handlers never take them)."""
@@ -269,7 +270,8 @@ def _describe(exc: ValidationError, path: Path | None) -> str:
     return f"invalid configuration{where}: " + "; ".join(problems)
 
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+"""A ``${NAME}`` reference to an environment variable (the name is group 1)."""
 
 
 def expand_env(value: str, environ: Mapping[str, str]) -> str:
@@ -281,4 +283,4 @@ def expand_env(value: str, environ: Mapping[str, str]) -> str:
             raise ConfigError(f"environment variable {name} is referenced but not set")
         return environ[name]
 
-    return _ENV_REF.sub(sub, value)
+    return ENV_REF.sub(sub, value)

@@ -14,10 +14,12 @@ from pydantic import BaseModel
 
 from hookport.events import Event
 from hookport.notify import Notifications
+from hookport.observability import BoundLogger
 from hookport.plugin import Plugin
 
 HandlerLogger = logging.LoggerAdapter[logging.Logger]
-"""The type of ``ctx.log``."""
+"""The type of ``ctx.log`` (a :class:`~hookport.observability.BoundLogger`: the fields a call
+passes in ``extra=`` are added to the bound ones)."""
 
 
 class Context:
@@ -59,7 +61,7 @@ class Context:
             event_id=event_id,
             delivery_id=delivery_id,
         )
-        self.log: HandlerLogger = logging.LoggerAdapter(
+        self.log: HandlerLogger = BoundLogger(
             logging.getLogger(f"hookport.plugin.{plugin.name}"), bound
         )
 

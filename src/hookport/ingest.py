@@ -38,7 +38,7 @@ from hookport.events import (
     new_event_id,
 )
 from hookport.http import HeaderMap, Request, Response, to_response
-from hookport.observability import Metrics, kv
+from hookport.observability import Metrics
 from hookport.proxies import resolve_client
 from hookport.routing import Match
 from hookport.store.base import Store
@@ -89,6 +89,7 @@ class Ingest:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         """Handle one HTTP request whose route path (mount prefix removed) is ``path``."""
+        started = time.perf_counter()
         method: str = scope["method"]
         found = self.table.match(method, path)
         endpoint = found.target  # set exactly when the match is FULL
@@ -108,13 +109,14 @@ class Ingest:
         hold = self.bodies.hold()
         try:
             status = await self._handle(endpoint, scope, receive, send, path, found.params, hold)
+            self.metrics.observe_ingest(endpoint.kind, time.perf_counter() - started)
         except HTTPError as exc:
             status = exc.status
             await self._send_error(send, endpoint, exc)
         except ClientDisconnected:
             status = 499
         except Exception:  # the last line of defence: log it, answer 500, keep serving
-            log.exception("unhandled error %s", kv(endpoint=endpoint.name, path=path))
+            log.exception("unhandled error", extra={"endpoint": endpoint.name, "path": path})
             await _send_json(send, 500, {"error": "internal server error"})
         finally:
             hold.release()  # the body is committed, answered or refused: its memory is free
@@ -284,11 +286,11 @@ class Ingest:
             check_storable(event)
             await self.store.append(event)
         except PayloadError as exc:  # answered already; only the record is refused
-            log.warning("route call not recorded: %s %s", exc.message, kv(endpoint=ep.name))
+            log.warning("route call not recorded: %s", exc.message, extra={"endpoint": ep.name})
         except StoreUnavailable:
             # The handler already answered; losing the record of a route is not losing a
             # delivery, so it is logged, not turned into an error.
-            log.warning("route call not recorded: store unavailable %s", kv(endpoint=ep.name))
+            log.warning("route call not recorded: store unavailable", extra={"endpoint": ep.name})
 
     def _new_event(
         self,
@@ -330,9 +332,8 @@ class Ingest:
             self._outage_log.note(ep.name, exc.message)
         else:
             level = logging.WARNING if exc.status in (401, 403) else logging.INFO
-            log.log(
-                level, "rejected %s", kv(endpoint=ep.name, status=exc.status, reason=exc.message)
-            )
+            fields = {"endpoint": ep.name, "status": exc.status, "reason": exc.message}
+            log.log(level, "rejected", extra=fields)
         response = _error_response(exc)
         await _send(
             send,
@@ -355,10 +356,8 @@ class _OutageLog:
         if now - self._last < self._every:
             self._quiet += 1
             return
-        log.error(
-            "answering 503: %s",
-            kv(endpoint=endpoint, reason=reason, since_last=self._quiet or None),
-        )
+        fields = {"endpoint": endpoint, "reason": reason, "since_last": self._quiet or None}
+        log.error("answering 503", extra=fields)
         self._last, self._quiet = now, 0
 
 

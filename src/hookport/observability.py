@@ -1,63 +1,214 @@
-"""Logging and metrics: structured ``key=value`` log lines that never carry secrets.
+"""Logging and metrics: one log format that shows every field, with the app's secrets masked.
 
-Secrets are removed twice: they are never passed to log calls, and :class:`RedactingFilter`
-masks every registered secret value that slips into a message anyway.
+Log calls carry their context as fields, ``log.info("rejected", extra={"endpoint": name})``;
+``ctx.log`` (a :class:`BoundLogger`) adds the plugin, endpoint, handler, event and delivery of
+its handler call. :class:`LogFormatter` renders every such field, as text
+(``time level logger message key=value ...``) or as one JSON object a line.
+
+Secrets are removed twice: hookport never passes one to a log call, and :class:`RedactingFilter`,
+given every resolved secret of the app (``HookportApp.log_filter``), masks any that slips into a
+message, a field, a traceback or a stack anyway.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import sys
-from collections.abc import Iterable
-from typing import Any
+import time
+from collections.abc import Iterable, Mapping, MutableMapping
+from typing import Any, Literal
+from urllib.parse import quote, quote_plus
 
+import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+LogFormat = Literal["text", "json"]
+MASK = "***"
+
+# Attributes every LogRecord has; anything else on a record came from ``extra=`` (or a bound
+# logger). ``message``/``asctime`` are set by formatters, ``taskName`` exists from Python 3.12.
+_STANDARD = frozenset(
+    logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys()
+    | {"message", "asctime", "taskName"}
+)
+# uvicorn repeats every message with ANSI colours in ``color_message``: not a field.
+_IGNORED = frozenset({"color_message"})
+
+
+def record_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields a record carries beyond the standard ones (``None`` values are left out)."""
+    return {
+        key: value
+        for key, value in record.__dict__.items()
+        if key not in _STANDARD and key not in _IGNORED and not key.startswith("_")
+        if value is not None
+    }
+
+
+class LogFormatter(logging.Formatter):
+    """Renders a record with all its fields: ``text`` (logfmt-style pairs) or ``json``."""
+
+    def __init__(self, log_format: LogFormat = "text") -> None:
+        super().__init__()
+        self.log_format = log_format
+
+    def format(self, record: logging.LogRecord) -> str:
+        """One line (text: plus the traceback, if any, on the lines after it)."""
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        stamp = f"{stamp}.{int(record.msecs):03d}Z"
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        fields = record_fields(record)
+        if self.log_format == "json":
+            return _json_line(stamp, record, message, fields)
+        line = f"{stamp} {record.levelname} {record.name} {message}"
+        if fields:
+            line += " " + " ".join(f"{key}={_text_value(value)}" for key, value in fields.items())
+        if record.exc_text:
+            line += "\n" + record.exc_text
+        if record.stack_info:
+            line += "\n" + self.formatStack(record.stack_info)
+        return line
+
+
+def _text_value(value: object) -> str:
+    text = str(value)
+    if text and text.isprintable() and not any(c in text for c in ' "='):
+        return text
+    return json.dumps(text, ensure_ascii=False)  # quoted, with quotes and newlines escaped
+
+
+def _json_line(stamp: str, record: logging.LogRecord, message: str, fields: dict[str, Any]) -> str:
+    doc: dict[str, Any] = {
+        "time": stamp,
+        "level": record.levelname,
+        "logger": record.name,
+        "message": message,
+    }
+    for key, value in fields.items():
+        doc[f"extra.{key}" if key in doc else key] = value
+    if record.exc_text:
+        doc["exception"] = record.exc_text
+    if record.stack_info:
+        doc["stack"] = record.stack_info
+    return orjson.dumps(doc, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 class RedactingFilter(logging.Filter):
-    """Replaces any known secret value in a record's message with ``***``."""
+    """Masks every given secret, with ``***``, in a record's message, fields and traceback.
+
+    Secrets shorter than 4 characters are not masked (they would mask ordinary words); each is
+    also masked in its URL-encoded and JSON-escaped forms, as it appears in a query string or a
+    logged document.
+    """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        forms = {form for secret in secrets if len(secret) >= 4 for form in _forms(secret)}
+        ordered = sorted(forms, key=len, reverse=True)  # the longest form first wins
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def __repr__(self) -> str:
+        return f"<RedactingFilter active={self._pattern is not None}>"
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret masked."""
+        return self._pattern.sub(MASK, text) if self._pattern is not None else text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
-            message = record.getMessage()
-            for secret in self._secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, None
+        """Mask the record in place (so every formatter after this sees it masked)."""
+        if self._pattern is None:
+            return True
+        message = record.getMessage()
+        masked = self.redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        for key, value in record_fields(record).items():
+            if isinstance(value, bool | int | float):
+                continue
+            text = str(value)
+            if self._pattern.search(text):
+                setattr(record, key, self.redact(text))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
 
 
-def setup_logging(level: str = "info", secrets: Iterable[str] = ()) -> None:
-    """Configure the ``hookport`` logger tree once for a process (CLI entry points call it)."""
-    root = logging.getLogger("hookport")
-    root.setLevel(level.upper())
-    if not any(getattr(h, "_hookport", False) for h in root.handlers):
+_TRACEBACKS = logging.Formatter()
+
+
+def _forms(secret: str) -> set[str]:
+    return {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}
+
+
+class BoundLogger(logging.LoggerAdapter[logging.Logger]):
+    """A logger with fields bound to it; fields given to one call are added (and win).
+
+    The stdlib adapter replaces a call's ``extra`` with its own before Python 3.13.
+    """
+
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        """Merge the bound fields under the call's own ``extra``."""
+        bound: Mapping[str, object] = self.extra or {}
+        kwargs["extra"] = {**bound, **(kwargs.get("extra") or {})}
+        return msg, kwargs
+
+
+# The loggers whose records go through hookport's handler: its own, and uvicorn's (so a JSON
+# log stays JSON from the first line; ``hookport serve`` disables uvicorn's own logging setup).
+_LOGGERS = ("hookport", "uvicorn")
+
+
+def setup_logging(
+    level: str = "info", log_format: LogFormat = "text", secrets: Iterable[str] = ()
+) -> None:
+    """Configure hookport's logging for a process (CLI entry points call it; idempotent).
+
+    One handler on standard error, formatted by :class:`LogFormatter`, masked by a
+    :class:`RedactingFilter` of ``secrets`` (replace it later with :func:`redact_logs`).
+    """
+    handler = _handler()
+    if handler is None:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
         handler._hookport = True  # type: ignore[attr-defined]
-        root.addHandler(handler)
-        root.propagate = False
-    for existing in root.handlers:
-        existing.filters = [f for f in existing.filters if not isinstance(f, RedactingFilter)]
-        existing.addFilter(RedactingFilter(secrets))
+    handler.setFormatter(LogFormatter(log_format))
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(level.upper())
+        if handler not in logger.handlers:
+            logger.addHandler(handler)
+        logger.propagate = False
+    redact_logs(RedactingFilter(secrets))
 
 
-def kv(**fields: object) -> str:
-    """Format fields as ``k=v`` pairs for a log line (values with spaces are quoted)."""
-    parts = []
-    for key, value in fields.items():
-        if value is None:
-            continue
-        text = str(value)
-        if not text or any(c in text for c in ' "='):
-            text = '"' + text.replace('"', '\\"') + '"'
-        parts.append(f"{key}={text}")
-    return " ".join(parts)
+def redact_logs(redactor: RedactingFilter) -> None:
+    """Make ``redactor`` the one that masks what :func:`setup_logging`'s handler writes.
+
+    Without that handler (hookport mounted in another app, logging configured by the host)
+    this does nothing: add ``redactor`` to the host's handlers instead.
+    """
+    handler = _handler()
+    if handler is None:
+        return
+    for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
+        handler.removeFilter(old)
+    handler.addFilter(redactor)
+
+
+def _handler() -> logging.Handler | None:
+    for existing in logging.getLogger("hookport").handlers:
+        if getattr(existing, "_hookport", False):
+            return existing
+    return None
 
 
 class Metrics:
@@ -73,11 +224,15 @@ class Metrics:
         )
         self.ingest_seconds = Histogram(
             "hookport_ingest_seconds",
-            "Time from request start to acknowledgement",
+            "Time from request start to the end of its handling, for requests an endpoint "
+            "answered (receiver: the acknowledgement after the commit; route: the handler's "
+            "response and its record); requests answered with an error are not observed",
             ["kind"],
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
         )
+        # Label children resolved once: observing is then one call on the hot path.
+        self._ingest = {kind: self.ingest_seconds.labels(kind) for kind in ("route", "receiver")}
         self._request_counters: dict[tuple[str, int], Any] = {}
 
     def count_request(self, endpoint: str, status: int) -> None:
@@ -87,3 +242,7 @@ class Metrics:
         if counter is None:
             counter = self._request_counters[key] = self.requests.labels(endpoint, str(status))
         counter.inc()
+
+    def observe_ingest(self, kind: str, seconds: float) -> None:
+        """Observe one handled request of a ``route`` or ``receiver`` endpoint."""
+        self._ingest[kind].observe(seconds)

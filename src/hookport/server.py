@@ -24,7 +24,6 @@ import uvicorn
 
 from hookport.app import HookportApp
 from hookport.connections import ConnectionLimits, default_max_connections, protocol_class
-from hookport.observability import kv
 
 log = logging.getLogger("hookport.server")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -67,6 +66,9 @@ def serve(
         timeout_keep_alive=max(1, round(s.keep_alive_timeout)),
         lifespan="on",
         access_log=False,
+        # hookport's handler formats uvicorn's records too (setup_logging): uvicorn must not
+        # install its own.
+        log_config=None,
         log_level=log_level,
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
@@ -89,7 +91,7 @@ def serve(
     )
     for ep in app.assembly.endpoints:
         if ep.verifier is None:
-            log.warning("unverified endpoint %s", kv(path=ep.path, name=ep.name))
+            log.warning("unverified endpoint", extra={"endpoint": ep.name, "path": ep.path})
     try:
         _run(server.serve(sockets=[sock]))
     finally:

@@ -15,7 +15,7 @@ import click
 from hookport.app import HookportApp, create_app
 from hookport.config import Settings, load_settings
 from hookport.discovery import load_plugins
-from hookport.observability import setup_logging
+from hookport.observability import redact_logs, setup_logging
 from hookport.plugin import Plugin
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,8 +49,9 @@ def load(
     they print; handlers' own log lines stay, since they are the handlers' output.
     """
     settings = load_settings(config, os.environ, **overrides)
-    setup_logging("warning" if quiet else settings.server.log_level)
-    logging.getLogger("hookport.plugin").setLevel(settings.server.log_level.upper())
+    s = settings.server
+    setup_logging("warning" if quiet else s.log_level, s.log_format)
+    logging.getLogger("hookport.plugin").setLevel(s.log_level.upper())
     plugins = load_plugins(
         plugin_specs, settings.plugins, base_dir=settings.config_dir, environ=settings.environ
     )
@@ -66,9 +67,11 @@ def build(
     quiet: bool = True,
     **overrides: Any,
 ) -> HookportApp:
-    """The assembled app (store not yet opened)."""
+    """The assembled app (store not yet opened); from here on its secrets are masked in logs."""
     settings, plugins = load(config, plugin_specs, quiet=quiet, **overrides)
-    return create_app(settings, plugins, workers=workers, worker_endpoints=endpoints)
+    app = create_app(settings, plugins, workers=workers, worker_endpoints=endpoints)
+    redact_logs(app.log_filter)
+    return app
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

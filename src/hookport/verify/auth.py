@@ -79,6 +79,10 @@ class BasicVerifier:
         )
         return replace(self, credentials=self.credentials + read, credentials_env=())
 
+    def secret_values(self) -> tuple[str, ...]:
+        """The passwords (user names are not secret: they become ``sender``)."""
+        return tuple(password for _, password in self.credentials)
+
     def _pairs(self) -> tuple[tuple[str, str], ...]:
         if self.credentials_env:
             names = ", ".join(self.credentials_env)
@@ -163,6 +167,10 @@ class TokenVerifier:
         """Read ``tokens_env`` variables."""
         read = tuple((name, read_env(environ, var, "token")) for name, var in self.tokens_env)
         return replace(self, tokens=self.tokens + read, tokens_env=())
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The token values (their names are not secret: they become ``sender``)."""
+        return tuple(value for _, value in self.tokens)
 
     def _tokens(self) -> tuple[Pair, ...]:
         if self.tokens_env:

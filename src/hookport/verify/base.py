@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -100,6 +101,28 @@ class Secrets:
         if not values:
             raise ConfigError(f"no {self.label} configured")
         return values[0]
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The values held now (after :meth:`resolve`: every one); see :func:`secret_values`."""
+        return self.values
+
+
+def secret_values(holder: object) -> frozenset[str]:
+    """Every secret value a (resolved) verifier holds, for the log redactor and nothing else.
+
+    Found by walking the verifier's dataclass fields (and tuples of parts, as in ``all_of``)
+    down to :class:`Secrets`; any object that keeps secrets another way defines
+    ``secret_values()`` returning them (``basic``, ``token``, and custom verifiers).
+    """
+    own = getattr(holder, "secret_values", None)
+    if callable(own):
+        return frozenset(own())
+    if isinstance(holder, tuple | list):
+        return frozenset().union(*(secret_values(item) for item in holder))
+    if dataclasses.is_dataclass(holder) and not isinstance(holder, type):
+        parts = (secret_values(getattr(holder, f.name)) for f in dataclasses.fields(holder))
+        return frozenset().union(*parts)
+    return frozenset()
 
 
 def read_env(environ: Mapping[str, str], name: str, label: str) -> str:
