@@ -2,6 +2,11 @@
 
 Each factory validates its declaration (a ``ConfigError`` names the problem) and returns a
 frozen verifier; declaring reads no environment variable.
+
+Every factory that takes a secret takes ``secret=`` / ``secret_env=``; where the provider has
+its own word for it (Slack ``signing_secret``, GitLab ``token``, Twilio ``auth_token``, Discord
+``public_key``, ``token``'s ``tokens``), that word is an alias, and giving a keyword together
+with its alias is a ``ConfigError``.
 """
 
 from __future__ import annotations
@@ -46,6 +51,13 @@ def _secret(value: SecretInput, env: SecretInput, label: str = "secret") -> Secr
     return Secrets.declare(value, env, label=label)
 
 
+def _one_of(where: str, **spellings: object) -> None:
+    """Refuse one setting given under two names (``secret=`` and its alias)."""
+    given = [f"{name}=" for name, value in spellings.items() if value is not None]
+    if len(given) > 1:
+        raise ConfigError(f"{where}: pass {' or '.join(given)}, not both (they are the same)")
+
+
 def github(
     secret: SecretInput = None, *, secret_env: SecretInput = None, allow_sha1: bool = False
 ) -> GitHubVerifier:
@@ -54,20 +66,30 @@ def github(
 
 
 def gitlab(
-    token: SecretInput = None,
+    secret: SecretInput = None,
     *,
+    secret_env: SecretInput = None,
+    token: SecretInput = None,
     token_env: SecretInput = None,
     signing_secret: SecretInput = None,
     signing_secret_env: SecretInput = None,
     tolerance: float = 300,
 ) -> GitLabVerifier:
-    """GitLab: the ``X-Gitlab-Token`` secret token and/or the ``whsec_`` signing token."""
-    tokens = Secrets.declare(token, token_env, label="token", required=False)
+    """GitLab: the ``X-Gitlab-Token`` secret token and/or the ``whsec_`` signing token.
+
+    ``secret`` / ``secret_env`` (alias ``token`` / ``token_env``) is the secret token;
+    ``signing_secret`` / ``signing_secret_env`` is the signing token.
+    """
+    _one_of("gitlab", secret=secret, token=token)
+    _one_of("gitlab", secret_env=secret_env, token_env=token_env)
+    value = token if secret is None else secret
+    env = token_env if secret_env is None else secret_env
+    tokens = Secrets.declare(value, env, label="token", required=False)
     signing = Secrets.declare(
         signing_secret, signing_secret_env, label="signing_secret", required=False
     )
     if not tokens.configured and not signing.configured:
-        raise ConfigError("gitlab needs token= / token_env= or signing_secret=")
+        raise ConfigError("gitlab needs secret= / secret_env= (the token) or signing_secret=")
     return GitLabVerifier(token=tokens, signing_secret=signing, tolerance=_tolerance(tolerance))
 
 
@@ -89,15 +111,24 @@ def stripe(
 
 
 def slack(
-    signing_secret: SecretInput = None,
+    secret: SecretInput = None,
     *,
+    secret_env: SecretInput = None,
+    signing_secret: SecretInput = None,
     signing_secret_env: SecretInput = None,
     tolerance: float = 300,
     answer_challenge: bool = True,
 ) -> SlackVerifier:
-    """Slack (``X-Slack-Signature`` v0); answers the ``url_verification`` challenge."""
+    """Slack (``X-Slack-Signature`` v0); answers the ``url_verification`` challenge.
+
+    ``secret`` / ``secret_env`` is the app's signing secret (alias ``signing_secret``).
+    """
+    _one_of("slack", secret=secret, signing_secret=signing_secret)
+    _one_of("slack", secret_env=secret_env, signing_secret_env=signing_secret_env)
+    value = signing_secret if secret is None else secret
+    env = signing_secret_env if secret_env is None else secret_env
     return SlackVerifier(
-        secret=_secret(signing_secret, signing_secret_env, "signing_secret"),
+        secret=_secret(value, env, "signing_secret"),
         tolerance=_tolerance(tolerance),
         answer_challenge=answer_challenge,
     )
@@ -177,14 +208,26 @@ def shopify(secret: SecretInput = None, *, secret_env: SecretInput = None) -> Sh
     return ShopifyVerifier(secret=_secret(secret, secret_env))
 
 
-def twilio(auth_token: SecretInput = None, *, auth_token_env: SecretInput = None) -> TwilioVerifier:
-    """Twilio (``X-Twilio-Signature``) with the account's auth token(s)."""
-    return TwilioVerifier(secret=_secret(auth_token, auth_token_env, "auth_token"))
+def twilio(
+    secret: SecretInput = None,
+    *,
+    secret_env: SecretInput = None,
+    auth_token: SecretInput = None,
+    auth_token_env: SecretInput = None,
+) -> TwilioVerifier:
+    """Twilio (``X-Twilio-Signature``) with the account's auth token(s) (alias ``auth_token``)."""
+    _one_of("twilio", secret=secret, auth_token=auth_token)
+    _one_of("twilio", secret_env=secret_env, auth_token_env=auth_token_env)
+    value = auth_token if secret is None else secret
+    env = auth_token_env if secret_env is None else secret_env
+    return TwilioVerifier(secret=_secret(value, env, "auth_token"))
 
 
 def discord(
-    public_key: SecretInput = None,
+    secret: SecretInput = None,
     *,
+    secret_env: SecretInput = None,
+    public_key: SecretInput = None,
     public_key_env: SecretInput = None,
     private_key: SecretInput = None,
     private_key_env: SecretInput = None,
@@ -192,9 +235,14 @@ def discord(
 ) -> DiscordVerifier:
     """Discord (Ed25519 ``X-Signature-Ed25519``) with the application's hex public key.
 
-    ``private_key`` (hex seed) verifies with its public half and lets the verifier sign.
+    ``secret`` / ``secret_env`` is that public key (alias ``public_key``). ``private_key``
+    (hex seed) verifies with its public half and lets the verifier sign.
     """
-    public = Secrets.declare(public_key, public_key_env, label="public_key", required=False)
+    _one_of("discord", secret=secret, public_key=public_key)
+    _one_of("discord", secret_env=secret_env, public_key_env=public_key_env)
+    value = public_key if secret is None else secret
+    env = public_key_env if secret_env is None else secret_env
+    public = Secrets.declare(value, env, label="public_key", required=False)
     private = Secrets.declare(private_key, private_key_env, label="private_key", required=False)
     if not public.configured and not private.configured:
         raise ConfigError("discord needs public_key= (or private_key= for signing)")
@@ -265,8 +313,10 @@ def _pairs(value: TokenInput, label: str) -> tuple[Pair, ...]:
 
 
 def token(
-    tokens: TokenInput = None,
+    secret: TokenInput = None,
     *,
+    secret_env: TokenInput = None,
+    tokens: TokenInput = None,
     tokens_env: TokenInput = None,
     header: str | None = "X-Hook-Token",
     query: str | None = "access_token",
@@ -274,13 +324,17 @@ def token(
 ) -> TokenVerifier:
     """A shared token in ``header`` (``scheme="Bearer"`` expects ``Bearer <token>``) or ``query``.
 
-    ``tokens`` is one token, a list (rotation) or ``{name: token}``; a matched name becomes
-    the event's ``sender``. ``tokens_env`` names environment variables the same three ways.
-    Use ``header="Authorization", scheme="Bearer"`` for bearer tokens; ``header=None`` or
-    ``query=None`` disables that place.
+    ``secret`` (alias ``tokens``) is one token, a list (rotation) or ``{name: token}``; a
+    matched name becomes the event's ``sender``. ``secret_env`` (alias ``tokens_env``) names
+    environment variables the same three ways. Use ``header="Authorization",
+    scheme="Bearer"`` for bearer tokens; ``header=None`` or ``query=None`` disables that place.
     """
-    literal = _pairs(tokens, "tokens")
-    env = _pairs(tokens_env, "tokens_env")
+    _one_of("token", secret=secret, tokens=tokens)
+    _one_of("token", secret_env=secret_env, tokens_env=tokens_env)
+    value = tokens if secret is None else secret
+    names = tokens_env if secret_env is None else secret_env
+    literal = _pairs(value, "tokens")
+    env = _pairs(names, "tokens_env")
     if not literal and not env:
         raise ConfigError("token needs tokens= or tokens_env=")
     return TokenVerifier(
