@@ -14,11 +14,12 @@ import hmac
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import ClassVar, Self
 
 from hookport.errors import ConfigError, ForbiddenError, VerificationError
 from hookport.types import IncomingRequest, Signed, Verified
 from hookport.verify._hmac import equal_any
-from hookport.verify.base import fail, header, read_env
+from hookport.verify.base import BaseVerifier, Draft, fail, header, read_env
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -51,8 +52,11 @@ def _check_realm(realm: str) -> None:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BasicVerifier:
+class BasicVerifier(BaseVerifier):
     """HTTP Basic authentication; build it with :func:`hookport.verify.basic`."""
+
+    scheme: ClassVar[str] = "basic"
+    requires_json: ClassVar[bool] = False
 
     credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     credentials_env: tuple[str, ...] = ()
@@ -61,17 +65,7 @@ class BasicVerifier:
     def __post_init__(self) -> None:
         _check_realm(self.realm)
 
-    @property
-    def scheme(self) -> str:
-        """``basic``."""
-        return "basic"
-
-    @property
-    def requires_json(self) -> bool:
-        """False."""
-        return False
-
-    def resolve(self, environ: Mapping[str, str]) -> BasicVerifier:
+    def resolve(self, environ: Mapping[str, str]) -> Self:
         """Read ``credentials_env`` variables, each holding ``user:password``."""
         read = tuple(
             split_credential(read_env(environ, name, "credentials"), f"environment variable {name}")
@@ -105,15 +99,7 @@ class BasicVerifier:
             raise VerificationError("invalid credentials", headers=self.challenge())
         return Verified(sender=pairs[index][0])
 
-    def sign(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        now: float,
-        event_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Signed:
+    def _sign(self, draft: Draft) -> Signed:
         """``Authorization: Basic`` with the first credential."""
         pairs = self._pairs()
         if not pairs:
@@ -140,8 +126,11 @@ def _basic_credentials(request: IncomingRequest) -> tuple[bytes, bytes]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TokenVerifier:
+class TokenVerifier(BaseVerifier):
     """Shared-token authentication; build it with :func:`hookport.verify.token`."""
+
+    scheme: ClassVar[str] = "token"
+    requires_json: ClassVar[bool] = False
 
     tokens: tuple[Pair, ...] = field(default=(), repr=False)
     tokens_env: tuple[Pair, ...] = ()
@@ -153,17 +142,7 @@ class TokenVerifier:
         if not self.header and not self.query:
             raise ConfigError("token needs a header or a query parameter to read")
 
-    @property
-    def scheme(self) -> str:
-        """``token``."""
-        return "token"
-
-    @property
-    def requires_json(self) -> bool:
-        """False."""
-        return False
-
-    def resolve(self, environ: Mapping[str, str]) -> TokenVerifier:
+    def resolve(self, environ: Mapping[str, str]) -> Self:
         """Read ``tokens_env`` variables."""
         read = tuple((name, read_env(environ, var, "token")) for name, var in self.tokens_env)
         return replace(self, tokens=self.tokens + read, tokens_env=())
@@ -207,15 +186,7 @@ class TokenVerifier:
             fail("invalid token")
         return Verified(sender=tokens[found][0])
 
-    def sign(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        now: float,
-        event_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Signed:
+    def _sign(self, draft: Draft) -> Signed:
         """The first token, in the header when one is configured, else in the query."""
         tokens = self._tokens()
         if not tokens:
@@ -254,24 +225,16 @@ def parse_client(value: str | None) -> IPAddress | None:
 
 
 @dataclass(frozen=True, slots=True)
-class IpAllowVerifier:
-    """Client address allow-list; build it with :func:`hookport.verify.ip_allow`."""
+class IpAllowVerifier(BaseVerifier):
+    """Client address allow-list; build it with :func:`hookport.verify.ip_allow`.
+
+    It holds no secret, so the inherited ``resolve`` returns it unchanged.
+    """
+
+    scheme: ClassVar[str] = "ip_allow"
+    requires_json: ClassVar[bool] = False
 
     networks: tuple[IPNetwork, ...]
-
-    @property
-    def scheme(self) -> str:
-        """``ip_allow``."""
-        return "ip_allow"
-
-    @property
-    def requires_json(self) -> bool:
-        """False."""
-        return False
-
-    def resolve(self, environ: Mapping[str, str]) -> IpAllowVerifier:
-        """Nothing to read: returns itself."""
-        return self
 
     def verify(self, request: IncomingRequest, now: float) -> Verified:
         """403 unless ``request.client`` is inside one of the networks."""
@@ -280,14 +243,6 @@ class IpAllowVerifier:
             raise ForbiddenError()
         return Verified()
 
-    def sign(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        now: float,
-        event_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Signed:
+    def _sign(self, draft: Draft) -> Signed:
         """Nothing: the address is the credential."""
         return Signed()

@@ -1,4 +1,5 @@
-"""Shared pieces of every verifier: secrets, defensive header parsing, body fields, failures.
+"""Shared pieces of every verifier: the base class, secrets, defensive header parsing, body
+fields, failures.
 
 Everything here is pure: no I/O except reading the ``environ`` mapping handed to ``resolve``.
 Parsing helpers raise :class:`~hookport.errors.VerificationError` (401) for *any* malformed
@@ -11,14 +12,15 @@ import base64
 import binascii
 import dataclasses
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, NoReturn, Self
 
 import orjson
 
 from hookport.errors import ConfigError, HookportError, VerificationError
-from hookport.types import IncomingRequest, MultiMapping
+from hookport.types import IncomingRequest, MultiMapping, Signed, Verified, Verifier
 
 SecretInput = str | Sequence[str] | None
 """A secret as declared: one string, several (rotation), or none."""
@@ -133,6 +135,77 @@ def read_env(environ: Mapping[str, str], name: str, label: str) -> str:
     if not value.strip():
         raise ConfigError(f"environment variable {name} ({label}) is empty")
     return value.strip()
+
+
+# --- the verifier base ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A request about to be signed: the arguments of :meth:`~hookport.types.Verifier.sign`."""
+
+    body: bytes
+    url: str
+    now: float
+    event_type: str | None = None
+    headers: Mapping[str, str] | None = None
+
+    def signed_by(self, verifier: Verifier) -> Signed:
+        """What ``verifier`` adds to this request (a combinator signs with its parts)."""
+        return verifier.sign(
+            self.body, url=self.url, now=self.now, event_type=self.event_type, headers=self.headers
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BaseVerifier(ABC):
+    """What every verifier shares, so that a provider module holds only its provider's logic.
+
+    A subclass is a frozen dataclass. It sets ``scheme`` and ``requires_json`` as class
+    attributes (or properties, when they depend on the instance), keeps its secrets in
+    :class:`Secrets` fields, which the inherited :meth:`resolve` reads from the environment,
+    and implements :meth:`verify` and :meth:`_sign`. It satisfies
+    :class:`hookport.types.Verifier`.
+    """
+
+    @property
+    @abstractmethod
+    def scheme(self) -> str:
+        """Short label shown in ``hookport routes`` (``github``, ``basic``, ``all_of(...)``)."""
+
+    @property
+    @abstractmethod
+    def requires_json(self) -> bool:
+        """True when the provider always sends JSON, so a non-JSON body is a 400."""
+
+    def resolve(self, environ: Mapping[str, str]) -> Self:
+        """A copy whose :class:`Secrets` fields hold the environment's values (or ``self``)."""
+        changes = {
+            item.name: value.resolve(environ)
+            for item in fields(self)
+            if isinstance(value := getattr(self, item.name), Secrets)
+        }
+        return replace(self, **changes) if changes else self
+
+    @abstractmethod
+    def verify(self, request: IncomingRequest, now: float) -> Verified:
+        """Accept the request or raise ``VerificationError`` (401) / ``ForbiddenError`` (403)."""
+
+    def sign(
+        self,
+        body: bytes,
+        *,
+        url: str,
+        now: float,
+        event_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Signed:
+        """Headers and query parameters a legitimate sender would add (the subclass's ``_sign``)."""
+        return self._sign(Draft(body, url, now, event_type, headers))
+
+    @abstractmethod
+    def _sign(self, draft: Draft) -> Signed:
+        """The provider's signer: what its sender adds to ``draft``."""
 
 
 # --- headers -----------------------------------------------------------------------------------

@@ -8,12 +8,20 @@ webhook, not the delivery, so it is never used as a delivery id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 
 from hookport.types import IncomingRequest, Signed, Verified
 from hookport.verify import _hmac
-from hookport.verify.base import Secrets, first_header, info_header, new_delivery_id, require_header
+from hookport.verify.base import (
+    BaseVerifier,
+    Draft,
+    Secrets,
+    first_header,
+    info_header,
+    new_delivery_id,
+    require_header,
+)
 from hookport.verify.github import hub_candidate
 
 SIGNATURE = "X-Hub-Signature"
@@ -21,24 +29,14 @@ DELIVERY_HEADERS = ("X-Request-UUID", "X-Request-Id")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BitbucketVerifier:
+class BitbucketVerifier(BaseVerifier):
     """Verifies Bitbucket deliveries; build it with :func:`hookport.verify.bitbucket`."""
 
+    scheme: ClassVar[str] = "bitbucket"
+    requires_json: ClassVar[bool] = True
+    """True: Bitbucket always sends JSON."""
+
     secret: Secrets
-
-    @property
-    def scheme(self) -> str:
-        """``bitbucket``."""
-        return "bitbucket"
-
-    @property
-    def requires_json(self) -> bool:
-        """True: Bitbucket always sends JSON."""
-        return True
-
-    def resolve(self, environ: Mapping[str, str]) -> BitbucketVerifier:
-        """Read ``secret_env`` variables."""
-        return replace(self, secret=self.secret.resolve(environ))
 
     def verify(self, request: IncomingRequest, now: float) -> Verified:
         """Check ``X-Hub-Signature`` over the raw body."""
@@ -50,21 +48,13 @@ class BitbucketVerifier:
             delivery_id=first_header(request.headers, DELIVERY_HEADERS),
         )
 
-    def sign(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        now: float,
-        event_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Signed:
+    def _sign(self, draft: Draft) -> Signed:
         """Headers Bitbucket Cloud would send."""
         key = self.secret.first().encode("utf-8")
         return Signed(
             headers={
-                SIGNATURE: "sha256=" + _hmac.sign(key, body, "sha256", "hex"),
-                "X-Event-Key": event_type or "repo:push",
+                SIGNATURE: "sha256=" + _hmac.sign(key, draft.body, "sha256", "hex"),
+                "X-Event-Key": draft.event_type or "repo:push",
                 "X-Request-UUID": new_delivery_id(),
             }
         )

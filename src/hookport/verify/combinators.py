@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
+from typing import Self
 
 from hookport.errors import ConfigError, ForbiddenError, VerificationError
 from hookport.types import IncomingRequest, Signed, Verified, Verifier
-from hookport.verify.base import join_scheme
+from hookport.verify.base import BaseVerifier, Draft, join_scheme
 
 
 def _check(verifiers: tuple[Verifier, ...], name: str) -> None:
@@ -17,7 +18,7 @@ def _check(verifiers: tuple[Verifier, ...], name: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class AllOf:
+class AllOf(BaseVerifier):
     """Every verifier must accept; their results are merged in order."""
 
     verifiers: tuple[Verifier, ...]
@@ -35,35 +36,27 @@ class AllOf:
         """True when any part needs JSON."""
         return any(v.requires_json for v in self.verifiers)
 
-    def resolve(self, environ: Mapping[str, str]) -> AllOf:
+    def resolve(self, environ: Mapping[str, str]) -> Self:
         """Resolve every part."""
-        return AllOf(tuple(v.resolve(environ) for v in self.verifiers))
+        return replace(self, verifiers=tuple(v.resolve(environ) for v in self.verifiers))
 
     def verify(self, request: IncomingRequest, now: float) -> Verified:
         """Run every part in order; the first failure is the answer."""
         results = [v.verify(request, now) for v in self.verifiers]
         return reduce(Verified.merge, results)
 
-    def sign(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        now: float,
-        event_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Signed:
+    def _sign(self, draft: Draft) -> Signed:
         """Everything every part adds."""
         out = Signed()
         for v in self.verifiers:
-            part = v.sign(body, url=url, now=now, event_type=event_type, headers=headers)
+            part = draft.signed_by(v)
             out.headers.update(part.headers)
             out.query.update(part.query)
         return out
 
 
 @dataclass(frozen=True, slots=True)
-class AnyOf:
+class AnyOf(BaseVerifier):
     """The first verifier that accepts wins.
 
     When all fail the answer is 403 only if every failure was a 403; otherwise 401, carrying
@@ -85,9 +78,9 @@ class AnyOf:
         """True only when every alternative needs JSON."""
         return all(v.requires_json for v in self.verifiers)
 
-    def resolve(self, environ: Mapping[str, str]) -> AnyOf:
+    def resolve(self, environ: Mapping[str, str]) -> Self:
         """Resolve every part."""
-        return AnyOf(tuple(v.resolve(environ) for v in self.verifiers))
+        return replace(self, verifiers=tuple(v.resolve(environ) for v in self.verifiers))
 
     def verify(self, request: IncomingRequest, now: float) -> Verified:
         """Try each part in order and return the first success."""
@@ -99,19 +92,9 @@ class AnyOf:
                 failures.append(exc)
         raise _combined(failures)
 
-    def sign(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        now: float,
-        event_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Signed:
+    def _sign(self, draft: Draft) -> Signed:
         """What the first alternative adds."""
-        return self.verifiers[0].sign(
-            body, url=url, now=now, event_type=event_type, headers=headers
-        )
+        return draft.signed_by(self.verifiers[0])
 
 
 def _combined(failures: list[VerificationError | ForbiddenError]) -> Exception:

@@ -15,8 +15,8 @@ Signing needs the private key (hex seed), which only tests and ``hookport send``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -24,6 +24,8 @@ from hookport.errors import ConfigError
 from hookport.types import IncomingRequest, Reply, Signed, Verified
 from hookport.verify import _ed25519
 from hookport.verify.base import (
+    BaseVerifier,
+    Draft,
     Secrets,
     check_tolerance,
     decode_hex,
@@ -79,8 +81,12 @@ def describe(doc: Mapping[str, Any] | None) -> Verified:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DiscordVerifier:
+class DiscordVerifier(BaseVerifier):
     """Verifies Discord requests; build it with :func:`hookport.verify.discord`."""
+
+    scheme: ClassVar[str] = "discord"
+    requires_json: ClassVar[bool] = True
+    """True: interactions are JSON."""
 
     public_key: Secrets
     private_key: Secrets
@@ -89,24 +95,6 @@ class DiscordVerifier:
     def __post_init__(self) -> None:
         if not self.public_key.env and not self.private_key.env:
             self._keys()
-
-    @property
-    def scheme(self) -> str:
-        """``discord``."""
-        return "discord"
-
-    @property
-    def requires_json(self) -> bool:
-        """True: interactions are JSON."""
-        return True
-
-    def resolve(self, environ: Mapping[str, str]) -> DiscordVerifier:
-        """Read the ``*_env`` variables and validate the keys."""
-        return replace(
-            self,
-            public_key=self.public_key.resolve(environ),
-            private_key=self.private_key.resolve(environ),
-        )
 
     def _keys(self) -> list[Ed25519PublicKey]:
         keys = [public_key(value) for value in self.public_key.get()]
@@ -122,20 +110,12 @@ class DiscordVerifier:
             fail("signature does not match")
         return describe(json_object(request.body))
 
-    def sign(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        now: float,
-        event_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Signed:
+    def _sign(self, draft: Draft) -> Signed:
         """The two headers Discord sends; needs ``private_key``."""
         privates = self.private_key.get()
         if not privates:
             raise ConfigError("signing Discord requests needs private_key (hex seed)")
         key = _ed25519.private_key(_hex_key(privates[0], "private_key"), "private_key")
-        timestamp = str(int(now))
-        signature = key.sign(timestamp.encode() + body).hex()
+        timestamp = str(int(draft.now))
+        signature = key.sign(timestamp.encode() + draft.body).hex()
         return Signed(headers={SIGNATURE: signature, TIMESTAMP: timestamp})

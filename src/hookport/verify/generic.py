@@ -9,13 +9,16 @@ from ``template``: ``{body}`` (the raw body, required), ``{timestamp}`` (the tex
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from string import Formatter
+from typing import ClassVar
 
 from hookport.errors import ConfigError
 from hookport.types import IncomingRequest, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
+    BaseVerifier,
+    Draft,
     Secrets,
     check_tolerance,
     info_header,
@@ -44,8 +47,12 @@ def parse_template(template: str) -> tuple[tuple[str, str | None], ...]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class HmacVerifier:
+class HmacVerifier(BaseVerifier):
     """Generic HMAC verifier; build it with :func:`hookport.verify.hmac`."""
+
+    scheme: ClassVar[str] = "hmac"
+    requires_json: ClassVar[bool] = False
+    """False: the generic verifier makes no assumption about the body."""
 
     secret: Secrets
     header: str
@@ -67,20 +74,6 @@ class HmacVerifier:
             raise ConfigError("template uses {timestamp}: set timestamp_header")
         if "delivery_id" in names and not self.delivery_id_header:
             raise ConfigError("template uses {delivery_id}: set delivery_id_header")
-
-    @property
-    def scheme(self) -> str:
-        """``hmac``."""
-        return "hmac"
-
-    @property
-    def requires_json(self) -> bool:
-        """False: the generic verifier makes no assumption about the body."""
-        return False
-
-    def resolve(self, environ: Mapping[str, str]) -> HmacVerifier:
-        """Read ``secret_env`` variables."""
-        return replace(self, secret=self.secret.resolve(environ))
 
     def _message(self, body: bytes, values: Mapping[str, str]) -> bytes:
         out = b""
@@ -119,28 +112,21 @@ class HmacVerifier:
             else None,
         )
 
-    def sign(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        now: float,
-        event_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Signed:
+    def _sign(self, draft: Draft) -> Signed:
         """The signature header plus the configured timestamp, type and id headers."""
         out: dict[str, str] = {}
         if self.timestamp_header:
-            out[self.timestamp_header] = str(int(now))
+            out[self.timestamp_header] = str(int(draft.now))
         if self.delivery_id_header:
             out[self.delivery_id_header] = new_delivery_id()
-        if self.event_type_header and event_type:
-            out[self.event_type_header] = event_type
+        if self.event_type_header and draft.event_type:
+            out[self.event_type_header] = draft.event_type
         values = {
             "timestamp": out.get(self.timestamp_header or "", ""),
             "delivery_id": out.get(self.delivery_id_header or "", ""),
         }
         key = self.secret.first().encode("utf-8")
-        signature = _hmac.sign(key, self._message(body, values), self.algorithm, self.encoding)
+        message = self._message(draft.body, values)
+        signature = _hmac.sign(key, message, self.algorithm, self.encoding)
         out[self.header] = self.prefix + signature
         return Signed(headers=out)

@@ -9,13 +9,15 @@ payload, as for GitHub. Delivery id: ``X-Gitea-Delivery`` / ``X-Forgejo-Delivery
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 from urllib.parse import parse_qs
 
 from hookport.types import IncomingRequest, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
+    BaseVerifier,
+    Draft,
     Secrets,
     fail,
     first_header,
@@ -62,24 +64,14 @@ def signed_payload(request: IncomingRequest) -> bytes:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GiteaVerifier:
+class GiteaVerifier(BaseVerifier):
     """Verifies Gitea / Forgejo deliveries; build it with :func:`hookport.verify.gitea`."""
 
+    scheme: ClassVar[str] = "gitea"
+    requires_json: ClassVar[bool] = False
+    """False: Gitea may use the form content type."""
+
     secret: Secrets
-
-    @property
-    def scheme(self) -> str:
-        """``gitea``."""
-        return "gitea"
-
-    @property
-    def requires_json(self) -> bool:
-        """False: Gitea may use the form content type."""
-        return False
-
-    def resolve(self, environ: Mapping[str, str]) -> GiteaVerifier:
-        """Read ``secret_env`` variables."""
-        return replace(self, secret=self.secret.resolve(environ))
 
     def verify(self, request: IncomingRequest, now: float) -> Verified:
         """Check the signature over the payload document."""
@@ -94,25 +86,17 @@ class GiteaVerifier:
             delivery_id=first_header(request.headers, DELIVERY_HEADERS),
         )
 
-    def sign(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        now: float,
-        event_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Signed:
+    def _sign(self, draft: Draft) -> Signed:
         """Headers Gitea would send; with a form ``Content-Type``, signs the ``payload`` field."""
-        payload = body
-        if is_form(headers):
-            fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        payload = draft.body
+        if is_form(draft.headers):
+            fields = parse_qs(draft.body.decode("utf-8", "replace"), keep_blank_values=True)
             payload = fields.get("payload", [""])[0].encode("utf-8")
         signature = _hmac.sign(self.secret.first().encode("utf-8"), payload, "sha256", "hex")
         return Signed(
             headers={
                 "X-Gitea-Signature": signature,
-                "X-Gitea-Event": (event_type or "push").split(".", 1)[0],
+                "X-Gitea-Event": (draft.event_type or "push").split(".", 1)[0],
                 "X-Gitea-Delivery": new_delivery_id(),
             }
         )

@@ -9,12 +9,14 @@ Delivery id: ``X-GitHub-Delivery``. The SHA-1 ``X-Hub-Signature`` is accepted on
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 
 from hookport.types import IncomingRequest, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
+    BaseVerifier,
+    Draft,
     Secrets,
     fail,
     form_field,
@@ -49,25 +51,15 @@ def event_with_action(request: IncomingRequest, event: str | None) -> str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GitHubVerifier:
+class GitHubVerifier(BaseVerifier):
     """Verifies GitHub deliveries; build it with :func:`hookport.verify.github`."""
+
+    scheme: ClassVar[str] = "github"
+    requires_json: ClassVar[bool] = False
+    """False: GitHub may send the form content type (``payload=`` field)."""
 
     secret: Secrets
     allow_sha1: bool = False
-
-    @property
-    def scheme(self) -> str:
-        """``github``."""
-        return "github"
-
-    @property
-    def requires_json(self) -> bool:
-        """False: GitHub may send the form content type (``payload=`` field)."""
-        return False
-
-    def resolve(self, environ: Mapping[str, str]) -> GitHubVerifier:
-        """Read ``secret_env`` variables."""
-        return replace(self, secret=self.secret.resolve(environ))
 
     def verify(self, request: IncomingRequest, now: float) -> Verified:
         """Check the signature over the raw body; derive type and delivery id."""
@@ -91,20 +83,12 @@ class GitHubVerifier:
             fail(f"missing {SIGNATURE_256} header")
         return hub_candidate(legacy, "sha1", SIGNATURE_1), "sha1"
 
-    def sign(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        now: float,
-        event_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Signed:
+    def _sign(self, draft: Draft) -> Signed:
         """Headers GitHub would send: both signatures (SHA-1 only if allowed), event, delivery."""
         key = self.secret.first().encode("utf-8")
-        out = {SIGNATURE_256: "sha256=" + _hmac.sign(key, body, "sha256", "hex")}
+        out = {SIGNATURE_256: "sha256=" + _hmac.sign(key, draft.body, "sha256", "hex")}
         if self.allow_sha1:
-            out[SIGNATURE_1] = "sha1=" + _hmac.sign(key, body, "sha1", "hex")
-        out["X-GitHub-Event"] = (event_type or "ping").split(".", 1)[0]
+            out[SIGNATURE_1] = "sha1=" + _hmac.sign(key, draft.body, "sha1", "hex")
+        out["X-GitHub-Event"] = (draft.event_type or "ping").split(".", 1)[0]
         out["X-GitHub-Delivery"] = new_delivery_id()
         return Signed(headers=out)

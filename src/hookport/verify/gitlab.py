@@ -12,12 +12,14 @@ Delivery id: ``Idempotency-Key`` (stable across retries), else ``X-Gitlab-Event-
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 
 from hookport.types import IncomingRequest, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
+    BaseVerifier,
+    Draft,
     Secrets,
     fail,
     first_header,
@@ -47,8 +49,12 @@ def header_event(event_type: str) -> str:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GitLabVerifier:
+class GitLabVerifier(BaseVerifier):
     """Verifies GitLab deliveries; build it with :func:`hookport.verify.gitlab`."""
+
+    scheme: ClassVar[str] = "gitlab"
+    requires_json: ClassVar[bool] = True
+    """True: GitLab always sends JSON."""
 
     token: Secrets
     signing_secret: Secrets
@@ -57,24 +63,6 @@ class GitLabVerifier:
     def __post_init__(self) -> None:
         if not self.signing_secret.env:
             self._keys()
-
-    @property
-    def scheme(self) -> str:
-        """``gitlab``."""
-        return "gitlab"
-
-    @property
-    def requires_json(self) -> bool:
-        """True: GitLab always sends JSON."""
-        return True
-
-    def resolve(self, environ: Mapping[str, str]) -> GitLabVerifier:
-        """Read ``token_env`` / ``signing_secret_env`` variables."""
-        return replace(
-            self,
-            token=self.token.resolve(environ),
-            signing_secret=self.signing_secret.resolve(environ),
-        )
 
     def _keys(self) -> list[bytes]:
         return [hmac_key(secret) for secret in self.signing_secret.get()]
@@ -95,19 +83,11 @@ class GitLabVerifier:
             event_type=event, delivery_id=first_header(request.headers, DELIVERY_HEADERS)
         )
 
-    def sign(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        now: float,
-        event_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Signed:
+    def _sign(self, draft: Draft) -> Signed:
         """Headers GitLab would send: token and/or signature, event, idempotency key."""
         delivery = new_delivery_id()
         out = {
-            "X-Gitlab-Event": header_event(event_type or "push"),
+            "X-Gitlab-Event": header_event(draft.event_type or "push"),
             "Idempotency-Key": delivery,
             "X-Gitlab-Event-UUID": new_delivery_id(),
         }
@@ -116,5 +96,7 @@ class GitLabVerifier:
             out[TOKEN] = tokens[0]
         keys = self._keys()
         if keys:
-            out.update(sign_headers(body, now, key=keys[0], private=None, msg_id=delivery))
+            out.update(
+                sign_headers(draft.body, draft.now, key=keys[0], private=None, msg_id=delivery)
+            )
         return Signed(headers=out)

@@ -7,35 +7,32 @@ Shopify signs no timestamp, so replays are caught only by delivery-id dedupe.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 
 from hookport.types import IncomingRequest, Signed, Verified
 from hookport.verify import _hmac
-from hookport.verify.base import Secrets, info_header, new_delivery_id, require_header
+from hookport.verify.base import (
+    BaseVerifier,
+    Draft,
+    Secrets,
+    info_header,
+    new_delivery_id,
+    require_header,
+)
 
 SIGNATURE = "X-Shopify-Hmac-Sha256"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ShopifyVerifier:
+class ShopifyVerifier(BaseVerifier):
     """Verifies Shopify deliveries; build it with :func:`hookport.verify.shopify`."""
 
+    scheme: ClassVar[str] = "shopify"
+    requires_json: ClassVar[bool] = False
+    """False: a Shopify subscription may still use the legacy XML format."""
+
     secret: Secrets
-
-    @property
-    def scheme(self) -> str:
-        """``shopify``."""
-        return "shopify"
-
-    @property
-    def requires_json(self) -> bool:
-        """False: a Shopify subscription may still use the legacy XML format."""
-        return False
-
-    def resolve(self, environ: Mapping[str, str]) -> ShopifyVerifier:
-        """Read ``secret_env`` variables."""
-        return replace(self, secret=self.secret.resolve(environ))
 
     def verify(self, request: IncomingRequest, now: float) -> Verified:
         """Check the base64 HMAC over the raw body."""
@@ -47,21 +44,13 @@ class ShopifyVerifier:
             delivery_id=info_header(request.headers, "X-Shopify-Webhook-Id"),
         )
 
-    def sign(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        now: float,
-        event_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Signed:
+    def _sign(self, draft: Draft) -> Signed:
         """Headers Shopify would send."""
         key = self.secret.first().encode("utf-8")
         return Signed(
             headers={
-                SIGNATURE: _hmac.sign(key, body, "sha256", "base64"),
-                "X-Shopify-Topic": event_type or "shop/update",
+                SIGNATURE: _hmac.sign(key, draft.body, "sha256", "base64"),
+                "X-Shopify-Topic": draft.event_type or "shop/update",
                 "X-Shopify-Webhook-Id": new_delivery_id(),
             }
         )

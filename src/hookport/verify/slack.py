@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from hookport.types import IncomingRequest, Reply, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
+    BaseVerifier,
+    Draft,
     Secrets,
     check_tolerance,
     form_field,
@@ -40,26 +42,16 @@ def event_type(doc: Mapping[str, Any] | None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SlackVerifier:
+class SlackVerifier(BaseVerifier):
     """Verifies Slack requests; build it with :func:`hookport.verify.slack`."""
+
+    scheme: ClassVar[str] = "slack"
+    requires_json: ClassVar[bool] = False
+    """False: slash commands and interactivity are form-encoded."""
 
     secret: Secrets
     tolerance: float = 300
     answer_challenge: bool = True
-
-    @property
-    def scheme(self) -> str:
-        """``slack``."""
-        return "slack"
-
-    @property
-    def requires_json(self) -> bool:
-        """False: slash commands and interactivity are form-encoded."""
-        return False
-
-    def resolve(self, environ: Mapping[str, str]) -> SlackVerifier:
-        """Read ``signing_secret_env`` variables."""
-        return replace(self, secret=self.secret.resolve(environ))
 
     def verify(self, request: IncomingRequest, now: float) -> Verified:
         """Check the ``v0`` signature and the timestamp (past and future)."""
@@ -81,19 +73,11 @@ class SlackVerifier:
             return Verified(event_type="url_verification", reply=Reply(200, body))
         return Verified(event_type=event_type(doc), delivery_id=str_field(doc, "event_id"))
 
-    def sign(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        now: float,
-        event_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Signed:
+    def _sign(self, draft: Draft) -> Signed:
         """The two headers Slack sends (type and id travel in the body)."""
-        timestamp = str(int(now))
+        timestamp = str(int(draft.now))
         key = self.secret.first().encode("utf-8")
-        signature = _hmac.sign(key, f"v0:{timestamp}:".encode() + body, "sha256", "hex")
+        signature = _hmac.sign(key, f"v0:{timestamp}:".encode() + draft.body, "sha256", "hex")
         return Signed(headers={SIGNATURE: f"v0={signature}", TIMESTAMP: timestamp})
 
 

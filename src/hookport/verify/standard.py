@@ -13,9 +13,9 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Literal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -23,6 +23,8 @@ from hookport.errors import ConfigError
 from hookport.types import IncomingRequest, Signed, Verified
 from hookport.verify import _ed25519, _hmac
 from hookport.verify.base import (
+    BaseVerifier,
+    Draft,
     Secrets,
     check_tolerance,
     decode_base64,
@@ -143,8 +145,11 @@ def sign_headers(
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class StandardVerifier:
+class StandardVerifier(BaseVerifier):
     """Verifies Standard Webhooks / Svix; build it with :func:`hookport.verify.standard`."""
+
+    requires_json: ClassVar[bool] = True
+    """True: Standard Webhooks payloads are JSON."""
 
     secret: Secrets
     public_key: Secrets
@@ -160,26 +165,12 @@ class StandardVerifier:
         """``standard`` or ``svix``."""
         return self.flavour
 
-    @property
-    def requires_json(self) -> bool:
-        """True: Standard Webhooks payloads are JSON."""
-        return True
-
     def check(self) -> None:
         """Parse every known key now, so a malformed one is a startup ``ConfigError``."""
         if not self.secret.env:
             self._keys()
         if not self.public_key.env and not self.private_key.env:
             self._public_keys()
-
-    def resolve(self, environ: Mapping[str, str]) -> StandardVerifier:
-        """Read the ``*_env`` variables and validate the keys they hold."""
-        return replace(
-            self,
-            secret=self.secret.resolve(environ),
-            public_key=self.public_key.resolve(environ),
-            private_key=self.private_key.resolve(environ),
-        )
 
     def _keys(self) -> list[bytes]:
         return [hmac_key(secret) for secret in self.secret.get()]
@@ -200,21 +191,13 @@ class StandardVerifier:
         doc = json_object(request.body)
         return Verified(event_type=str_field(doc, "type"), delivery_id=msg_id)
 
-    def sign(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        now: float,
-        event_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Signed:
+    def _sign(self, draft: Draft) -> Signed:
         """Headers a sender adds: ``v1`` with the first secret, ``v1a`` with a private key."""
         keys = self._keys()
         privates = self.private_key.get()
         out = sign_headers(
-            body,
-            now,
+            draft.body,
+            draft.now,
             key=keys[0] if keys else None,
             private=privates[0] if privates else None,
             prefix=PREFIXES[self.flavour],

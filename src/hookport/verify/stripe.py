@@ -8,12 +8,14 @@ body's ``type`` and ``id``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 
 from hookport.types import IncomingRequest, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
+    BaseVerifier,
+    Draft,
     Secrets,
     check_tolerance,
     fail,
@@ -51,25 +53,15 @@ def parse_signature_header(value: str) -> tuple[str, list[bytes]]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class StripeVerifier:
+class StripeVerifier(BaseVerifier):
     """Verifies Stripe deliveries; build it with :func:`hookport.verify.stripe`."""
+
+    scheme: ClassVar[str] = "stripe"
+    requires_json: ClassVar[bool] = True
+    """True: Stripe events are JSON."""
 
     secret: Secrets
     tolerance: float = 300
-
-    @property
-    def scheme(self) -> str:
-        """``stripe``."""
-        return "stripe"
-
-    @property
-    def requires_json(self) -> bool:
-        """True: Stripe events are JSON."""
-        return True
-
-    def resolve(self, environ: Mapping[str, str]) -> StripeVerifier:
-        """Read ``secret_env`` variables."""
-        return replace(self, secret=self.secret.resolve(environ))
 
     def verify(self, request: IncomingRequest, now: float) -> Verified:
         """Check a ``v1`` signature and the timestamp (past and future)."""
@@ -83,17 +75,9 @@ class StripeVerifier:
         doc = json_object(request.body)
         return Verified(event_type=str_field(doc, "type"), delivery_id=str_field(doc, "id"))
 
-    def sign(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        now: float,
-        event_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Signed:
+    def _sign(self, draft: Draft) -> Signed:
         """The ``Stripe-Signature`` header; type and id travel in the body, as with Stripe."""
-        timestamp = str(int(now))
+        timestamp = str(int(draft.now))
         key = self.secret.first().encode("utf-8")
-        signature = _hmac.sign(key, f"{timestamp}.".encode() + body, "sha256", "hex")
+        signature = _hmac.sign(key, f"{timestamp}.".encode() + draft.body, "sha256", "hex")
         return Signed(headers={SIGNATURE: f"t={timestamp},v1={signature}"})

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import ClassVar
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from hookport.types import IncomingRequest, MultiMapping, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
+    BaseVerifier,
+    Draft,
     Secrets,
     fail,
     info_header,
@@ -79,24 +82,14 @@ def _body_params(request: IncomingRequest) -> str:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TwilioVerifier:
+class TwilioVerifier(BaseVerifier):
     """Verifies Twilio requests; build it with :func:`hookport.verify.twilio`."""
 
+    scheme: ClassVar[str] = "twilio"
+    requires_json: ClassVar[bool] = False
+    """False: Twilio posts forms (JSON only for some products)."""
+
     secret: Secrets
-
-    @property
-    def scheme(self) -> str:
-        """``twilio``."""
-        return "twilio"
-
-    @property
-    def requires_json(self) -> bool:
-        """False: Twilio posts forms (JSON only for some products)."""
-        return False
-
-    def resolve(self, environ: Mapping[str, str]) -> TwilioVerifier:
-        """Read ``auth_token_env`` variables."""
-        return replace(self, secret=self.secret.resolve(environ))
 
     def verify(self, request: IncomingRequest, now: float) -> Verified:
         """Check the signature over the public URL and the parameters."""
@@ -110,23 +103,16 @@ class TwilioVerifier:
             fail("signature does not match")
         return Verified(delivery_id=info_header(request.headers, "I-Twilio-Idempotency-Token"))
 
-    def sign(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        now: float,
-        event_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Signed:
+    def _sign(self, draft: Draft) -> Signed:
         """Sign a form body, or add ``bodySHA256`` to the query for any other body.
 
         The query parameter must be appended to ``url`` as ``?bodySHA256=..`` (or ``&..``
         when ``url`` already has a query), which is how hookport's sender builds the URL.
         """
         key = self.secret.first().encode("utf-8")
+        body, url = draft.body, draft.url
         query: dict[str, str] = {}
-        if body and not is_form(headers):
+        if body and not is_form(draft.headers):
             query[BODY_HASH] = hashlib.sha256(body).hexdigest()
             url = url.rstrip("?")
             url += ("&" if "?" in url else "?") + f"{BODY_HASH}={query[BODY_HASH]}"
