@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import FormData, QueryParams
@@ -86,6 +87,24 @@ class HeaderMap:
         return f"HeaderMap({self.keys()!r})"
 
 
+@dataclass(frozen=True, slots=True)
+class RequestHead:
+    """A request before its body is read: what early verification (``precheck``) sees."""
+
+    method: str
+    path: str
+    url: str
+    headers: HeaderMap
+    query_string: str
+    client: str | None
+    params: Mapping[str, Any]
+
+    @property
+    def query(self) -> QueryParams:
+        """Query parameters."""
+        return QueryParams(self.query_string)
+
+
 class Request:
     """One received HTTP request, its body already read and decoded.
 
@@ -122,6 +141,20 @@ class Request:
         self.client = client
         self.params: dict[str, Any] = dict(params or {})
         self._cache: dict[str, Any] = {}
+
+    @classmethod
+    def from_head(cls, head: RequestHead, body: bytes) -> Request:
+        """The request of ``head`` once its body is read."""
+        return cls(
+            method=head.method,
+            path=head.path,
+            url=head.url,
+            raw_headers=head.headers,
+            query_string=head.query_string,
+            body=body,
+            client=head.client,
+            params=head.params,
+        )
 
     @property
     def query(self) -> QueryParams:

@@ -37,7 +37,7 @@ from hookport.events import (
     fallback_event_type,
     new_event_id,
 )
-from hookport.http import HeaderMap, Request, Response, to_response
+from hookport.http import HeaderMap, Request, RequestHead, Response, to_response
 from hookport.observability import Metrics
 from hookport.proxies import resolve_client
 from hookport.routing import Match
@@ -45,6 +45,7 @@ from hookport.store.base import Store
 from hookport.templating import TemplateResponse, render
 from hookport.threads import ThreadLane
 from hookport.types import Verified
+from hookport.verify.base import precheck_of
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -132,9 +133,13 @@ class Ingest:
         params: dict[str, Any],
         hold: BodyHold,
     ) -> int:
-        request = await self._read_request(scope, receive, path, params, hold)
-        verified = Verified()
-        if ep.verifier is not None:
+        head = self._head(scope, path, params)
+        # What the head alone can refuse (no signature header, wrong address, no token) is
+        # refused before a byte of the body is read; what it alone decides needs no more.
+        early = precheck_of(ep.verifier, head, self.clock()) if ep.verifier else None
+        request = Request.from_head(head, await self._read_body(receive, head, hold))
+        verified = early or Verified()
+        if ep.verifier is not None and early is None:
             verified = ep.verifier.verify(request, self.clock())
             if verified.reply is not None:
                 reply = verified.reply
@@ -146,28 +151,28 @@ class Ingest:
             return await self._route(ep, request, verified, send)
         return await self._receive(ep, request, verified, send)
 
-    async def _read_request(
-        self, scope: Scope, receive: Receive, path: str, params: dict[str, Any], hold: BodyHold
-    ) -> Request:
-        """Read the body and build the one :class:`Request` every later step reads."""
+    def _head(self, scope: Scope, path: str, params: dict[str, Any]) -> RequestHead:
+        """What the request is before its body: built once, from the ASGI scope."""
         headers = HeaderMap.from_asgi(scope["headers"])
         query_string = scope.get("query_string", b"").decode("latin-1")
-        try:
-            async with asyncio.timeout(self.body_timeout):
-                body = await read_body(receive, headers, self.max_body_size, hold)
-        except TimeoutError:
-            raise RequestTimeout(self.body_timeout) from None
         peer = scope.get("client")
-        return Request(
+        return RequestHead(
             method=scope["method"],
             path=path,
             url=self._public_url(scope, headers, path, query_string),
-            raw_headers=headers,
+            headers=headers,
             query_string=query_string,
-            body=body,
             client=resolve_client(peer[0] if peer else None, headers, self.trusted),
             params=params,
         )
+
+    async def _read_body(self, receive: Receive, head: RequestHead, hold: BodyHold) -> bytes:
+        """The body, within ``body_timeout``, its bytes taken from the in-flight budget."""
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                return await read_body(receive, head.headers, self.max_body_size, hold)
+        except TimeoutError:
+            raise RequestTimeout(self.body_timeout) from None
 
     def _public_url(self, scope: Scope, headers: HeaderMap, path: str, query_string: str) -> str:
         suffix = path + (f"?{query_string}" if query_string else "")

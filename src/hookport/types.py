@@ -39,11 +39,9 @@ class MultiMapping(Protocol):
     def items(self) -> Any: ...
 
 
-@runtime_checkable
-class IncomingRequest(Protocol):
-    """What verification and event extraction may read of a request.
+class RequestHead(Protocol):
+    """What is known of a request before its body is read (for :meth:`Verifier.precheck`).
 
-    ``body`` is the entity after ``Content-Encoding`` decoding: the bytes the sender signed.
     ``url`` is the public URL (built from ``[server] base_url`` when set), as a sender that signs
     the URL (Twilio) saw it. ``client`` is the peer address after trusted-proxy resolution.
     """
@@ -59,9 +57,18 @@ class IncomingRequest(Protocol):
     @property
     def query(self) -> MultiMapping: ...
     @property
-    def body(self) -> bytes: ...
-    @property
     def client(self) -> str | None: ...
+
+
+@runtime_checkable
+class IncomingRequest(RequestHead, Protocol):
+    """What verification and event extraction may read of a request: its head and body.
+
+    ``body`` is the entity after ``Content-Encoding`` decoding: the bytes the sender signed.
+    """
+
+    @property
+    def body(self) -> bytes: ...
     @property
     def form(self) -> MultiMapping: ...
 

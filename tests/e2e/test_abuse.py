@@ -228,3 +228,17 @@ def test_sixty_stalled_unverifiable_uploads_do_not_take_the_memory(
     finally:
         for sock in sockets:
             sock.close()
+
+
+def test_a_delivery_without_a_signature_header_is_refused_before_its_body(
+    serve: Any, tmp_path: Path
+) -> None:
+    server = serve("--plugin", HANG, env=hang_env(tmp_path, HOOKPORT_SERVER__BODY_TIMEOUT="30s"))
+    with connect(server.url) as sock:
+        sock.sendall(
+            b"POST /signed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 19000000\r\n\r\n"  # ...and no body at all
+        )
+        answer = read_answer(sock, timeout=5)  # long before the 30 s body timeout
+    assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
+    assert b"missing X-Hub-Signature-256 header" in answer

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import ClassVar, Self
 
 from hookport.errors import ConfigError, ForbiddenError, VerificationError
-from hookport.types import IncomingRequest, Signed, Verified
+from hookport.types import RequestHead, Signed, Verified
 from hookport.verify._hmac import equal_any
 from hookport.verify.base import BaseVerifier, Draft, fail, header, read_env
 
@@ -87,7 +87,11 @@ class BasicVerifier(BaseVerifier):
         """The ``WWW-Authenticate`` header every failure carries."""
         return {"WWW-Authenticate": f'Basic realm="{self.realm}", charset="UTF-8"'}
 
-    def verify(self, request: IncomingRequest, now: float) -> Verified:
+    def precheck(self, head: RequestHead, now: float) -> Verified | None:
+        """The whole check: credentials are in the head, the body is not needed."""
+        return self.verify(head, now)
+
+    def verify(self, request: RequestHead, now: float) -> Verified:
         """Check ``Authorization: Basic``; the matched user becomes ``sender``."""
         pairs = self._pairs()
         try:
@@ -108,7 +112,7 @@ class BasicVerifier(BaseVerifier):
         return Signed(headers={"Authorization": f"Basic {token}"})
 
 
-def _basic_credentials(request: IncomingRequest) -> tuple[bytes, bytes]:
+def _basic_credentials(request: RequestHead) -> tuple[bytes, bytes]:
     value = header(request.headers, "Authorization")
     if value is None:
         fail("missing Authorization header")
@@ -157,7 +161,7 @@ class TokenVerifier(BaseVerifier):
             raise ConfigError(f"tokens come from the environment ({names}): resolve first")
         return self.tokens
 
-    def _presented(self, request: IncomingRequest) -> str:
+    def _presented(self, request: RequestHead) -> str:
         if self.header:
             value = header(request.headers, self.header)
             if value is not None:
@@ -178,7 +182,11 @@ class TokenVerifier(BaseVerifier):
             fail(f"expected {self.auth_scheme} credentials in {self.header}")
         return token.strip()
 
-    def verify(self, request: IncomingRequest, now: float) -> Verified:
+    def precheck(self, head: RequestHead, now: float) -> Verified | None:
+        """The whole check: the token is in the head, the body is not needed."""
+        return self.verify(head, now)
+
+    def verify(self, request: RequestHead, now: float) -> Verified:
         """Compare the presented token with every token; its name becomes ``sender``."""
         tokens = self._tokens()
         found = equal_any(self._presented(request), [value for _, value in tokens])
@@ -236,7 +244,11 @@ class IpAllowVerifier(BaseVerifier):
 
     networks: tuple[IPNetwork, ...]
 
-    def verify(self, request: IncomingRequest, now: float) -> Verified:
+    def precheck(self, head: RequestHead, now: float) -> Verified | None:
+        """The whole check: the address is known before the body."""
+        return self.verify(head, now)
+
+    def verify(self, request: RequestHead, now: float) -> Verified:
         """403 unless ``request.client`` is inside one of the networks."""
         address = parse_client(request.client)
         if address is None or not any(address in network for network in self.networks):

@@ -15,12 +15,12 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, NoReturn, Self
+from typing import Any, ClassVar, NoReturn, Self
 
 import orjson
 
 from hookport.errors import ConfigError, HookportError, VerificationError
-from hookport.types import IncomingRequest, MultiMapping, Signed, Verified, Verifier
+from hookport.types import IncomingRequest, MultiMapping, RequestHead, Signed, Verified, Verifier
 
 SecretInput = str | Sequence[str] | None
 """A secret as declared: one string, several (rotation), or none."""
@@ -187,9 +187,25 @@ class BaseVerifier(ABC):
         }
         return replace(self, **changes) if changes else self
 
+    early_headers: ClassVar[tuple[str, ...]] = ()
+    """Headers every delivery of this provider carries: without one, :meth:`precheck` refuses
+    the request before its body is read."""
+
     @abstractmethod
     def verify(self, request: IncomingRequest, now: float) -> Verified:
         """Accept the request or raise ``VerificationError`` (401) / ``ForbiddenError`` (403)."""
+
+    def precheck(self, head: RequestHead, now: float) -> Verified | None:
+        """Refuse what can be refused before the body is read, with :meth:`verify`'s own error.
+
+        Returns None when the body is still needed (a signature over it), or the final
+        :class:`Verified` when the head alone decides (basic auth, tokens, IP lists): the
+        request pipeline then verifies nothing more. A missing signature header, a wrong
+        address or a missing token thus costs the server no body bytes.
+        """
+        for name in self.early_headers:
+            require_header(head.headers, name)
+        return None
 
     def sign(
         self,
@@ -206,6 +222,15 @@ class BaseVerifier(ABC):
     @abstractmethod
     def _sign(self, draft: Draft) -> Signed:
         """The provider's signer: what its sender adds to ``draft``."""
+
+
+def precheck_of(verifier: Verifier, head: RequestHead, now: float) -> Verified | None:
+    """``verifier.precheck(head, now)`` for verifiers that have one (custom ones may not)."""
+    check = getattr(verifier, "precheck", None)
+    if check is None:
+        return None
+    result: Verified | None = check(head, now)
+    return result
 
 
 # --- headers -----------------------------------------------------------------------------------

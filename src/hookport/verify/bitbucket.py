@@ -35,6 +35,7 @@ class BitbucketVerifier(BaseVerifier):
     scheme: ClassVar[str] = "bitbucket"
     requires_json: ClassVar[bool] = True
     """True: Bitbucket always sends JSON."""
+    early_headers: ClassVar[tuple[str, ...]] = (SIGNATURE,)
 
     secret: Secrets
 

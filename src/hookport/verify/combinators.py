@@ -8,8 +8,8 @@ from functools import reduce
 from typing import Self
 
 from hookport.errors import ConfigError, ForbiddenError, VerificationError
-from hookport.types import IncomingRequest, Signed, Verified, Verifier
-from hookport.verify.base import BaseVerifier, Draft, join_scheme
+from hookport.types import IncomingRequest, RequestHead, Signed, Verified, Verifier
+from hookport.verify.base import BaseVerifier, Draft, join_scheme, precheck_of
 
 
 def _check(verifiers: tuple[Verifier, ...], name: str) -> None:
@@ -39,6 +39,12 @@ class AllOf(BaseVerifier):
     def resolve(self, environ: Mapping[str, str]) -> Self:
         """Resolve every part."""
         return replace(self, verifiers=tuple(v.resolve(environ) for v in self.verifiers))
+
+    def precheck(self, head: RequestHead, now: float) -> Verified | None:
+        """Every part's precheck; final only when every part decided from the head."""
+        results = [precheck_of(v, head, now) for v in self.verifiers]
+        decided = [r for r in results if r is not None]
+        return reduce(Verified.merge, decided) if len(decided) == len(results) else None
 
     def verify(self, request: IncomingRequest, now: float) -> Verified:
         """Run every part in order; the first failure is the answer."""
@@ -81,6 +87,18 @@ class AnyOf(BaseVerifier):
     def resolve(self, environ: Mapping[str, str]) -> Self:
         """Resolve every part."""
         return replace(self, verifiers=tuple(v.resolve(environ) for v in self.verifiers))
+
+    def precheck(self, head: RequestHead, now: float) -> Verified | None:
+        """Parts in order, as :meth:`verify` tries them: refused only if every part is."""
+        failures: list[VerificationError | ForbiddenError] = []
+        for v in self.verifiers:
+            try:
+                result = precheck_of(v, head, now)
+            except (VerificationError, ForbiddenError) as exc:
+                failures.append(exc)
+                continue
+            return result  # decided from the head, or this part needs the body: verify then
+        raise _combined(failures)
 
     def verify(self, request: IncomingRequest, now: float) -> Verified:
         """Try each part in order and return the first success."""

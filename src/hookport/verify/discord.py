@@ -87,6 +87,7 @@ class DiscordVerifier(BaseVerifier):
     scheme: ClassVar[str] = "discord"
     requires_json: ClassVar[bool] = True
     """True: interactions are JSON."""
+    early_headers: ClassVar[tuple[str, ...]] = (TIMESTAMP, SIGNATURE)
 
     public_key: Secrets
     private_key: Secrets

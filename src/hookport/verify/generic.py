@@ -14,7 +14,7 @@ from string import Formatter
 from typing import ClassVar
 
 from hookport.errors import ConfigError
-from hookport.types import IncomingRequest, Signed, Verified
+from hookport.types import IncomingRequest, RequestHead, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
     BaseVerifier,
@@ -94,6 +94,11 @@ class HmacVerifier(BaseVerifier):
         if self.delivery_id_header and "{delivery_id}" in self.template:
             values["delivery_id"] = require_header(request.headers, self.delivery_id_header)
         return values
+
+    def precheck(self, head: RequestHead, now: float) -> Verified | None:
+        """Refuse a delivery without the signature header before its body is read."""
+        require_header(head.headers, self.header)
+        return None
 
     def verify(self, request: IncomingRequest, now: float) -> Verified:
         """Check the signature (and the timestamp when configured)."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import parse_qs
 
-from hookport.types import IncomingRequest, Signed, Verified
+from hookport.types import IncomingRequest, RequestHead, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
     BaseVerifier,
@@ -34,7 +34,7 @@ EVENT_HEADERS = ("X-Forgejo-Event", "X-Gitea-Event", "X-Gogs-Event")
 DELIVERY_HEADERS = ("X-Forgejo-Delivery", "X-Gitea-Delivery", "X-Gogs-Delivery")
 
 
-def _candidate(request: IncomingRequest) -> bytes:
+def _candidate(request: RequestHead) -> bytes:
     """The one signature presented; Forgejo sends the same value under two names."""
     found: set[bytes] = set()
     for name in SIGNATURE_HEADERS:
@@ -72,6 +72,11 @@ class GiteaVerifier(BaseVerifier):
     """False: Gitea may use the form content type."""
 
     secret: Secrets
+
+    def precheck(self, head: RequestHead, now: float) -> Verified | None:
+        """Refuse a delivery without one signature header before its body is read."""
+        _candidate(head)
+        return None
 
     def verify(self, request: IncomingRequest, now: float) -> Verified:
         """Check the signature over the payload document."""

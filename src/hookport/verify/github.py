@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from hookport.types import IncomingRequest, Signed, Verified
+from hookport.types import IncomingRequest, RequestHead, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
     BaseVerifier,
@@ -72,7 +72,12 @@ class GitHubVerifier(BaseVerifier):
             delivery_id=info_header(request.headers, "X-GitHub-Delivery"),
         )
 
-    def _candidate(self, request: IncomingRequest) -> tuple[bytes, _hmac.Algorithm]:
+    def precheck(self, head: RequestHead, now: float) -> Verified | None:
+        """Refuse a delivery without a usable signature header before its body is read."""
+        self._candidate(head)
+        return None
+
+    def _candidate(self, request: RequestHead) -> tuple[bytes, _hmac.Algorithm]:
         value = header(request.headers, SIGNATURE_256)
         if value is not None:
             return hub_candidate(value, "sha256", SIGNATURE_256), "sha256"

@@ -31,6 +31,7 @@ class ShopifyVerifier(BaseVerifier):
     scheme: ClassVar[str] = "shopify"
     requires_json: ClassVar[bool] = False
     """False: a Shopify subscription may still use the legacy XML format."""
+    early_headers: ClassVar[tuple[str, ...]] = (SIGNATURE,)
 
     secret: Secrets
 

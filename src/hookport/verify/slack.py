@@ -48,6 +48,7 @@ class SlackVerifier(BaseVerifier):
     scheme: ClassVar[str] = "slack"
     requires_json: ClassVar[bool] = False
     """False: slash commands and interactivity are form-encoded."""
+    early_headers: ClassVar[tuple[str, ...]] = (TIMESTAMP, SIGNATURE)
 
     secret: Secrets
     tolerance: float = 300

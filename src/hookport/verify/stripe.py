@@ -59,6 +59,7 @@ class StripeVerifier(BaseVerifier):
     scheme: ClassVar[str] = "stripe"
     requires_json: ClassVar[bool] = True
     """True: Stripe events are JSON."""
+    early_headers: ClassVar[tuple[str, ...]] = (SIGNATURE,)
 
     secret: Secrets
     tolerance: float = 300

@@ -88,6 +88,7 @@ class TwilioVerifier(BaseVerifier):
     scheme: ClassVar[str] = "twilio"
     requires_json: ClassVar[bool] = False
     """False: Twilio posts forms (JSON only for some products)."""
+    early_headers: ClassVar[tuple[str, ...]] = (SIGNATURE,)
 
     secret: Secrets
 
