@@ -38,7 +38,7 @@ from hookport.events import (
     new_event_id,
 )
 from hookport.http import HeaderMap, Request, RequestHead, Response, to_response
-from hookport.observability import Metrics
+from hookport.observability import LogLimiter, Metrics
 from hookport.proxies import resolve_client
 from hookport.routing import Match
 from hookport.store.base import Store
@@ -86,7 +86,7 @@ class Ingest:
         self.body_timeout = body_timeout
         self.bodies = BodyBudget(max_buffered)
         self.clock = clock
-        self._outage_log = _OutageLog()
+        self._rejections = LogLimiter(log)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         """Handle one HTTP request whose route path (mount prefix removed) is ``path``."""
@@ -113,7 +113,7 @@ class Ingest:
             self.metrics.observe_ingest(endpoint.kind, time.perf_counter() - started)
         except HTTPError as exc:
             status = exc.status
-            await self._send_error(send, endpoint, exc)
+            await self._send_error(send, endpoint, exc, scope)
         except ClientDisconnected:
             status = 499
         except Exception:  # the last line of defence: log it, answer 500, keep serving
@@ -150,6 +150,13 @@ class Ingest:
         if isinstance(ep, RouteEndpoint):
             return await self._route(ep, request, verified, send)
         return await self._receive(ep, request, verified, send)
+
+    def _client(self, scope: Scope) -> str | None:
+        peer = scope.get("client")
+        headers = HeaderMap.from_asgi(scope["headers"]) if self.trusted else None
+        if headers is None:
+            return peer[0] if peer else None
+        return resolve_client(peer[0] if peer else None, headers, self.trusted)
 
     def _head(self, scope: Scope, path: str, params: dict[str, Any]) -> RequestHead:
         """What the request is before its body: built once, from the ASGI scope."""
@@ -332,13 +339,21 @@ class Ingest:
             ordered=ordered,
         )
 
-    async def _send_error(self, send: Send, ep: Endpoint, exc: HTTPError) -> None:
+    async def _send_error(self, send: Send, ep: Endpoint, exc: HTTPError, scope: Scope) -> None:
+        # Rate-limited by (endpoint, status, reason): a flood of bad signatures is one line
+        # every few seconds with a count, not one line per request.
         if isinstance(exc, StoreUnavailable):
-            self._outage_log.note(ep.name, exc.message)
+            level, message = logging.ERROR, "answering 503"
         else:
             level = logging.WARNING if exc.status in (401, 403) else logging.INFO
-            fields = {"endpoint": ep.name, "status": exc.status, "reason": exc.message}
-            log.log(level, "rejected", extra=fields)
+            message = "rejected"
+        fields = {
+            "endpoint": ep.name,
+            "status": exc.status,
+            "reason": exc.message,
+            "client": self._client(scope),
+        }
+        self._rejections.log(level, (ep.name, exc.status, exc.message), message, fields)
         response = _error_response(exc)
         await _send(
             send,
@@ -346,24 +361,6 @@ class Ingest:
             response.body,
             [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.header_list()],
         )
-
-
-class _OutageLog:
-    """Logs 503s of a store outage once, then a count every few seconds, not one line each."""
-
-    def __init__(self, every: float = 5.0) -> None:
-        self._every = every
-        self._last = -every
-        self._quiet = 0
-
-    def note(self, endpoint: str, reason: str) -> None:
-        now = time.monotonic()
-        if now - self._last < self._every:
-            self._quiet += 1
-            return
-        fields = {"endpoint": endpoint, "reason": reason, "since_last": self._quiet or None}
-        log.error("answering 503", extra=fields)
-        self._last, self._quiet = now, 0
 
 
 def _error_response(exc: HTTPError) -> Response:

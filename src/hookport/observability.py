@@ -17,7 +17,7 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import Any, Literal
 from urllib.parse import quote, quote_plus
 
@@ -209,6 +209,43 @@ def _handler() -> logging.Handler | None:
         if getattr(existing, "_hookport", False):
             return existing
     return None
+
+
+class LogLimiter:
+    """Log lines an attacker cannot inflate: one per key, then one per ``every`` seconds.
+
+    The first occurrence of a key (e.g. a 401's status and reason) is logged at once; later
+    ones within ``every`` seconds are only counted, and the next line carries that count as
+    ``suppressed``. At most ``max_keys`` keys are tracked (the oldest forgotten first), so the
+    limiter's own memory is bounded whatever the traffic.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        every: float = 5.0,
+        max_keys: int = 256,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._log = logger
+        self._every = every
+        self._clock = clock
+        self._max_keys = max_keys
+        self._seen: dict[object, tuple[float, int]] = {}
+
+    def log(self, level: int, key: object, message: str, fields: Mapping[str, Any]) -> bool:
+        """Log ``message`` for ``key`` unless one was logged within ``every``; True if logged."""
+        now = self._clock()
+        last, quiet = self._seen.pop(key, (float("-inf"), 0))
+        if now - last < self._every:
+            self._seen[key] = (last, quiet + 1)
+            return False
+        while len(self._seen) >= self._max_keys:
+            self._seen.pop(next(iter(self._seen)))
+        self._seen[key] = (now, 0)
+        extra = {**fields, "suppressed": quiet} if quiet else dict(fields)
+        self._log.log(level, message, extra=extra)
+        return True
 
 
 class Metrics:

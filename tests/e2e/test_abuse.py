@@ -242,3 +242,20 @@ def test_a_delivery_without_a_signature_header_is_refused_before_its_body(
         answer = read_answer(sock, timeout=5)  # long before the 30 s body timeout
     assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
     assert b"missing X-Hub-Signature-256 header" in answer
+
+
+def test_a_bad_signature_flood_writes_a_line_every_few_seconds_not_one_each(
+    serve: Any, tmp_path: Path
+) -> None:
+    server = serve("--plugin", HANG, env=hang_env(tmp_path))
+    with httpx.Client(base_url=server.url) as c:
+        started = time.monotonic()
+        for _ in range(300):
+            r = c.post("/signed", content=b"{}", headers={"X-Hub-Signature-256": "sha256=" + "0" * 64})
+            assert r.status_code == 401
+        took = time.monotonic() - started
+        assert c.get("/ping").text == "pong"
+    first = server.wait_for_line(" rejected ")
+    assert "client=127.0.0.1" in first and "status=401" in first
+    rejected = [line for line in server.output if " rejected " in line]
+    assert len(rejected) <= 1 + int(took // 5)  # one per 5 s window at most

@@ -250,3 +250,21 @@ def test_the_store_password_is_masked() -> None:
     settings = load_settings(None, {}, store={"url": "postgresql://hp:pg-pass-word@db/hookport"})
     app = create_app(settings, [], workers=False)
     assert app.log_filter.redact("connect failed: pg-pass-word") == "connect failed: ***"
+
+
+def test_the_log_limiter_logs_once_per_key_then_a_count(caplog: pytest.LogCaptureFixture) -> None:
+    from hookport.observability import LogLimiter
+
+    now = [100.0]
+    limiter = LogLimiter(logging.getLogger("hookport.test"), every=5.0, max_keys=2, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="hookport.test"):
+        assert limiter.log(logging.WARNING, "bad-sig", "rejected", {"client": "192.0.2.1"})
+        for _ in range(500):  # a flood of the same rejection: no more lines...
+            assert not limiter.log(logging.WARNING, "bad-sig", "rejected", {"client": "192.0.2.1"})
+        assert limiter.log(logging.WARNING, "other", "rejected", {})  # ...but other keys still log
+        now[0] += 5.0
+        assert limiter.log(logging.WARNING, "bad-sig", "rejected", {"client": "192.0.2.1"})
+    records = [r for r in caplog.records if r.name == "hookport.test"]
+    assert len(records) == 3
+    assert records[0].client == "192.0.2.1"
+    assert records[2].suppressed == 500  # the count of what was not logged
