@@ -71,7 +71,14 @@ class HookportApp:
         )
         self.worker: Worker | None = None
         if workers and assembly.receivers:
-            self.worker = Worker(store, assembly, settings.worker, endpoints=worker_endpoints)
+            worker = self.worker = Worker(
+                store, assembly, settings.worker, endpoints=worker_endpoints
+            )
+            self.metrics.watch_handlers(
+                running=lambda: len(worker.running_handlers()),
+                slow=lambda: worker.slow_handlers,
+                stuck_threads=lambda: worker.stuck_threads,
+            )
         token = settings.secret_environ().get(settings.admin.token_env) or None
         self.admin = build_admin_app(self.ops, self.metrics, token)
         # Masks this app's secrets in log records: the CLI installs it on its log handler; an

@@ -92,7 +92,7 @@ class Dispatcher:
                 "no handler to run for event %s (type %r)",
                 event.id,
                 event.type,
-                extra=_fields(event),
+                extra=event.log_fields(),
             )
         for handler in handlers:
             started = self._clock()
@@ -149,7 +149,7 @@ class Dispatcher:
             event.id,
             event.attempt,
             error,
-            extra={**_fields(event), "handler": handler.name},
+            extra={**event.log_fields(), "handler": handler.name},
         )
         return HandlerOutcome(
             handler.name,
@@ -165,13 +165,3 @@ class Dispatcher:
         now = self._clock()
         error = f"LookupError: no receiver {event.endpoint!r} is loaded in this process"
         return HandlerOutcome("<dispatch>", ok=False, started_at=now, finished_at=now, error=error)
-
-
-def _fields(event: Event) -> dict[str, object]:
-    return {
-        "event_id": event.id,
-        "endpoint": event.endpoint,
-        "plugin": event.plugin,
-        "delivery_id": event.delivery_id,
-        "attempt": event.attempt,
-    }

@@ -136,6 +136,16 @@ class Event:
     attempts: Sequence[Attempt] = ()
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def log_fields(self) -> dict[str, object]:
+        """The fields every log line about this event carries."""
+        return {
+            "event_id": self.id,
+            "endpoint": self.endpoint,
+            "plugin": self.plugin,
+            "delivery_id": self.delivery_id,
+            "attempt": self.attempt,
+        }
+
     @property
     def receiver(self) -> str:
         """The endpoint's name under its round-1 name (kept for old handlers): :attr:`endpoint`."""

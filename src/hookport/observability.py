@@ -22,7 +22,7 @@ from typing import Any, Literal
 from urllib.parse import quote, quote_plus
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LogFormat = Literal["text", "json"]
 MASK = "***"
@@ -283,3 +283,26 @@ class Metrics:
     def observe_ingest(self, kind: str, seconds: float) -> None:
         """Observe one handled request of a ``route`` or ``receiver`` endpoint."""
         self._ingest[kind].observe(seconds)
+
+    def watch_handlers(
+        self,
+        *,
+        running: Callable[[], float],
+        slow: Callable[[], float],
+        stuck_threads: Callable[[], float],
+    ) -> None:
+        """Gauges read at scrape time from the in-process workers (what each slot is doing)."""
+        for name, doc, read in (
+            ("hookport_handlers_running", "Handlers running now in this process", running),
+            (
+                "hookport_handlers_slow",
+                "Handlers running past half their timeout (the watchdog warned about each)",
+                slow,
+            ),
+            (
+                "hookport_handler_threads_stuck",
+                "Sync handler threads still running past their timeout (not free for others)",
+                stuck_threads,
+            ),
+        ):
+            Gauge(name, doc, registry=self.registry).set_function(read)

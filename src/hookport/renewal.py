@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 from hookport.store.base import Store
+from hookport.tasks import cancel_all
 
 log = logging.getLogger("hookport.worker")
 
@@ -47,8 +48,7 @@ class LeaseRenewer:
     async def stop(self) -> None:
         """Stop renewing (leases then expire on their own unless finished or released)."""
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_all([self._task])
             self._task = None
 
     @contextlib.asynccontextmanager

@@ -13,6 +13,7 @@ import logging
 import time
 
 from hookport.dispatch import Dispatcher, RunningHandler
+from hookport.tasks import cancel_all
 
 log = logging.getLogger("hookport.worker")
 
@@ -46,8 +47,7 @@ class HandlerWatchdog:
     async def stop(self) -> None:
         """Stop watching."""
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_all([self._task])
             self._task = None
 
     def check(self, now: float | None = None) -> list[RunningHandler]:

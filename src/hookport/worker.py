@@ -13,7 +13,6 @@ Handlers therefore run at least once, and may run again after a crash.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -21,17 +20,17 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from hookport.assembly import Assembly, ReceiverEndpoint
 from hookport.config import WorkerSettings
-from hookport.dispatch import Dispatcher
+from hookport.dispatch import Dispatcher, RunningHandler
 from hookport.errors import ConfigError, StoreError, StoreUnavailable
 from hookport.events import Event, HandlerOutcome
 from hookport.renewal import LeaseRenewer
 from hookport.retry import RetryAt, RetryPolicy
 from hookport.store.base import LeaseRequest, Store
+from hookport.tasks import Backoff, cancel_all, set_within
 from hookport.threads import ThreadLane
 from hookport.watchdog import HandlerWatchdog
 
@@ -103,6 +102,20 @@ class Worker:
         """Number of events being processed now."""
         return len(self._tasks)
 
+    def running_handlers(self) -> list[RunningHandler]:
+        """The handlers running now, oldest first (what each slot is doing)."""
+        return self._dispatcher.running()
+
+    @property
+    def slow_handlers(self) -> int:
+        """Handlers past half their timeout at the watchdog's last look."""
+        return self._watchdog.slow
+
+    @property
+    def stuck_threads(self) -> int:
+        """Sync handler threads still running past their timeout."""
+        return self._threads.stuck
+
     async def start(self) -> None:
         """Start the background loop and lease renewal; returns at once."""
         if self.running:
@@ -138,7 +151,7 @@ class Worker:
             _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
             if pending:
                 log.warning("stop: cancelling %d event(s) still running", len(pending))
-            await _cancel_all(pending)
+            await cancel_all(pending)
         await self._settle()
         await self._renewer.stop()
         await self._watchdog.stop()
@@ -159,7 +172,7 @@ class Worker:
                 await asyncio.gather(*tasks)
                 await self._written()
             except asyncio.CancelledError:
-                await _cancel_all(tasks)
+                await cancel_all(tasks)
                 await asyncio.shield(self._settle())
                 raise
         return len(events)
@@ -179,7 +192,7 @@ class Worker:
     # -- the loop ------------------------------------------------------------------------
 
     async def _run_loop(self) -> None:
-        backoff = _Backoff()
+        backoff = Backoff()
         while not self._stopping.is_set():
             try:
                 await self._step()
@@ -205,7 +218,7 @@ class Worker:
         if free < self._refill_at:
             pause = self._last_lease + LEASE_COOLDOWN - time.monotonic()
             if pause > 0:
-                await _set_within(self._freed, pause)  # a stop is seen on the next step
+                await set_within(self._freed, pause)  # a stop is seen on the next step
                 return
         self._last_lease = time.monotonic()
         events = await self._lease(free)
@@ -234,12 +247,12 @@ class Worker:
         try:
             done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            await _cancel_all([w for w in waiters if not w.done()])
+            await cancel_all([w for w in waiters if not w.done()])
         for waiter in done:
             waiter.result()  # re-raise a store error from wait_for_work
 
     async def _pause(self, delay: float) -> None:
-        await _set_within(self._stopping, delay)
+        await set_within(self._stopping, delay)
 
     # -- leasing and processing ----------------------------------------------------------
 
@@ -257,7 +270,7 @@ class Worker:
         events = await self._store.lease(request)
         for event in events:
             self._held[event.id] = event
-            log.debug("leased event %s", event.id, extra=_fields(event))
+            log.debug("leased event %s", event.id, extra=event.log_fields())
         return events
 
     def _spawn(self, events: Sequence[Event]) -> list[asyncio.Task[None]]:
@@ -299,7 +312,7 @@ class Worker:
                 self._write(event, outcomes, interrupted=True)
             raise
         except Exception:  # a dispatcher bug must not kill the worker; the lease will expire
-            log.exception("dispatching event %s failed", event.id, extra=_fields(event))
+            log.exception("dispatching event %s failed", event.id, extra=event.log_fields())
             self._held.pop(event.id, None)
             return
         self._held.pop(event.id, None)
@@ -326,7 +339,7 @@ class Worker:
                 "expires",
                 event.id,
                 _describe(exc),
-                extra=_fields(event),
+                extra=event.log_fields(),
             )
             return
         if not kept:
@@ -334,7 +347,7 @@ class Worker:
                 "lease on event %s was lost before its outcome was recorded; another worker "
                 "may run it again",
                 event.id,
-                extra=_fields(event),
+                extra=event.log_fields(),
             )
             return
         log.info(
@@ -344,7 +357,7 @@ class Worker:
             event.endpoint,
             event.attempt,
             len(outcomes),
-            extra={**_fields(event), "outcome": outcome},
+            extra={**event.log_fields(), "outcome": outcome},
         )
 
     async def _write_outcome(
@@ -395,22 +408,6 @@ class Worker:
             self._held.pop(event_id, None)
 
 
-@dataclass(slots=True)
-class _Backoff:
-    """Bounded exponential pause after loop errors (0.1 s, 0.2 s, ... up to 5 s)."""
-
-    initial: float = 0.1
-    max: float = 5.0
-    current: float = 0.0
-
-    def next(self) -> float:
-        self.current = min(self.max, self.current * 2 if self.current else self.initial)
-        return self.current
-
-    def reset(self) -> None:
-        self.current = 0.0
-
-
 def default_owner() -> str:
     """A lease owner name unique to this worker: host, process id and a random suffix."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -435,20 +432,6 @@ def _policy(max_attempts: int, settings: WorkerSettings) -> RetryPolicy:
         raise ConfigError(f"[worker]: {exc}") from None
 
 
-async def _set_within(event: asyncio.Event, seconds: float) -> None:
-    """Return when ``event`` is set or after ``seconds``, whichever comes first."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await event.wait()
-
-
-async def _cancel_all(tasks: Iterable[asyncio.Future[Any]]) -> None:
-    pending = list(tasks)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-
-
 def _log_loop_error(exc: Exception, delay: float) -> None:
     if isinstance(exc, _STORE_ERRORS):
         log.warning("store error in worker loop: %s; retrying in %.1fs", _describe(exc), delay)
@@ -458,13 +441,3 @@ def _log_loop_error(exc: Exception, delay: float) -> None:
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
-
-
-def _fields(event: Event) -> dict[str, object]:
-    return {
-        "event_id": event.id,
-        "endpoint": event.endpoint,
-        "plugin": event.plugin,
-        "delivery_id": event.delivery_id,
-        "attempt": event.attempt,
-    }

@@ -75,6 +75,8 @@ def test_six_hung_sync_handlers_stop_neither_routes_nor_healthy_events(
             wait_until(
                 lambda: all(statuses(db)[i][0] == "dead" for i in hung), 15, "hung ones to time out"
             )
+            metrics = c.get("/_hookport/metrics").text
+            assert "hookport_handler_threads_stuck 6.0" in metrics  # visible, not counted free
         rows = statuses(db)
         assert all(rows[i][0] == "done" for i in healthy)  # ran, never timed out in a queue
         for event_id in hung:
