@@ -261,3 +261,25 @@ def test_a_bad_signature_flood_writes_a_line_every_few_seconds_not_one_each(
     assert "client=127.0.0.1" in first and "status=401" in first
     rejected = [line for line in server.output if " rejected " in line]
     assert len(rejected) <= 1 + int(took // 5)  # one per 5 s window at most
+
+
+def test_listing_loads_no_bodies_and_limits_are_validated(serve: Any, tmp_path: Path) -> None:
+    token = "admin-token-for-abuse"
+    env = hang_env(tmp_path, HOOKPORT_ADMIN_TOKEN=token)
+    server = serve("--plugin", HANG, env=env)
+    auth = {"Authorization": f"Bearer {token}"}
+    big = b'{"blob": "' + b"x" * 8_000_000 + b'"}'
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        for _ in range(12):  # 96 MB of bodies on disk
+            assert c.post("/healthy", content=big).status_code == 202
+        before = server.rss_bytes
+        for _ in range(3):
+            listed = c.get("/_hookport/api/events?limit=1000", headers=auth)
+            assert listed.status_code == 200 and len(listed.json()["events"]) >= 12
+        grown = server.rss_bytes - before
+        assert grown < 48 * 2**20, f"listing grew RSS by {grown / 2**20:.0f} MiB"
+        for bad in ("-1", "0", "1001"):
+            r = c.get(f"/_hookport/api/events?limit={bad}", headers=auth)
+            assert r.status_code == 400
+            assert "limit must be between 1 and 1000" in r.json()["error"]
+        assert c.get("/_hookport/api/events?limit=many", headers=auth).status_code == 400

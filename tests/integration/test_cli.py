@@ -202,3 +202,10 @@ def test_routes_urls_include_the_access_token_of_query_token_verifiers(
         "https://hooks.example.com/ci?access_token=abc123",
         "https://hooks.example.com/hdr",
     ]
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "1001"])
+def test_events_list_refuses_a_limit_outside_1_to_1000(runner: CliRunner, limit: str) -> None:
+    code, out = invoke(runner, "events", "list", "--plugin", EXAMPLE, "--limit", limit)
+    assert code == 2
+    assert "1<=x<=1000" in out or "between 1 and 1000" in out

@@ -81,18 +81,17 @@ class AdminAPI:
         q = request.query_params
         try:
             status = EventStatus(q["status"]) if q.get("status") else None
-            limit = min(int(q.get("limit", "50")), 1000)
             since = float(q["since"]) if q.get("since") else None
+            flt = EventFilter(
+                endpoint=q.get("endpoint") or q.get("receiver"),  # receiver=: the round-1 name
+                status=status,
+                type=q.get("type"),
+                since=since,
+                limit=int(q.get("limit", "50")),
+                before_id=q.get("before"),
+            )
         except ValueError as exc:
             return _error(400, f"bad query parameter: {exc}")
-        flt = EventFilter(
-            endpoint=q.get("endpoint") or q.get("receiver"),  # receiver=: the round-1 name
-            status=status,
-            type=q.get("type"),
-            since=since,
-            limit=limit,
-            before_id=q.get("before"),
-        )
         events = await self.ops.list_events(flt)
         return JSONResponse({"events": [event_summary(e) for e in events]})
 

@@ -18,7 +18,7 @@ from hookport.config import parse_duration
 from hookport.events import Event, EventStatus
 from hookport.operations import Operations, event_detail, event_summary
 from hookport.operations import format_time as _when
-from hookport.store.base import EventFilter
+from hookport.store.base import MAX_LIST, EventFilter
 
 STATUSES = [s.value for s in EventStatus]
 T = TypeVar("T")
@@ -36,7 +36,7 @@ def events() -> None:
 @click.option("--status", type=click.Choice(STATUSES), default=None)
 @click.option("--type", "event_type", default=None)
 @click.option("--since", default=None, help="Only newer than this duration ago, e.g. 1h, 3d.")
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, MAX_LIST), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 def list_events(
     config: str | None,

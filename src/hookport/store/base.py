@@ -14,6 +14,10 @@ from typing import Protocol
 from hookport.events import AppendResult, Event, EventStatus, HandlerOutcome, NewEvent
 
 
+MAX_LIST = 1000
+"""The most events one list call returns (pages beyond it use ``before_id``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class EventFilter:
     """Filters for :meth:`Store.list`; ``None`` means no filter. Newest first."""
@@ -24,6 +28,10 @@ class EventFilter:
     since: float | None = None
     limit: int = 50
     before_id: str | None = None  # keyset pagination: events with id < before_id
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= MAX_LIST:
+            raise ValueError(f"limit must be between 1 and {MAX_LIST}, not {self.limit}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +118,11 @@ class Store(Protocol):
         ...
 
     async def list(self, filter: EventFilter) -> list[Event]:
-        """Events matching ``filter`` (bodies included, attempts not), newest first."""
+        """Events matching ``filter``, newest first: metadata only.
+
+        Headers, bodies and the response body are left empty (and attempts out), so a list
+        costs the same whatever the deliveries weigh; :meth:`get` loads one event whole.
+        """
         ...
 
     async def requeue(self, event_ids: Sequence[str], now: float) -> builtins.list[str]:

@@ -251,10 +251,11 @@ SELECT attempt, handler, ok, started_at, finished_at, error, traceback
 FROM attempts WHERE event_id = $1 ORDER BY id;
 
 -- name: list_events
+-- Metadata only: bodies (up to 25 MB each) stay on disk until one event is shown (get_event).
 SELECT seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
-    query_string, headers::text AS headers, body, params::text AS params, sender, source_ip,
-    status, attempt, next_attempt_at, last_error, done_handlers::text AS done_handlers,
-    response_status, response_headers::text AS response_headers, response_body
+    query_string, '[]' AS headers, ''::bytea AS body, params::text AS params, sender,
+    source_ip, status, attempt, next_attempt_at, last_error, done_handlers::text AS done_handlers,
+    response_status, '[]' AS response_headers, NULL::bytea AS response_body
 FROM events
 WHERE ($1::text IS NULL OR endpoint = $1)
   AND ($2::text IS NULL OR status = $2)

@@ -133,9 +133,11 @@ SELECT attempt, handler, ok, started_at, finished_at, error, traceback
 FROM attempts WHERE event_id = :id ORDER BY id;
 
 -- name: list_events
+-- Metadata only: bodies (up to 25 MB each) stay on disk until one event is shown (get_event).
 SELECT seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
-    query_string, headers, body, params, sender, source_ip, status, attempt, next_attempt_at,
-    last_error, done_handlers, response_status, response_headers, response_body
+    query_string, '[]' AS headers, X'' AS body, params, sender, source_ip, status, attempt,
+    next_attempt_at, last_error, done_handlers, response_status, '[]' AS response_headers,
+    NULL AS response_body
 FROM events
 WHERE (:endpoint IS NULL OR endpoint = :endpoint)
   AND (:status IS NULL OR status = :status)
