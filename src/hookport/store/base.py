@@ -13,7 +13,6 @@ from typing import Protocol
 
 from hookport.events import AppendResult, Event, EventStatus, HandlerOutcome, NewEvent
 
-
 MAX_LIST = 1000
 """The most events one list call returns (pages beyond it use ``before_id``)."""
 
