@@ -73,6 +73,25 @@ async def test_disk_full_fails_the_whole_batch_then_recovers(
     await store.ping()
 
 
+async def test_readiness_fails_while_commits_fail_though_reads_work(
+    connections: tuple[SqliteStore, list[sqlite3.Connection]], make_event: EventFactory
+) -> None:
+    store, seen = connections
+    writer = seen[0]
+    await store.append(make_event())
+    await store.ping()
+    pages = writer.execute("PRAGMA page_count").fetchone()[0]
+    writer.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full
+    with pytest.raises(StoreUnavailable):
+        await store.append(make_event(body=b"x" * 200_000))
+    assert len(await store.list(EventFilter())) == 1  # reads still work...
+    with pytest.raises(StoreUnavailable, match="the last commit failed"):
+        await store.ping()  # ...but /_hookport/ready must say no
+    writer.execute("PRAGMA max_page_count = 1073741823")
+    await store.append(make_event())  # the next commit decides
+    await store.ping()
+
+
 async def test_operations_on_a_closed_store_are_unavailable(
     tmp_path: Path, make_event: EventFactory
 ) -> None:

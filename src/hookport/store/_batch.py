@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from hookport.errors import StoreError, StoreUnavailable
 from hookport.events import AppendResult, EventStatus, HandlerOutcome, NewEvent
+from hookport.observability import LogLimiter
 from hookport.store._rows import dedupe_key
 
 log = logging.getLogger("hookport.store")
@@ -146,6 +148,9 @@ class Batcher(Generic[T, R]):
                 future.set_result(result)
 
 
+FAILURE_WINDOW = 10.0
+"""Seconds after a failed append commit during which the store does not look ready."""
+
 BATCH_BYTES_MAX = 32_000_000
 """Payload bytes per append batch: bounds a transaction's size (and PostgreSQL's 1 GB limit on
 one parameter) when bodies are large; a batch of small deliveries never gets near it."""
@@ -180,6 +185,8 @@ class GroupCommit:
         # next one's insert (duplicates across concurrent batches: the unique index).
         self._commit = commit
         self._on_commit = on_commit
+        self._failed: tuple[float, str] | None = None  # (monotonic time, reason) of the last
+        self._failures = LogLimiter(log)  # a full disk fails every batch: a line per 5 s
         self._batcher: Batcher[NewEvent, AppendResult] = Batcher(
             self._commit_folded,
             batch_max=batch_max,
@@ -203,6 +210,16 @@ class GroupCommit:
         """Stop accepting appends, commit everything already queued, stop the writer."""
         await self._batcher.close()
 
+    def check_recent(self, window: float = FAILURE_WINDOW) -> None:
+        """``StoreUnavailable`` if the last append commit failed less than ``window`` s ago.
+
+        Readiness uses it: a store that answers reads but cannot commit (a full disk) must not
+        look ready, or a load balancer keeps sending deliveries that all get 503s. After the
+        window the server looks ready again and the next commit decides.
+        """
+        if self._failed is not None and time.monotonic() - self._failed[0] < window:
+            raise StoreUnavailable(f"the last commit failed: {self._failed[1]}")
+
     async def _commit_folded(self, batch: Sequence[NewEvent]) -> list[AppendResult | Exception]:
         leaders: dict[tuple[str, str], int] = {}
         distinct: list[NewEvent] = []
@@ -218,15 +235,18 @@ class GroupCommit:
             distinct.append(event)
         try:
             results: Sequence[AppendResult | Exception] = await self._commit(distinct)
-        except StoreUnavailable:
+        except StoreUnavailable as exc:
+            self._failed = (time.monotonic(), exc.message)
             raise
         except Exception as exc:  # an append that cannot commit is a 503, whatever the cause
-            log.error("append batch of %d failed: %r", len(batch), exc)
+            self._failures.log(logging.ERROR, "batch", "append batch failed", {"error": repr(exc)})
             if len(distinct) == 1:
+                self._failed = (time.monotonic(), "store cannot commit")
                 raise StoreUnavailable("store cannot commit, retry later") from exc
             # The server is up but refused the batch: one event may be at fault. Commit them
             # one at a time, so that it alone fails and its neighbours are acknowledged.
             results = await self._commit_each(distinct)
+        self._failed = None
         if self._on_commit is not None:
             try:
                 self._on_commit(distinct)

@@ -424,6 +424,9 @@ class PostgresStore(OutcomeWrites):
         return None if due is None else max(due, now)
 
     async def ping(self) -> None:
-        """Raise ``StoreUnavailable`` if the database cannot be reached."""
+        """Raise ``StoreUnavailable`` if the database cannot be reached, or its last commit
+        failed moments ago (readiness must not say yes while writes fail)."""
+        if self._batcher is not None:
+            self._batcher.check_recent()
         async with self._connection() as conn:
             await conn.fetchval(_q("ping"))

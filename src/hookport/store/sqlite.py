@@ -31,6 +31,7 @@ from typing import Any, Literal, TypeVar
 
 from hookport.errors import StoreError, StoreUnavailable
 from hookport.events import AppendResult, Event, EventStatus, NewEvent
+from hookport.observability import LogLimiter
 from hookport.store import _sqlite_ops as ops
 from hookport.store import migrate
 from hookport.store._batch import Batcher, Finish, GroupCommit, OutcomeWrites, Wakeup
@@ -68,6 +69,7 @@ class SqliteStore(OutcomeWrites):
         self._writer: Connection | None = None
         self._reader: Connection | None = None
         self._batcher: GroupCommit | None = None
+        self._unavailable = LogLimiter(log)
         self._finisher: Batcher[Finish, bool] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -157,7 +159,9 @@ class SqliteStore(OutcomeWrites):
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"sqlite: {exc}") from exc
         except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
-            log.warning("sqlite store unavailable: %s", exc)  # details for operators only
+            # Details for operators only, at most a line per 5 s (a full disk fails every write).
+            fields = {"error": str(exc)}
+            self._unavailable.log(logging.WARNING, str(exc), "sqlite store unavailable", fields)
             raise StoreUnavailable("store cannot commit, retry later") from exc
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
@@ -261,5 +265,8 @@ class SqliteStore(OutcomeWrites):
         await self._wake.wait(timeout)
 
     async def ping(self) -> None:
-        """Raise ``StoreUnavailable`` if the database cannot be read."""
+        """Raise ``StoreUnavailable`` if the database cannot be read, or its last commit
+        failed moments ago (readiness must not say yes while writes fail)."""
+        if self._batcher is not None:
+            self._batcher.check_recent()
         await self._read(ops.fetchall, ops.q("ping"), {})
