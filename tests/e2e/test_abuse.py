@@ -9,21 +9,16 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.e2e.conftest import wait_until
+
 HANG = str(Path(__file__).parent / "plugins" / "hang.py")
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def lines(log: Path, word: str) -> list[str]:

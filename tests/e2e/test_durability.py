@@ -7,22 +7,16 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.e2e.conftest import wait_until
+
 PLUGIN = str(Path(__file__).parent / "plugins" / "durable.py")
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Wait for a condition with a deadline (checked every 50 ms)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def handled(log: Path, word: str = "done") -> set[str]:

@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from tests.e2e import pg
-from tests.e2e.conftest import HOOKPORT, Server, start
+from tests.e2e.conftest import HOOKPORT, Server, start, wait_until
 
 PLUGIN = str(Path(__file__).parent / "plugins" / "scaleout.py")
 LEASE = 3.0  # [worker] lease: short, so a killed worker's events come back promptly
@@ -40,13 +40,6 @@ SLOW_SECONDS = 0.6  # a few handlers take this long, so a kill can land mid-run 
 pytestmark = pytest.mark.postgres
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Wait for a condition with a deadline (checked every 50 ms)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 # -- fixtures ----------------------------------------------------------------------------------
