@@ -16,9 +16,8 @@ from hookport.config import StoreSettings
 from hookport.errors import StoreUnavailable
 from hookport.events import EventStatus, HandlerOutcome, NewEvent
 from hookport.store import migrate
-from hookport.store._batch import Finish
 from hookport.store._queries import query
-from hookport.store.base import EventFilter, LeaseRequest
+from hookport.store.base import EventFilter, Finish, LeaseRequest
 from hookport.store.postgres import ORDER_LOCK_KEY, PostgresStore, _columns
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
@@ -185,7 +184,7 @@ async def test_one_outcome_batch_runs_as_if_item_by_item(
 
         def finish(eid: str, owner: str, *handlers: str) -> Finish:
             outcomes = [ok(h) for h in handlers]
-            return Finish(eid, owner, outcomes, EventStatus.DONE, None, None)
+            return Finish.done(eid, owner, outcomes)
 
         batch = [
             finish(ids[0], "intruder", "x"),  # not the lease owner

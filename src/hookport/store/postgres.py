@@ -27,7 +27,8 @@ from asyncpg.pool import PoolConnectionProxy
 from hookport.errors import StoreError, StoreUnavailable
 from hookport.events import AppendResult, Event, EventStatus, NewEvent
 from hookport.store import migrate
-from hookport.store._batch import Batcher, Finish, GroupCommit, OutcomeWrites, Wakeup
+from hookport.store._batch import Batcher, GroupCommit, Wakeup
+from hookport.store._caps import Candidate, Room, capped_rooms, choose
 from hookport.store._pgconn import Listener, driver_errors
 from hookport.store._queries import query
 from hookport.store._rows import (
@@ -38,7 +39,7 @@ from hookport.store._rows import (
     insert_row,
     merge_done,
 )
-from hookport.store.base import EventFilter, LeaseRequest
+from hookport.store.base import EventFilter, Finish, LeaseRequest
 
 log = logging.getLogger("hookport.store")
 
@@ -88,7 +89,16 @@ def _kept_finishes(items: Sequence[Finish], leases: Mapping[LeaseKey, object]) -
     return kept
 
 
-class PostgresStore(OutcomeWrites):
+async def _candidates(conn: Conn, room: Room, now: float) -> list[Candidate]:
+    """The events of a capped endpoint that :func:`choose` picks from, oldest first."""
+    if room.ordered:
+        first = await conn.fetchrow(_q("lease_first_pending"), room.endpoint, now)
+        return [] if first is None else [Candidate(first["seq"], first["due"])]
+    rows = await conn.fetch(_q("lease_capped"), room.endpoint, now, room.room)
+    return [Candidate(r[0], True) for r in rows]
+
+
+class PostgresStore:
     """:class:`~hookport.store.base.Store` on PostgreSQL (see the module docstring)."""
 
     def __init__(
@@ -282,16 +292,8 @@ class PostgresStore(OutcomeWrites):
             await conn.execute(_q("order_barrier"), ORDER_LOCK_KEY)
         live = {r[0]: r[1] for r in await conn.fetch(_q("lease_live"), request.now)}
         chosen: list[int] = []
-        for endpoint, cap in caps.items():
-            room = min(cap - live.get(endpoint, 0), request.limit)
-            if room <= 0:
-                continue
-            if cap == 1:
-                first = await conn.fetchrow(_q("lease_first_pending"), endpoint, request.now)
-                chosen += [first["seq"]] if first is not None and first["due"] else []
-            else:
-                rows = await conn.fetch(_q("lease_capped"), endpoint, request.now, room)
-                chosen += [r[0] for r in rows]
+        for room in capped_rooms(caps, live, request.limit):
+            chosen += choose(room, await _candidates(conn, room, request.now))
         return chosen
 
     async def renew(self, owner: str, event_ids: Sequence[str], until: float) -> None:
@@ -299,10 +301,11 @@ class PostgresStore(OutcomeWrites):
         async with self._connection() as conn:
             await conn.execute(_q("renew"), owner, list(event_ids), until)
 
-    async def _submit_finish(self, item: Finish) -> bool:
+    async def finish(self, finish: Finish) -> bool:
+        """Record the attempt's outcomes and the event's new status; False if the lease was lost."""
         if self._finisher is None:
             raise StoreUnavailable("store is not open")
-        return await self._finisher.submit(item)
+        return await self._finisher.submit(finish)
 
     async def _commit_finishes(self, items: Sequence[Finish]) -> list[bool]:
         # Outcomes of concurrent handlers share one transaction and three statements: lock the
