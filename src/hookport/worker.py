@@ -29,7 +29,7 @@ from hookport.errors import ConfigError, StoreError, StoreUnavailable
 from hookport.events import Event, HandlerOutcome
 from hookport.renewal import LeaseRenewer
 from hookport.retry import RetryAt, RetryPolicy
-from hookport.store.base import LeaseRequest, Store
+from hookport.store.base import Finish, LeaseRequest, Store
 from hookport.tasks import Backoff, cancel_all, set_within
 from hookport.threads import ThreadLane
 from hookport.watchdog import HandlerWatchdog
@@ -363,22 +363,19 @@ class Worker:
     async def _write_outcome(
         self, event: Event, outcomes: list[HandlerOutcome], interrupted: bool
     ) -> tuple[str, bool]:
-        now = self._clock()
         failures = [o for o in outcomes if not o.ok]
         if not failures:
-            return "done", await self._store.complete(event.id, self.owner, outcomes, now)
+            return "done", await self._store.finish(Finish.done(event.id, self.owner, outcomes))
         error = "; ".join(f"{o.handler}: {o.error}" for o in failures)
         if interrupted:
-            kept = await self._store.retry(event.id, self.owner, outcomes, now, error, now)
-            return "interrupted by the worker's stop, due again now", kept
+            again = Finish.retry(event.id, self.owner, outcomes, self._clock(), error)
+            return "interrupted by the worker's stop, due now", await self._store.finish(again)
         policy = self._policies.get(event.endpoint, self._default_policy)
-        decision = policy.decide(event.attempt, now, self._rng)
+        decision = policy.decide(event.attempt, self._clock(), self._rng)
         if isinstance(decision, RetryAt):
-            kept = await self._store.retry(
-                event.id, self.owner, outcomes, decision.run_at, error, now
-            )
-            return f"retrying in {decision.delay:.3g}s", kept
-        return "dead", await self._store.kill(event.id, self.owner, outcomes, error, now)
+            retry = Finish.retry(event.id, self.owner, outcomes, decision.run_at, error)
+            return f"retrying in {decision.delay:.3g}s", await self._store.finish(retry)
+        return "dead", await self._store.finish(Finish.dead(event.id, self.owner, outcomes, error))
 
     async def _settle(self) -> None:
         """Let outcome writes under way finish, then release every event still held."""

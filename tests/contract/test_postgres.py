@@ -15,11 +15,11 @@ import pytest
 from hookport.config import StoreSettings
 from hookport.errors import StoreUnavailable
 from hookport.events import EventStatus, HandlerOutcome, NewEvent
+from hookport.store import _postgres_ops as pg_ops
 from hookport.store import migrate
-from hookport.store._batch import Finish
 from hookport.store._queries import query
-from hookport.store.base import EventFilter, LeaseRequest
-from hookport.store.postgres import ORDER_LOCK_KEY, PostgresStore, _columns
+from hookport.store.base import EventFilter, Finish, LeaseRequest
+from hookport.store.postgres import PostgresStore
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
@@ -108,7 +108,7 @@ async def test_index_diet_upgrades_a_database_with_events(
         for old in migrate.migrations("postgres")[:2]:
             await conn.execute(old.sql)
             await conn.execute(query("postgres", "record_migration"), old.version, old.name, t0)
-        await conn.execute(query("postgres", "insert_events"), *_columns(events), False)
+        await conn.execute(query("postgres", "insert_events"), *pg_ops.columns(events), False)
         states = ["done", "dead", "retrying"]
         for event, status in zip(events, states, strict=False):
             await conn.execute(
@@ -185,7 +185,7 @@ async def test_one_outcome_batch_runs_as_if_item_by_item(
 
         def finish(eid: str, owner: str, *handlers: str) -> Finish:
             outcomes = [ok(h) for h in handlers]
-            return Finish(eid, owner, outcomes, EventStatus.DONE, None, None)
+            return Finish.done(eid, owner, outcomes)
 
         batch = [
             finish(ids[0], "intruder", "x"),  # not the lease owner
@@ -300,8 +300,8 @@ async def test_an_ordered_claim_waits_for_an_earlier_append_still_committing(
     try:
         committing = node.transaction()
         await committing.start()
-        await node.execute(query("postgres", "order_barrier_shared"), ORDER_LOCK_KEY)
-        await node.fetch(query("postgres", "insert_events"), *_columns([first]), True)
+        await node.execute(query("postgres", "order_barrier_shared"), pg_ops.ORDER_LOCK_KEY)
+        await node.fetch(query("postgres", "insert_events"), *pg_ops.columns([first]), True)
         assert not (await store.append(second)).duplicate
 
         claim = asyncio.ensure_future(

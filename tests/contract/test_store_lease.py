@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 import pytest
 
 from hookport.events import EventStatus, HandlerOutcome, NewEvent
-from hookport.store.base import LeaseRequest, Store
+from hookport.store.base import Finish, LeaseRequest, Store
 
 pytestmark = pytest.mark.anyio
 
@@ -68,7 +68,7 @@ async def test_limit_caps_live_leases_of_an_endpoint(
     first = await store.lease(lease_request("w1", t0, limits=limits))
     assert [e.id for e in first] == [ids[0], ids[1], ids[5]]
     assert await store.lease(lease_request("w2", t0, limits=limits)) == []
-    assert await store.complete(ids[0], "w1", [ok("h", t0)], t0)
+    assert await store.finish(Finish.done(ids[0], "w1", [ok("h", t0)]))
     again = await store.lease(lease_request("w2", t0, limits=limits))
     assert [e.id for e in again] == [ids[2]]
 
@@ -82,13 +82,13 @@ async def test_concurrency_one_is_ordered(
     limits = {"ordered": 1}
     leased = await store.lease(lease_request("w", t0, limits=limits))
     assert [e.id for e in leased] == [a1, b1]
-    assert await store.complete(b1, "w", [], t0)
+    assert await store.finish(Finish.done(b1, "w", []))
     # While a1 waits for its retry, a2 must not overtake it, even though a2 is due.
-    assert await store.retry(a1, "w", [], t0 + 100, "boom", t0)
+    assert await store.finish(Finish.retry(a1, "w", [], t0 + 100, "boom"))
     assert await store.lease(lease_request("w", t0 + 1, limits=limits)) == []
     retried = await store.lease(lease_request("w", t0 + 100, limits=limits))
     assert [(e.id, e.attempt) for e in retried] == [(a1, 2)]
-    assert await store.kill(a1, "w", [], "gave up", t0 + 100)
+    assert await store.finish(Finish.dead(a1, "w", [], "gave up"))
     assert [e.id for e in await store.lease(lease_request("w", t0 + 100, limits=limits))] == [a2]
 
 
@@ -97,7 +97,7 @@ async def test_retrying_event_is_due_only_after_its_time(
 ) -> None:
     (eid,) = await append_all(store, [make_event()])
     await store.lease(lease_request("w", t0))
-    assert await store.retry(eid, "w", [], t0 + 30, "boom", t0)
+    assert await store.finish(Finish.retry(eid, "w", [], t0 + 30, "boom"))
     assert await store.lease(lease_request("w", t0 + 29.9)) == []
     (again,) = await store.lease(lease_request("w", t0 + 30))
     assert (again.id, again.attempt, again.last_error) == (eid, 2, "boom")
@@ -111,8 +111,8 @@ async def test_expired_lease_is_claimed_again_and_the_old_owner_loses_it(
     assert await store.lease(lease_request("w2", t0 + 9.9)) == []
     (event,) = await store.lease(lease_request("w2", t0 + 10))
     assert (event.id, event.attempt, event.status) == (eid, 2, EventStatus.PROCESSING)
-    assert not await store.complete(eid, "dead-worker", [ok("h", t0)], t0 + 11)
-    assert await store.complete(eid, "w2", [ok("h", t0)], t0 + 11)
+    assert not await store.finish(Finish.done(eid, "dead-worker", [ok("h", t0)]))
+    assert await store.finish(Finish.done(eid, "w2", [ok("h", t0)]))
 
 
 async def test_expired_leases_do_not_count_against_the_cap(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from hookport.events import EventStatus, HandlerOutcome, NewEvent
-from hookport.store.base import LeaseRequest, Store
+from hookport.store.base import Finish, LeaseRequest, Store
 
 pytestmark = pytest.mark.anyio
 
@@ -37,7 +37,7 @@ async def test_complete_records_attempts_and_done_handlers(
     store: Store, make_event: EventFactory, t0: float
 ) -> None:
     eid = await leased(store, make_event, t0)
-    assert await store.complete(eid, "w", [outcome("a", t0), outcome("b", t0)], t0 + 1)
+    assert await store.finish(Finish.done(eid, "w", [outcome("a", t0), outcome("b", t0)]))
     event = await store.get(eid)
     assert event is not None
     assert event.status == EventStatus.DONE
@@ -56,7 +56,7 @@ async def test_retry_keeps_successful_handlers_and_the_error(
 ) -> None:
     eid = await leased(store, make_event, t0)
     outcomes = [outcome("a", t0), outcome("b", t0, error="ValueError: nope")]
-    assert await store.retry(eid, "w", outcomes, t0 + 5, "b: ValueError: nope", t0)
+    assert await store.finish(Finish.retry(eid, "w", outcomes, t0 + 5, "b: ValueError: nope"))
     event = await store.get(eid)
     assert event is not None
     assert (event.status, event.next_attempt_at, event.last_error) == (
@@ -68,7 +68,7 @@ async def test_retry_keeps_successful_handlers_and_the_error(
     (again,) = await store.lease(LeaseRequest("w", 1, 60, t0 + 5))
     assert again.attempt == 2
     assert again.done_handlers == {"a"}
-    assert await store.complete(eid, "w", [outcome("b", t0 + 6)], t0 + 6)
+    assert await store.finish(Finish.done(eid, "w", [outcome("b", t0 + 6)]))
     final = await store.get(eid)
     assert final is not None
     assert [(a.attempt, a.handler, a.ok, a.error) for a in final.attempts] == [
@@ -82,7 +82,7 @@ async def test_retry_keeps_successful_handlers_and_the_error(
 
 async def test_kill_makes_the_event_dead(store: Store, make_event: EventFactory, t0: float) -> None:
     eid = await leased(store, make_event, t0)
-    assert await store.kill(eid, "w", [outcome("a", t0, error="boom")], "a: boom", t0)
+    assert await store.finish(Finish.dead(eid, "w", [outcome("a", t0, error="boom")], "a: boom"))
     event = await store.get(eid)
     assert event is not None
     assert (event.status, event.last_error) == (EventStatus.DEAD, "a: boom")
@@ -91,15 +91,15 @@ async def test_kill_makes_the_event_dead(store: Store, make_event: EventFactory,
 
 async def test_outcomes_need_the_lease(store: Store, make_event: EventFactory, t0: float) -> None:
     eid = await leased(store, make_event, t0)
-    assert not await store.complete(eid, "intruder", [outcome("a", t0)], t0)
-    assert not await store.retry(eid, "intruder", [outcome("a", t0)], t0, "x", t0)
-    assert not await store.kill(eid, "intruder", [outcome("a", t0)], "x", t0)
-    assert not await store.complete("f" * 32, "w", [], t0)
+    assert not await store.finish(Finish.done(eid, "intruder", [outcome("a", t0)]))
+    assert not await store.finish(Finish.retry(eid, "intruder", [outcome("a", t0)], t0, "x"))
+    assert not await store.finish(Finish.dead(eid, "intruder", [outcome("a", t0)], "x"))
+    assert not await store.finish(Finish.done("f" * 32, "w", []))
     event = await store.get(eid)
     assert event is not None
     assert (event.status, event.attempts) == (EventStatus.PROCESSING, ())
-    assert await store.complete(eid, "w", [], t0)
-    assert not await store.complete(eid, "w", [outcome("a", t0)], t0)  # already done
+    assert await store.finish(Finish.done(eid, "w", []))
+    assert not await store.finish(Finish.done(eid, "w", [outcome("a", t0)]))  # already done
     final = await store.get(eid)
     assert final is not None
     assert final.attempts == ()
@@ -115,7 +115,7 @@ async def test_release_does_not_count_the_attempt(
     event = await store.get(eid)
     assert event is not None
     assert (event.status, event.attempt) == (EventStatus.QUEUED, 0)
-    assert not await store.complete(eid, "w", [], t0)
+    assert not await store.finish(Finish.done(eid, "w", []))
     (again,) = await store.lease(LeaseRequest("w2", 1, 60, t0))
     assert again.attempt == 1
 
@@ -124,7 +124,7 @@ async def test_release_of_a_retry_keeps_it_due(
     store: Store, make_event: EventFactory, t0: float
 ) -> None:
     eid = await leased(store, make_event, t0)
-    await store.retry(eid, "w", [outcome("a", t0, error="x")], t0 + 10, "x", t0)
+    await store.finish(Finish.retry(eid, "w", [outcome("a", t0, error="x")], t0 + 10, "x"))
     await store.lease(LeaseRequest("w", 1, 60, t0 + 10))
     await store.release([eid], "w")
     event = await store.get(eid)
@@ -138,7 +138,7 @@ async def test_requeue_starts_a_fresh_round(
     store: Store, make_event: EventFactory, t0: float
 ) -> None:
     eid = await leased(store, make_event, t0)
-    await store.kill(eid, "w", [outcome("a", t0), outcome("b", t0, error="x")], "x", t0)
+    await store.finish(Finish.dead(eid, "w", [outcome("a", t0), outcome("b", t0, error="x")], "x"))
     route = await store.append(make_event(kind="route", status=EventStatus.DONE))
     requeued = await store.requeue([eid, "f" * 32, route.id, eid], t0 + 50)
     assert requeued == [eid]
@@ -152,7 +152,7 @@ async def test_requeue_starts_a_fresh_round(
     assert len(event.attempts) == 2  # history is kept
     (again,) = await store.lease(LeaseRequest("w", 5, 60, t0 + 50))
     assert (again.id, again.attempt) == (eid, 1)
-    assert await store.complete(eid, "w", [outcome("a", t0 + 51), outcome("b", t0 + 51)], t0 + 51)
+    assert await store.finish(Finish.done(eid, "w", [outcome("a", t0 + 51), outcome("b", t0 + 51)]))
     final = await store.get(eid)
     assert final is not None
     assert [a.attempt for a in final.attempts] == [1, 1, 1, 1]
@@ -162,7 +162,7 @@ async def test_requeue_wakes_a_waiting_worker(
     store: Store, make_event: EventFactory, t0: float
 ) -> None:
     eid = await leased(store, make_event, t0)
-    await store.kill(eid, "w", [], "x", t0)
+    await store.finish(Finish.dead(eid, "w", [], "x"))
     await store.wait_for_work(0)  # consume the wake-up of the append
     waiter = asyncio.ensure_future(store.wait_for_work(timeout=60))
     await asyncio.sleep(0)
@@ -183,11 +183,12 @@ async def test_concurrent_outcome_writes_each_get_their_own_answer(
     writes = []
     for n, eid in enumerate(ids):
         if n % 3 == 0:
-            writes.append(store.retry(eid, "w", [outcome("h", t0, "E: x")], t0 + 9, "h: E: x", t0))
+            finish = Finish.retry(eid, "w", [outcome("h", t0, "E: x")], t0 + 9, "h: E: x")
         elif n % 3 == 1:
-            writes.append(store.kill(eid, "w", [outcome("h", t0, "E: y")], "h: E: y", t0))
+            finish = Finish.dead(eid, "w", [outcome("h", t0, "E: y")], "h: E: y")
         else:
-            writes.append(store.complete(eid, "w", [outcome("h", t0)], t0))
+            finish = Finish.done(eid, "w", [outcome("h", t0)])
+        writes.append(store.finish(finish))
     answers = await asyncio.gather(*writes)
     assert answers == [eid != stolen for eid in ids]
     expected = {0: EventStatus.RETRYING, 1: EventStatus.DEAD, 2: EventStatus.DONE}
@@ -206,9 +207,11 @@ async def test_outcome_writes_for_one_event_apply_in_order(
 ) -> None:
     eid = await leased(store, make_event, t0)
     answers = await asyncio.gather(
-        store.complete(eid, "intruder", [outcome("x", t0)], t0),
-        store.retry(eid, "w", [outcome("a", t0), outcome("b", t0, "E: b")], t0 + 5, "b", t0),
-        store.complete(eid, "w", [outcome("b", t0 + 1)], t0 + 1),
+        store.finish(Finish.done(eid, "intruder", [outcome("x", t0)])),
+        store.finish(
+            Finish.retry(eid, "w", [outcome("a", t0), outcome("b", t0, "E: b")], t0 + 5, "b")
+        ),
+        store.finish(Finish.done(eid, "w", [outcome("b", t0 + 1)])),
     )
     assert answers == [False, True, False]
     event = await store.get(eid)
@@ -229,14 +232,17 @@ async def test_concurrent_outcome_writes_keep_each_events_attempts_in_order(
     store: Store, make_event: EventFactory, t0: float
 ) -> None:
     first = await leased(store, make_event, t0)
-    await store.retry(first, "w", [outcome("a", t0), outcome("b", t0, "E")], t0 + 1, "b: E", t0)
+    outcomes = [outcome("a", t0), outcome("b", t0, "E")]
+    await store.finish(Finish.retry(first, "w", outcomes, t0 + 1, "b: E"))
     (again,) = await store.lease(LeaseRequest("w", 1, 60, t0 + 1))
     assert again.id == first
     second = await leased(store, make_event, t0 + 1)
     handlers = ["c", "b", "a"]
     answers = await asyncio.gather(
-        store.complete(first, "w", [outcome("b", t0 + 2)], t0 + 2),
-        store.kill(second, "w", [outcome(h, t0 + 2, f"E{h}") for h in handlers], "dead", t0 + 2),
+        store.finish(Finish.done(first, "w", [outcome("b", t0 + 2)])),
+        store.finish(
+            Finish.dead(second, "w", [outcome(h, t0 + 2, f"E{h}") for h in handlers], "dead")
+        ),
     )
     assert answers == [True, True]
     done = await store.get(first)

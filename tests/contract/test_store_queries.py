@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from hookport.events import EventStatus, HandlerOutcome, NewEvent
-from hookport.store.base import EventFilter, LeaseRequest, Store
+from hookport.store.base import EventFilter, Finish, LeaseRequest, Store
 
 pytestmark = pytest.mark.anyio
 
@@ -57,7 +57,7 @@ async def test_ids_with_status_oldest_first(
     ids = [(await store.append(make_event())).id for _ in range(4)]
     for _ in range(3):
         (event,) = await store.lease(LeaseRequest("w", 1, 60, t0))
-        await store.kill(event.id, "w", [], "x", t0)
+        await store.finish(Finish.dead(event.id, "w", [], "x"))
     assert await store.ids_with_status(EventStatus.DEAD) == ids[:3]
     assert await store.ids_with_status(EventStatus.DEAD, limit=2) == ids[:2]
     assert await store.ids_with_status(EventStatus.QUEUED) == ids[3:]
@@ -69,9 +69,9 @@ async def test_counts_every_status(store: Store, make_event: EventFactory, t0: f
         await store.append(make_event())
     await store.append(make_event(kind="route", status=EventStatus.DONE))
     (a,) = await store.lease(LeaseRequest("w", 1, 60, t0))
-    await store.kill(a.id, "w", [], "x", t0)
+    await store.finish(Finish.dead(a.id, "w", [], "x"))
     (b,) = await store.lease(LeaseRequest("w", 1, 60, t0))
-    await store.retry(b.id, "w", [], t0 + 60, "x", t0)
+    await store.finish(Finish.retry(b.id, "w", [], t0 + 60, "x"))
     await store.lease(LeaseRequest("w", 1, 60, t0))
     assert await store.counts() == {
         EventStatus.QUEUED: 1,
@@ -90,7 +90,7 @@ async def test_next_due(store: Store, make_event: EventFactory, t0: float) -> No
     assert await store.next_due(t0) == t0
     await store.lease(LeaseRequest("w", 1, 30, t0))
     assert await store.next_due(t0) == t0 + 30  # the lease expiry
-    await store.retry(eid, "w", [], t0 + 20, "x", t0)
+    await store.finish(Finish.retry(eid, "w", [], t0 + 20, "x"))
     assert await store.next_due(t0) == t0 + 20
     assert await store.next_due(t0 + 25) == t0 + 25  # overdue: due now
 
@@ -104,7 +104,7 @@ async def test_prune_deletes_only_old_done_events(
         await store.append(e)
         (leased,) = await store.lease(LeaseRequest("w", 1, 60, t0))
         ok = HandlerOutcome("h", ok=True, started_at=t0, finished_at=t0)
-        await store.complete(leased.id, "w", [ok], t0)
+        await store.finish(Finish.done(leased.id, "w", [ok]))
     route_old = make_event(kind="route", status=EventStatus.DONE, received_at=old + 10)
     dead_old = make_event(received_at=old + 11)
     queued_old = make_event(received_at=old + 12)
@@ -112,7 +112,7 @@ async def test_prune_deletes_only_old_done_events(
     for e in (route_old, dead_old, queued_old, done_new):
         await store.append(e)
     (d,) = await store.lease(LeaseRequest("w", 1, 60, t0))
-    await store.kill(d.id, "w", [], "x", t0)
+    await store.finish(Finish.dead(d.id, "w", [], "x"))
     assert await store.prune(t0 - 1000, limit=2) == 2
     assert await store.prune(t0 - 1000, limit=100) == 2
     assert await store.prune(t0 - 1000, limit=100) == 0
@@ -127,7 +127,7 @@ async def test_prune_removes_attempts_too(
     e = make_event(received_at=t0 - 100_000)
     await store.append(e)
     await store.lease(LeaseRequest("w", 1, 60, t0))
-    await store.complete(e.id, "w", [HandlerOutcome("h", True, t0, t0)], t0)
+    await store.finish(Finish.done(e.id, "w", [HandlerOutcome("h", True, t0, t0)]))
     assert await store.prune(t0, 10) == 1
     # A new event with the same id would show stale attempts if they had survived.
     await store.append(make_event(id=e.id))

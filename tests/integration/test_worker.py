@@ -463,7 +463,7 @@ async def test_stop_releases_leased_events_that_have_not_started(store: Store) -
 
 @pytest.mark.anyio
 async def test_the_outcome_is_written_even_if_the_batch_is_cancelled(store: Store) -> None:
-    gated = GatedStore(store, complete_gate=asyncio.Event())
+    gated = GatedStore(store, finish_gate=asyncio.Event())
     plugin = Plugin("p")
     hook = plugin.receiver("/hook")
     hook(lambda event: None)
@@ -471,16 +471,16 @@ async def test_the_outcome_is_written_even_if_the_batch_is_cancelled(store: Stor
     event_id = await append(store, hook, at=1.0)
     worker = make_worker(gated, plugin)
     batch = asyncio.create_task(worker.run_once())
-    await asyncio.wait_for(gated.completing.wait(), 10)
+    await asyncio.wait_for(gated.finishing.wait(), 10)
 
     batch.cancel()
     await asyncio.sleep(0)  # deliver the cancellation while the write waits at its gate
-    assert gated.complete_gate is not None
-    gated.complete_gate.set()
+    assert gated.finish_gate is not None
+    gated.finish_gate.set()
     with pytest.raises(asyncio.CancelledError):
         await batch
 
-    assert gated.completed.is_set()
+    assert gated.finished.is_set()
     assert await status_of(store, event_id) is EventStatus.DONE
 
 

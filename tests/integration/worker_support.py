@@ -9,10 +9,10 @@ from typing import Any
 
 from hookport.assembly import assemble
 from hookport.config import load_settings
-from hookport.events import Event, EventStatus, HandlerOutcome, NewEvent, new_event_id
+from hookport.events import Event, EventStatus, NewEvent, new_event_id
 from hookport.notify import Notifications, RecordingNotifier
 from hookport.plugin import Plugin, Receiver
-from hookport.store.base import LeaseRequest, Store
+from hookport.store.base import Finish, LeaseRequest, Store
 from hookport.worker import Worker
 
 T0 = 1_700_000_000.0
@@ -86,7 +86,7 @@ async def status_of(store: Store, event_id: str) -> EventStatus:
 
 @dataclass
 class GatedStore:
-    """A real store whose lease/complete/renew can be observed and held at a gate.
+    """A real store whose lease/finish/renew can be observed and held at a gate.
 
     Everything else is passed straight through to the wrapped store.
     """
@@ -94,9 +94,9 @@ class GatedStore:
     inner: Store
     lease_gate: asyncio.Event | None = None
     leased: asyncio.Event = field(default_factory=asyncio.Event)
-    complete_gate: asyncio.Event | None = None
-    completing: asyncio.Event = field(default_factory=asyncio.Event)
-    completed: asyncio.Event = field(default_factory=asyncio.Event)
+    finish_gate: asyncio.Event | None = None
+    finishing: asyncio.Event = field(default_factory=asyncio.Event)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
     renewed: asyncio.Event = field(default_factory=asyncio.Event)
     lease_failures: int = 0
 
@@ -116,14 +116,12 @@ class GatedStore:
                 await self.lease_gate.wait()
         return events
 
-    async def complete(
-        self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], now: float
-    ) -> bool:
-        self.completing.set()
-        if self.complete_gate is not None:
-            await self.complete_gate.wait()
-        kept = await self.inner.complete(event_id, owner, outcomes, now)
-        self.completed.set()
+    async def finish(self, finish: Finish) -> bool:
+        self.finishing.set()
+        if self.finish_gate is not None:
+            await self.finish_gate.wait()
+        kept = await self.inner.finish(finish)
+        self.finished.set()
         return kept
 
     async def renew(self, owner: str, event_ids: Sequence[str], until: float) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from hookport.config import StoreSettings
 from hookport.store._url import parse_store_url
-from hookport.store.base import EventFilter, LeaseRequest, Store
+from hookport.store.base import EventFilter, Finish, LeaseRequest, Store
 
-__all__ = ["EventFilter", "LeaseRequest", "Store", "open_store"]
+__all__ = ["EventFilter", "Finish", "LeaseRequest", "Store", "open_store"]
 
 
 def open_store(settings: StoreSettings, *, base_dir: Path | None = None) -> Store:

@@ -15,11 +15,10 @@ import collections
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from hookport.errors import StoreError, StoreUnavailable
-from hookport.events import AppendResult, EventStatus, HandlerOutcome, NewEvent
+from hookport.events import AppendResult, NewEvent
 from hookport.observability import LogLimiter
 from hookport.store._rows import dedupe_key
 
@@ -272,59 +271,6 @@ def _folded(result: AppendResult | Exception) -> AppendResult | Exception:
     if isinstance(result, Exception):
         return _fresh(result)
     return AppendResult(result.id, duplicate=True)
-
-
-@dataclass(frozen=True, slots=True)
-class Finish:
-    """One outcome write (``complete``/``retry``/``kill``) waiting for its batch."""
-
-    event_id: str
-    owner: str
-    outcomes: Sequence[HandlerOutcome]
-    status: EventStatus
-    next_attempt_at: float | None
-    error: str | None
-
-
-class OutcomeWrites:
-    """``complete``/``retry``/``kill`` for a store that batches outcome writes.
-
-    The store provides ``_submit_finish``, which queues one :class:`Finish` for its batcher and
-    returns whether the owner still held the lease.
-    """
-
-    async def _submit_finish(self, item: Finish) -> bool:
-        raise NotImplementedError
-
-    async def complete(
-        self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], now: float
-    ) -> bool:
-        """Record outcomes and mark the event done; False if ``owner`` lost the lease."""
-        return await self._submit_finish(
-            Finish(event_id, owner, outcomes, EventStatus.DONE, None, None)
-        )
-
-    async def retry(
-        self,
-        event_id: str,
-        owner: str,
-        outcomes: Sequence[HandlerOutcome],
-        run_at: float,
-        error: str,
-        now: float,
-    ) -> bool:
-        """Record outcomes; the event becomes retrying, due at ``run_at``."""
-        return await self._submit_finish(
-            Finish(event_id, owner, outcomes, EventStatus.RETRYING, run_at, error)
-        )
-
-    async def kill(
-        self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], error: str, now: float
-    ) -> bool:
-        """Record outcomes; the event becomes dead and stays for inspection and replay."""
-        return await self._submit_finish(
-            Finish(event_id, owner, outcomes, EventStatus.DEAD, None, error)
-        )
 
 
 class Wakeup:

@@ -11,8 +11,8 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from hookport.events import AppendResult, Event, EventStatus, HandlerOutcome, NewEvent
-from hookport.store._batch import Finish
+from hookport.events import AppendResult, Event, NewEvent
+from hookport.store._caps import Candidate, Room, capped_rooms, choose
 from hookport.store._queries import query
 from hookport.store._rows import (
     attempt_from_row,
@@ -21,7 +21,7 @@ from hookport.store._rows import (
     insert_row,
     merge_done,
 )
-from hookport.store.base import LeaseRequest
+from hookport.store.base import Finish, LeaseRequest
 
 log = logging.getLogger("hookport.store")
 
@@ -83,21 +83,13 @@ def insert_batch(conn: Connection, events: Sequence[NewEvent]) -> list[AppendRes
 
 
 def lease(conn: Connection, request: LeaseRequest) -> list[Event]:
+    """Claim due events for ``request`` in the caller's transaction, oldest first."""
     now, caps = request.now, dict(request.limits or {})
     wanted = None if request.endpoints is None else set(request.endpoints)
-    picked: list[int] = []
     live = dict(conn.execute(q("lease_live"), {"now": now}).fetchall()) if caps else {}
-    for endpoint, cap in caps.items():
-        room = min(cap - live.get(endpoint, 0), request.limit)
-        if room <= 0 or (wanted is not None and endpoint not in wanted):
-            continue
-        if cap == 1:
-            first = conn.execute(q("lease_first_pending"), {"endpoint": endpoint, "now": now})
-            row = first.fetchone()
-            picked += [row["seq"]] if row is not None and row["due"] else []
-        else:
-            params = {"endpoint": endpoint, "now": now, "limit": room}
-            picked += [row[0] for row in conn.execute(q("lease_capped"), params)]
+    picked: list[int] = []
+    for room in capped_rooms(caps, live, request.limit, wanted):
+        picked += choose(room, _candidates(conn, room, now))
     free = {
         "now": now,
         "endpoints": None if wanted is None else ids_json(sorted(wanted)),
@@ -118,16 +110,20 @@ def lease(conn: Connection, request: LeaseRequest) -> list[Event]:
     return [event_from_row(row) for row in rows]
 
 
-def finish(
-    conn: Connection,
-    event_id: str,
-    owner: str,
-    outcomes: Sequence[HandlerOutcome],
-    status: EventStatus,
-    next_attempt_at: float | None,
-    error: str | None,
-) -> bool:
-    row = conn.execute(q("lookup_lease"), {"id": event_id, "owner": owner}).fetchone()
+def _candidates(conn: Connection, room: Room, now: float) -> list[Candidate]:
+    """The events of a capped endpoint that :func:`choose` picks from, oldest first."""
+    if room.ordered:
+        params = {"endpoint": room.endpoint, "now": now}
+        row = conn.execute(q("lease_first_pending"), params).fetchone()
+        return [] if row is None else [Candidate(row["seq"], bool(row["due"]))]
+    params = {"endpoint": room.endpoint, "now": now, "limit": room.room}
+    return [Candidate(row[0], True) for row in conn.execute(q("lease_capped"), params)]
+
+
+def finish(conn: Connection, item: Finish) -> bool:
+    """One outcome write in the caller's transaction; False if the lease was lost."""
+    event_id, outcomes = item.event_id, item.outcomes
+    row = conn.execute(q("lookup_lease"), {"id": event_id, "owner": item.owner}).fetchone()
     if row is None:
         return False
     conn.executemany(
@@ -150,9 +146,9 @@ def finish(
         q("finish"),
         {
             "id": event_id,
-            "status": str(status),
-            "next_attempt_at": next_attempt_at,
-            "error": error,
+            "status": str(item.status),
+            "next_attempt_at": item.next_attempt_at,
+            "error": item.error,
             "done_handlers": merge_done(row["done_handlers"], outcomes),
         },
     )
@@ -161,10 +157,7 @@ def finish(
 
 def finish_many(conn: Connection, items: Sequence[Finish]) -> list[bool]:
     """Several outcome writes in the caller's transaction; False where the lease was lost."""
-    return [
-        finish(conn, i.event_id, i.owner, i.outcomes, i.status, i.next_attempt_at, i.error)
-        for i in items
-    ]
+    return [finish(conn, item) for item in items]
 
 
 def requeue(conn: Connection, params: dict[str, Any]) -> set[str]:

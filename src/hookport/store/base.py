@@ -50,6 +50,56 @@ class LeaseRequest:
     limits: Mapping[str, int] | None = None
 
 
+_FINISHED = (EventStatus.DONE, EventStatus.RETRYING, EventStatus.DEAD)
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The end of one attempt, for :meth:`Store.finish`: its outcomes and the event's next status.
+
+    ``status`` is ``done``, ``retrying`` (due again at ``next_attempt_at``) or ``dead``;
+    ``error`` is the attempt's error summary (``None`` when done). Build one with
+    :meth:`done`, :meth:`retry` or :meth:`dead`.
+    """
+
+    event_id: str
+    owner: str
+    outcomes: Sequence[HandlerOutcome]
+    status: EventStatus
+    next_attempt_at: float | None = None
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in _FINISHED:
+            raise ValueError(f"an attempt cannot finish as {self.status}")
+        if (self.status is EventStatus.RETRYING) != (self.next_attempt_at is not None):
+            raise ValueError("next_attempt_at is set exactly when the event is retrying")
+
+    @classmethod
+    def done(cls, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome]) -> Finish:
+        """Every handler succeeded: the event is ``done``."""
+        return cls(event_id, owner, outcomes, EventStatus.DONE)
+
+    @classmethod
+    def retry(
+        cls,
+        event_id: str,
+        owner: str,
+        outcomes: Sequence[HandlerOutcome],
+        run_at: float,
+        error: str,
+    ) -> Finish:
+        """A handler failed and attempts remain: the event is ``retrying``, due at ``run_at``."""
+        return cls(event_id, owner, outcomes, EventStatus.RETRYING, run_at, error)
+
+    @classmethod
+    def dead(
+        cls, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], error: str
+    ) -> Finish:
+        """A handler failed and no attempts remain: the event is ``dead``."""
+        return cls(event_id, owner, outcomes, EventStatus.DEAD, None, error)
+
+
 class Store(Protocol):
     """Durable event storage and the work queue over it."""
 
@@ -81,31 +131,13 @@ class Store(Protocol):
         """Extend the leases ``owner`` holds on ``event_ids``."""
         ...
 
-    async def complete(
-        self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], now: float
-    ) -> bool:
-        """Record this attempt's outcomes and mark the event ``done``.
+    async def finish(self, finish: Finish) -> bool:
+        """Record one attempt's outcomes and move the event to ``finish.status``.
 
-        Returns False (and changes nothing) if ``owner`` no longer holds the lease.
+        ``done``; ``retrying``, due at ``finish.next_attempt_at``; or ``dead`` (it stays for
+        inspection and replay). The lease is dropped. Returns False (and changes nothing) if
+        ``finish.owner`` no longer holds the lease.
         """
-        ...
-
-    async def retry(
-        self,
-        event_id: str,
-        owner: str,
-        outcomes: Sequence[HandlerOutcome],
-        run_at: float,
-        error: str,
-        now: float,
-    ) -> bool:
-        """Record outcomes; the event becomes ``retrying``, due at ``run_at``."""
-        ...
-
-    async def kill(
-        self, event_id: str, owner: str, outcomes: Sequence[HandlerOutcome], error: str, now: float
-    ) -> bool:
-        """Record outcomes; the event becomes ``dead`` and stays for inspection and replay."""
         ...
 
     async def release(self, event_ids: Sequence[str], owner: str) -> None:

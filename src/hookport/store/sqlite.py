@@ -34,8 +34,8 @@ from hookport.events import AppendResult, Event, EventStatus, NewEvent
 from hookport.observability import LogLimiter
 from hookport.store import _sqlite_ops as ops
 from hookport.store import migrate
-from hookport.store._batch import Batcher, Finish, GroupCommit, OutcomeWrites, Wakeup
-from hookport.store.base import EventFilter, LeaseRequest
+from hookport.store._batch import Batcher, GroupCommit, Wakeup
+from hookport.store.base import EventFilter, Finish, LeaseRequest
 
 log = logging.getLogger("hookport.store")
 
@@ -43,7 +43,7 @@ T = TypeVar("T")
 Connection = sqlite3.Connection
 
 
-class SqliteStore(OutcomeWrites):
+class SqliteStore:
     """:class:`~hookport.store.base.Store` on a SQLite file (see the module docstring)."""
 
     def __init__(
@@ -181,15 +181,6 @@ class SqliteStore(OutcomeWrites):
     async def _commit_batch(self, events: Sequence[NewEvent]) -> list[AppendResult]:
         return await self._write(ops.insert_batch, events)
 
-    async def _commit_finishes(self, items: Sequence[Finish]) -> list[bool]:
-        # Outcomes of concurrent handlers share one transaction: one fsync, not one each.
-        return await self._write(ops.finish_many, items)
-
-    async def _submit_finish(self, item: Finish) -> bool:
-        if self._finisher is None:
-            raise StoreUnavailable("store is not open")
-        return await self._finisher.submit(item)
-
     def _after_append(self, events: Sequence[NewEvent]) -> None:
         if any(e.status == EventStatus.QUEUED for e in events):
             self._wake.notify()
@@ -199,6 +190,16 @@ class SqliteStore(OutcomeWrites):
     async def lease(self, request: LeaseRequest) -> list[Event]:
         """Claim due events for ``request.owner`` (see :class:`LeaseRequest`)."""
         return await self._write(ops.lease, request)
+
+    async def finish(self, finish: Finish) -> bool:
+        """Record the attempt's outcomes and the event's new status; False if the lease was lost."""
+        if self._finisher is None:
+            raise StoreUnavailable("store is not open")
+        return await self._finisher.submit(finish)
+
+    async def _commit_finishes(self, items: Sequence[Finish]) -> list[bool]:
+        # Outcomes of concurrent handlers share one transaction: one fsync, not one each.
+        return await self._write(ops.finish_many, items)
 
     async def renew(self, owner: str, event_ids: Sequence[str], until: float) -> None:
         """Extend the leases ``owner`` holds on ``event_ids``."""
