@@ -37,12 +37,12 @@ from hookport.events import (
     fallback_event_type,
     new_event_id,
 )
-from hookport.http import HeaderMap, Request, Response, to_response
+from hookport.http import HeaderMap, Request, Response, UnsupportedReturn, to_response
 from hookport.observability import Metrics, kv
 from hookport.proxies import resolve_client
 from hookport.routing import Match
 from hookport.store.base import Store
-from hookport.templating import TemplateResponse, render
+from hookport.templating import html_renderer
 from hookport.threads import ThreadLane
 from hookport.types import Verified
 
@@ -252,12 +252,15 @@ class Ingest:
         return response.status
 
     def _to_response(self, ep: RouteEndpoint, result: Any) -> Response:
-        if isinstance(result, TemplateResponse):
-            if ep.templates is None:  # assembly gives every plugin with routes an environment
-                raise RuntimeError(f"route {ep.name} has no template environment")
-            body = render(ep.templates, ep.plugin.name, result)
-            return Response(body, result.status, result.headers, "text/html; charset=utf-8")
-        return to_response(result)
+        try:
+            return to_response(result, convert=html_renderer(ep.templates, ep.plugin.name))
+        except UnsupportedReturn as exc:  # the handler's bug: say whose, answer 500, keep serving
+            log.error(
+                "route handler returned a value that cannot be answered: %s %s",
+                exc,
+                kv(plugin=ep.plugin.name, handler=ep.handler, type=exc.type_name, endpoint=ep.name),
+            )
+            return Response.json({"error": "internal server error"}, 500)
 
     async def _record(
         self, ep: RouteEndpoint, request: Request, verified: Verified, response: Response

@@ -202,3 +202,24 @@ def test_routes_urls_include_the_access_token_of_query_token_verifiers(
         "https://hooks.example.com/ci?access_token=abc123",
         "https://hooks.example.com/hdr",
     ]
+
+
+def test_check_warns_about_return_types_a_route_cannot_answer(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    plugin = tmp_path / "counts.py"
+    plugin.write_text(
+        "from hookport import Plugin\n"
+        "plugin = Plugin('counts')\n"
+        "@plugin.route('/count')\n"
+        "def count() -> int:\n"
+        "    return 1\n"
+        "@plugin.route('/fine')\n"
+        "def fine() -> tuple[dict[str, int], int]:\n"
+        "    return {}, 201\n"
+    )
+    code, out = invoke(runner, "check", "--plugin", str(plugin))
+    assert code == 0, out
+    warnings = [line for line in out.splitlines() if "cannot answer" in line]
+    assert len(warnings) == 1, out
+    assert "/count" in warnings[0] and "count" in warnings[0] and "return int" in warnings[0]
