@@ -95,6 +95,11 @@ class Ingest:
         if endpoint is None:
             if found.kind is Match.PARTIAL:
                 allow = ", ".join(found.allow)
+                if method == "OPTIONS":  # no endpoint here declares OPTIONS: hookport answers
+                    await send({"type": "http.response.start", "status": 204,
+                                "headers": [(b"allow", allow.encode())]})  # fmt: skip
+                    await send({"type": "http.response.body", "body": b""})
+                    return
                 await _send_json(
                     send,
                     405,

@@ -255,12 +255,23 @@ class Plugin:
         return f"<Plugin {self.name!r}: {len(self.routes)} routes, {len(self.receivers)} receivers>"
 
 
+ANY_METHOD = "*"
+"""``methods="*"`` (or ``["*"]``): the endpoint takes every method, OPTIONS included."""
+
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
 def _methods(methods: Sequence[str]) -> tuple[str, ...]:
     if isinstance(methods, str):
         methods = (methods,)
-    out = tuple(dict.fromkeys(m.upper() for m in methods))
+    out = tuple(dict.fromkeys(m.strip().upper() for m in methods))
     if not out:
         raise ValueError("an endpoint needs at least one HTTP method")
+    if ANY_METHOD in out:
+        return (ANY_METHOD,)
+    bad = [m for m in out if not m or not _TOKEN.issuperset(m)]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not an HTTP method (use e.g. 'POST', or '*' for all)")
     return out
 
 
