@@ -12,7 +12,7 @@ from typing import assert_type
 
 from pydantic import BaseModel
 
-from hookport import Context, Event, Plugin
+from hookport import Context, Event, Plugin, PluginClass, Request, receives, route, webhook
 
 
 class Settings(BaseModel):
@@ -42,3 +42,26 @@ async def on_push(event: Event, ctx: Context[Settings]) -> None:
 
 def untyped(ctx: Context) -> None:
     assert_type(ctx.settings, BaseModel | None)  # a bare Context: what round 1 gave
+
+
+class Bot(PluginClass[Settings], name="typed-bot"):
+    github = receives("/github")
+
+    @route("/greet/{name}")
+    def greet(self, request: Request, name: str) -> str:
+        assert_type(self.settings, Settings)
+        return f"{self.settings.greeting} {name} from {request.path}"
+
+    @webhook
+    def bare(self, payload: object) -> None:
+        pass
+
+    @github.on("push")
+    async def on_push(self, event: Event) -> None:
+        await self.send(self.settings.channel, event.text)
+
+
+bot = Bot()
+assert_type(bot.plugin, Plugin[Settings])
+assert_type(bot.greet(Request(method="GET", path="/", url="", raw_headers=[], query_string="",
+                              body=b"", client=None), "x"), str)  # fmt: skip
