@@ -87,6 +87,8 @@ def check(config: str | None, plugins: tuple[str, ...]) -> None:
     unverified = [ep for ep in endpoints if ep.verifier is None]
     for ep in unverified:
         click.echo(f"warning: {ep.kind} {ep.path} ({ep.name}) is unverified")
+    for name in sorted(set(app.settings.server.urls) - {ep.name for ep in endpoints}):
+        click.echo(f"warning: [server.urls] sets a URL for {name!r}, which is no endpoint")
     for ep in endpoints:
         if not isinstance(ep, RouteEndpoint):
             continue
