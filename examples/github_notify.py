@@ -36,11 +36,9 @@ plugin = Plugin(
 
 
 @plugin.route("/hello/{name}", methods=["GET", "POST"])
-def hello(name: str, ctx: Context) -> str:
+def hello(name: str, ctx: Context[Settings]) -> str:
     """Greet someone by name."""
-    settings = ctx.settings
-    greeting = settings.greeting if isinstance(settings, Settings) else "hello"
-    return f"{greeting} {name}"
+    return f"{ctx.settings.greeting} {name}"
 
 
 @plugin.route("/status")
@@ -83,14 +81,13 @@ def on_push(event: Event, ctx: Context) -> None:
 
 
 @github.on("issues.opened", "issues.reopened")
-async def on_issue(event: Event, ctx: Context) -> None:
+async def on_issue(event: Event, ctx: Context[Settings]) -> None:
     """Announce new issues on the configured channel."""
     body = event.json
     assert isinstance(body, dict)
     issue = body.get("issue", {})
-    channel = ctx.settings.channel if isinstance(ctx.settings, Settings) else "dev"
     await ctx.send(
-        channel,
+        ctx.settings.channel,
         f"#{issue.get('number')} {issue.get('title')}",
         title=f"Issue {event.type} in {body.get('repository', {}).get('full_name')}",
     )

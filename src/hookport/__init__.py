@@ -3,10 +3,22 @@
 Public API::
 
     from hookport import Plugin, Response, HTTPError, verify, create_app
+
+Class-based plugins (errbot, invenio-webhooks)::
+
+    from hookport import PluginClass, WebhookReceiver, receives, route, webhook
 """
 
 from hookport import verify
 from hookport.app import HookportApp, create_app
+from hookport.classes import (
+    PluginClass,
+    ReceiverEvent,
+    WebhookReceiver,
+    receives,
+    route,
+    webhook,
+)
 from hookport.config import Settings, load_settings
 from hookport.context import Context
 from hookport.errors import (
@@ -34,15 +46,21 @@ __all__ = [
     "HookportError",
     "NotifyError",
     "Plugin",
+    "PluginClass",
     "PluginError",
     "Receiver",
+    "ReceiverEvent",
     "Request",
     "Response",
     "Settings",
     "VerificationError",
+    "WebhookReceiver",
     "__version__",
     "create_app",
     "load_settings",
+    "receives",
+    "route",
     "template",
     "verify",
+    "webhook",
 ]

@@ -56,7 +56,7 @@ class HookportApp:
         self.store = store
         self.metrics = Metrics()
         public = settings.server.base_url or f"http://{settings.server.host}:{settings.server.port}"
-        self.ops = Operations(store, assembly, public)
+        self.ops = Operations(store, assembly, public, public_urls=settings.server.urls)
         self.ingest = Ingest(
             assembly,
             store,

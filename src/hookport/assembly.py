@@ -25,7 +25,7 @@ from hookport.errors import ConfigError, PluginError
 from hookport.injection import CallPlan, prepare_call
 from hookport.notify import Notifications
 from hookport.plugin import EventTypeSource, HandlerSpec, Plugin, Receiver, RecordMode, RouteSpec
-from hookport.routing import RouteTable, compile_path
+from hookport.routing import RouteTable, compile_path, join_prefix
 from hookport.templating import build_environment, plugin_template_dir
 from hookport.types import Verifier
 
@@ -160,10 +160,10 @@ def assemble(
             env = build_environment(plugin.name, folder)
         for spec in plugin.routes:
             route = _route_endpoint(plugin, spec, plugin_settings, env, environ)
-            entries.append((spec.path, spec.methods, route, plugin.name))
+            entries.append((route.path, spec.methods, route, plugin.name))
         for recv in plugin.receivers:
             receiver = _receiver_endpoint(plugin, recv, plugin_settings, environ, settings.worker)
-            entries.append((recv.path, recv.methods, receiver, plugin.name))
+            entries.append((receiver.path, recv.methods, receiver, plugin.name))
     names: set[str] = set()
     for _, _, ep, owner in entries:
         if ep.name in names:
@@ -175,10 +175,11 @@ def assemble(
 
 def _plugin_settings(plugin: Plugin, settings: Settings) -> BaseModel | None:
     table = settings.plugins.settings_for(plugin.name)
-    if plugin.settings_model is None:
+    model = plugin.settings_model
+    if model is None or not issubclass(model, BaseModel):
         return None
     try:
-        return plugin.settings_model(**table)
+        return model(**table)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
@@ -213,13 +214,14 @@ def _route_endpoint(
     env: jinja2.Environment | None,
     environ: Mapping[str, str],
 ) -> RouteEndpoint:
-    where = f"route {spec.path}"
-    available = {"request", "ctx", *_path_params(plugin, spec.path)}
+    path = join_prefix(plugin.prefix, spec.path)
+    where = f"route {path}"
+    available = {"request", "ctx", *_path_params(plugin, path)}
     verifier = _resolve(spec.verify, plugin, where, environ)
     return RouteEndpoint(
         plugin=plugin,
         name=spec.name,
-        path=spec.path,
+        path=path,
         methods=spec.methods,
         description=spec.description,
         verifier=verifier,
@@ -248,14 +250,15 @@ def _receiver_endpoint(
     environ: Mapping[str, str],
     worker: WorkerSettings,
 ) -> ReceiverEndpoint:
-    where = f"receiver {recv.path}"
-    available = {"event", "ctx", *_path_params(plugin, recv.path)}
+    path = join_prefix(plugin.prefix, recv.path)
+    where = f"receiver {path}"
+    available = {"event", "ctx", *_path_params(plugin, path)}
     handlers = tuple(_bind(recv, spec, available) for spec in recv.handlers)
     _check_unique_names(recv, handlers)
     return ReceiverEndpoint(
         plugin=plugin,
         name=recv.name,
-        path=recv.path,
+        path=path,
         methods=recv.methods,
         description=recv.description,
         verifier=_resolve(recv.verify, plugin, where, environ),

@@ -69,6 +69,10 @@ class ServerSettings(_Section):
     port: int = Field(8080, ge=0, le=65535)
     max_body_size: Size = 25_000_000
     base_url: str | None = None
+    urls: dict[str, str] = Field(default_factory=dict)
+    """``[server.urls]``: endpoint name -> its public URL, shown by ``hookport routes --urls``
+    instead of ``base_url`` + path (a tunnel in development); ``{token}`` marks where each
+    access token goes."""
     trusted_proxies: list[str] = Field(default_factory=list)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = "text"

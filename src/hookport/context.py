@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
-
-from pydantic import BaseModel
+from typing import Any, Generic
 
 from hookport.events import Event
 from hookport.notify import Notifications
 from hookport.observability import BoundLogger
-from hookport.plugin import Plugin
+from hookport.plugin import Plugin, SettingsT_co
 
 HandlerLogger = logging.LoggerAdapter[logging.Logger]
 """The type of ``ctx.log`` (a :class:`~hookport.observability.BoundLogger`: the fields a call
 passes in ``extra=`` are added to the bound ones)."""
 
 
-class Context:
+class Context(Generic[SettingsT_co]):
     """What a handler may use besides its event: ``send``, ``settings``, ``log``, ``plugin``.
+
+    ``settings`` is the plugin's validated settings model (``None`` for a plugin without one).
+    Annotate ``ctx: Context[Model]`` in a handler of a ``Plugin(settings=Model)`` and type
+    checkers see ``ctx.settings`` as a ``Model``; a bare ``Context`` means
+    ``Context[BaseModel | None]``.
 
     ``event`` is the event being handled (``None`` in route handlers) and ``attempt`` its
     attempt number (1 on the first run; 0 in route handlers).
@@ -42,14 +45,14 @@ class Context:
         notifier: Notifications,
         endpoint: str,
         handler: str,
-        settings: BaseModel | None = None,
+        settings: SettingsT_co,
         event: Event | None = None,
         attempt: int = 0,
         event_id: str | None = None,
         delivery_id: str | None = None,
     ) -> None:
         self.plugin = plugin
-        self.settings = settings
+        self.settings: SettingsT_co = settings
         self.event = event
         self.attempt = attempt
         self._notifier = notifier

@@ -14,7 +14,9 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
+from hookport.classes import PluginClass
 from hookport.config import PluginsSettings
 from hookport.errors import PluginError
 from hookport.plugin import Plugin
@@ -40,7 +42,8 @@ def load_plugins(
 
 
 def load_spec(spec: str, base_dir: Path) -> list[Plugin]:
-    """``pkg.mod:attr``, ``pkg.mod`` (every Plugin in it) or ``path/to/file.py[:attr]``."""
+    """``pkg.mod:attr``, ``pkg.mod`` (every Plugin and PluginClass instance in it) or
+    ``path/to/file.py[:attr]``."""
     target, _, attr = spec.partition(":")
     is_file = target.endswith(".py") or "/" in target or "\\" in target
     module = _import_file(target, base_dir, spec) if is_file else _import_module(target, spec)
@@ -49,7 +52,8 @@ def load_spec(spec: str, base_dir: Path) -> list[Plugin]:
         if value is None:
             raise PluginError(spec, f"{target} has no attribute {attr!r}")
         return _as_plugins(value, spec)
-    plugins = [v for v in vars(module).values() if isinstance(v, Plugin)]
+    plugins = [_plugin_of(v) for v in vars(module).values() if isinstance(v, Plugin | PluginClass)]
+    plugins = list({id(p): p for p in plugins}.values())  # `plugin = Bot().plugin` beside `bot`
     if not plugins:
         raise PluginError(spec, f"{target} defines no hookport.Plugin")
     return plugins
@@ -108,11 +112,17 @@ def _from_entry_points() -> list[Plugin]:
 
 
 def _as_plugins(value: object, spec: str) -> list[Plugin]:
-    if isinstance(value, Plugin):
-        return [value]
-    if isinstance(value, list | tuple) and all(isinstance(v, Plugin) for v in value):
-        return list(value)
-    raise PluginError(spec, f"expected a hookport.Plugin, got {type(value).__name__}")
+    if isinstance(value, Plugin | PluginClass):
+        return [_plugin_of(value)]
+    if isinstance(value, list | tuple) and all(isinstance(v, Plugin | PluginClass) for v in value):
+        return [_plugin_of(v) for v in value]
+    raise PluginError(
+        spec, f"expected a hookport.Plugin or PluginClass instance, got {type(value).__name__}"
+    )
+
+
+def _plugin_of(value: Plugin | PluginClass[Any]) -> Plugin:
+    return value.plugin if isinstance(value, PluginClass) else value
 
 
 def _unique(plugins: list[Plugin]) -> list[Plugin]:

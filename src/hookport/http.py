@@ -8,7 +8,9 @@ multipart parsing :mod:`hookport.forms`; the client address behind proxies
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +21,7 @@ from hookport.events import parse_json
 from hookport.forms import UploadedFile, parse_form
 from hookport.types import JSON
 
-__all__ = ["HTTPError", "Request", "Response", "UploadedFile"]
+__all__ = ["HTTPError", "Request", "Response", "UnsupportedReturn", "UploadedFile"]
 
 
 class HeaderMap:
@@ -269,8 +271,40 @@ class Response:
         return f"<Response {self.status} {len(self.body)} bytes>"
 
 
-def to_response(value: Any) -> Response:
-    """Map a route handler's return value to a :class:`Response` (DESIGN §2)."""
+class UnsupportedReturn(TypeError):
+    """A route handler returned a value that :func:`to_response` cannot answer.
+
+    ``type_name`` names the returned type; the request pipeline logs it with the plugin and the
+    handler and answers 500, and the server keeps serving.
+    """
+
+    def __init__(self, type_name: str, message: str) -> None:
+        super().__init__(message)
+        self.type_name = type_name
+
+
+ANSWERABLE = (
+    "str, bytes, dict, list, None, a hookport.Response, (body, status) or (body, status, headers)"
+)
+"""What a route handler may return, as error messages and ``hookport check`` say it."""
+
+
+def to_response(
+    value: Any, *, convert: Callable[[Any], Response | None] | None = None
+) -> Response:
+    """Map a route handler's return value to a :class:`Response` (DESIGN §2).
+
+    ``(body, status)`` and ``(body, status, headers)`` set the status and add headers to what
+    ``body`` maps to (as Flask and Nekro Agent handlers return them). ``convert`` maps values
+    this module does not know (the templating layer's ``TemplateResponse``), or returns None.
+    Anything else raises :class:`UnsupportedReturn`.
+    """
+    if isinstance(value, tuple):
+        return _from_tuple(value, convert)
+    return _from_body(value, convert)
+
+
+def _from_body(value: Any, convert: Callable[[Any], Response | None] | None) -> Response:
     if isinstance(value, Response):
         return value
     if value is None:
@@ -281,9 +315,99 @@ def to_response(value: Any) -> Response:
         return Response(bytes(value), media_type="application/octet-stream")
     if isinstance(value, dict | list):
         return Response.json(value)
-    raise TypeError(
-        f"a route handler returned {type(value).__name__}; return str, bytes, dict, list, "
-        "None or a hookport.Response"
-    )
+    converted = convert(value) if convert is not None else None
+    if converted is not None:
+        return converted
+    name = type(value).__name__
+    raise UnsupportedReturn(name, f"a route handler returned {name}; return {ANSWERABLE}")
 
 
+def _from_tuple(
+    value: tuple[Any, ...], convert: Callable[[Any], Response | None] | None
+) -> Response:
+    if len(value) not in (2, 3):
+        raise UnsupportedReturn(
+            f"tuple of {len(value)}",
+            f"a route handler returned a tuple of {len(value)}; return (body, status) or "
+            "(body, status, headers)",
+        )
+    body, status, *rest = value
+    if isinstance(body, tuple) or not _is_status(status):
+        raise UnsupportedReturn(
+            f"tuple[{type(body).__name__}, {type(status).__name__}]",
+            f"a route handler returned ({type(body).__name__}, {status!r}); a tuple is "
+            "(body, status[, headers]) with an int status from 100 to 599",
+        )
+    headers = rest[0] if rest else None
+    try:
+        extra = dict(headers or {})
+    except (TypeError, ValueError):
+        raise UnsupportedReturn(
+            f"headers {type(headers).__name__}",
+            f"a route handler returned headers as {type(headers).__name__}; use a mapping "
+            "or a list of (name, value) pairs",
+        ) from None
+    base = _from_body(body, convert)
+    merged = {**base.headers, **{str(k): str(v) for k, v in extra.items()}}
+    return Response(base.body, status, merged, base.media_type)
+
+
+def _is_status(status: object) -> bool:
+    return isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599
+
+
+_ANSWERABLE_TYPES: tuple[type, ...] = (
+    str, bytes, bytearray, memoryview, dict, list, Response, type(None),
+)  # fmt: skip
+
+
+def unanswerable_return(func: Callable[..., Any], also: tuple[type, ...] = ()) -> str | None:
+    """Why ``func``'s annotated return type cannot be answered by a route, or None.
+
+    None also when there is no annotation or it cannot be resolved: only a type that can never
+    be answered is reported (``int``, ``set[str]``, a model class). ``also``: further types the
+    caller answers (templates).
+    """
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception:  # unresolvable annotations (forward references): nothing to say
+        return None
+    if "return" not in hints:
+        return None
+    return _annotation_problem(hints["return"], _ANSWERABLE_TYPES + also)
+
+
+def _annotation_problem(tp: Any, allowed: tuple[type, ...]) -> str | None:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType, typing.Annotated):
+        parts = args[:1] if origin is typing.Annotated else args
+        return next((p for p in (_annotation_problem(a, allowed) for a in parts) if p), None)
+    if origin is typing.Literal:
+        return next((_name(type(a)) for a in args if not isinstance(a, allowed)), None)
+    cls = origin if isinstance(origin, type) else tp
+    if tp is None or tp is typing.Any or not isinstance(cls, type):
+        return None  # None, Any, a TypeVar or a construct this check does not know
+    if issubclass(cls, tuple):
+        return _tuple_problem(tp, args, allowed)
+    if _subclass(cls, allowed) or any(_subclass(a, (cls,)) for a in allowed):
+        return None  # answerable, or a base class an answerable value may be (Mapping, object)
+    return _name(tp)
+
+
+def _subclass(cls: type, of: tuple[type, ...]) -> bool:
+    try:
+        return issubclass(cls, of)
+    except TypeError:  # a class issubclass cannot test (a non-runtime Protocol): assume yes
+        return True
+
+
+def _tuple_problem(tp: Any, args: tuple[Any, ...], allowed: tuple[type, ...]) -> str | None:
+    if not args or (len(args) == 2 and args[1] is Ellipsis):
+        return None
+    if len(args) not in (2, 3) or _annotation_problem(args[1], (int,)):
+        return f"{_name(tp)} (a tuple is (body, status) or (body, status, headers))"
+    return _annotation_problem(args[0], allowed)
+
+
+def _name(tp: Any) -> str:
+    return tp.__name__ if isinstance(tp, type) and not typing.get_args(tp) else str(tp)

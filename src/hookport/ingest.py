@@ -37,12 +37,12 @@ from hookport.events import (
     fallback_event_type,
     new_event_id,
 )
-from hookport.http import HeaderMap, Request, RequestHead, Response, to_response
+from hookport.http import HeaderMap, Request, RequestHead, Response, UnsupportedReturn, to_response
 from hookport.observability import LogLimiter, Metrics
 from hookport.proxies import resolve_client
 from hookport.routing import Match
 from hookport.store.base import Store
-from hookport.templating import TemplateResponse, render
+from hookport.templating import html_renderer
 from hookport.threads import ThreadLane
 from hookport.types import Verified
 from hookport.verify.base import precheck_of
@@ -97,6 +97,11 @@ class Ingest:
         if endpoint is None:
             if found.kind is Match.PARTIAL:
                 allow = ", ".join(found.allow)
+                if method == "OPTIONS":  # no endpoint here declares OPTIONS: hookport answers
+                    await send({"type": "http.response.start", "status": 204,
+                                "headers": [(b"allow", allow.encode())]})  # fmt: skip
+                    await send({"type": "http.response.body", "body": b""})
+                    return
                 await _send_json(
                     send,
                     405,
@@ -266,12 +271,16 @@ class Ingest:
         return response.status
 
     def _to_response(self, ep: RouteEndpoint, result: Any) -> Response:
-        if isinstance(result, TemplateResponse):
-            if ep.templates is None:  # assembly gives every plugin with routes an environment
-                raise RuntimeError(f"route {ep.name} has no template environment")
-            body = render(ep.templates, ep.plugin.name, result)
-            return Response(body, result.status, result.headers, "text/html; charset=utf-8")
-        return to_response(result)
+        try:
+            return to_response(result, convert=html_renderer(ep.templates, ep.plugin.name))
+        except UnsupportedReturn as exc:  # the handler's bug: say whose, answer 500, keep serving
+            fields = {"plugin": ep.plugin.name, "handler": ep.handler, "endpoint": ep.name}
+            log.error(
+                "route handler returned a value that cannot be answered: %s",
+                exc,
+                extra={**fields, "type": exc.type_name},
+            )
+            return Response.json({"error": "internal server error"}, 500)
 
     async def _record(
         self, ep: RouteEndpoint, request: Request, verified: Verified, response: Response

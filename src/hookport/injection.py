@@ -7,6 +7,8 @@ A :class:`CallPlan` is prepared once at assembly (where an unknown parameter is 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import inspect
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -14,6 +16,21 @@ from typing import Any
 
 from hookport.errors import HandlerTimeout, PluginError
 from hookport.threads import ThreadLane
+
+_CALL: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar(
+    "hookport_handler_call", default=None
+)
+
+
+def current_call() -> Mapping[str, Any] | None:
+    """The values injected into the handler call running now (``ctx``, ``request`` or
+    ``event``, path parameters), or None outside a handler call.
+
+    This is how a class-based plugin's ``self.ctx`` finds its call's context: the instance is
+    shared by every call, the context var is per call (and per thread, copied into the thread
+    of a sync handler).
+    """
+    return _CALL.get()
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,16 +54,21 @@ class CallPlan:
         thread starts it): past it, :class:`~hookport.errors.HandlerTimeout`.
         """
         kwargs = {name: values[name] for name in self.names}
-        if not self.is_async:
-            return await threads.run(self.func, kwargs, timeout=timeout, label=_label(self.func))
-        deadline = asyncio.timeout(timeout)
+        token = _CALL.set(values)
         try:
-            async with deadline:
-                return await self.func(**kwargs)
-        except TimeoutError:
-            if not deadline.expired():
-                raise  # the handler's own TimeoutError, not ours
-            raise HandlerTimeout(f"handler ran longer than {timeout:g}s") from None
+            if not self.is_async:
+                run = functools.partial(contextvars.copy_context().run, self.func)
+                return await threads.run(run, kwargs, timeout=timeout, label=_label(self.func))
+            deadline = asyncio.timeout(timeout)
+            try:
+                async with deadline:
+                    return await self.func(**kwargs)
+            except TimeoutError:
+                if not deadline.expired():
+                    raise  # the handler's own TimeoutError, not ours
+                raise HandlerTimeout(f"handler ran longer than {timeout:g}s") from None
+        finally:
+            _CALL.reset(token)
 
 
 def prepare_call(

@@ -9,15 +9,19 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from hookport.assembly import Assembly, Endpoint, describe
 from hookport.errors import StoreUnavailable
 from hookport.events import Event, EventStatus
+from hookport.routing import compile_path
 from hookport.store.base import EventFilter, Store
+from hookport.types import Verifier
+from hookport.verify.auth import TokenVerifier
+from hookport.verify.combinators import AllOf, AnyOf
 
 
 @dataclass
@@ -25,13 +29,15 @@ class Operations:
     """Inspect and replay deliveries; describe endpoints; report health.
 
     ``base_url`` is where senders reach this server (``[server] base_url``, else the listening
-    address): endpoint URLs are built from it.
+    address): endpoint URLs are built from it, unless ``[server.urls]`` names an endpoint.
     """
 
     store: Store
     assembly: Assembly
     base_url: str = "http://127.0.0.1:8080"
     clock: Callable[[], float] = time.time
+    public_urls: Mapping[str, str] = field(default_factory=dict)
+    """``[server.urls]``: endpoint name -> the public URL senders use for it."""
 
     @contextlib.asynccontextmanager
     async def opened(self) -> AsyncIterator[Operations]:
@@ -43,17 +49,46 @@ class Operations:
             await self.store.close()
 
     def routes(self) -> list[dict[str, Any]]:
-        """Every endpoint in match precedence, with its full URL."""
-        return [{**describe(ep), "url": self.url_of(ep)} for ep in self.assembly.endpoints]
+        """Every endpoint in match precedence, with the URLs senders use.
+
+        ``url``: the first URL (None for a regular-expression path); ``urls``: one line per
+        access token (see :meth:`urls_of`); ``pattern``: the regular expression, if any.
+        """
+        rows = []
+        for ep in self.assembly.endpoints:
+            urls = self.urls_of(ep)
+            pattern = ep.path if compile_path(ep.path).example is None else None
+            url = urls[0] if pattern is None or ep.name in self.public_urls else None
+            rows.append({**describe(ep), "url": url, "urls": urls, "pattern": pattern})
+        return rows
 
     def url_of(self, ep: Endpoint) -> str:
-        """The URL senders use for ``ep``, with the query its verifier needs (access tokens)."""
-        url = self.base_url.rstrip("/") + ep.path
-        if ep.verifier is not None:
-            query = ep.verifier.sign(b"", url=url, now=self.clock()).query
-            if query:
-                url += "?" + urlencode(query)
-        return url
+        """The first of :meth:`urls_of`."""
+        return self.urls_of(ep)[0]
+
+    def urls_of(self, ep: Endpoint) -> list[str]:
+        """The URLs senders use for ``ep``: one per access token of a query-token verifier
+        (``?access_token=``), else one, with whatever query its verifier signs.
+
+        Parameters show as ``{name}`` whatever the path syntax. A regular-expression path has
+        no example URL: it shows as ``BASE + a path matching PATTERN``. ``[server.urls]`` gives
+        an endpoint's public URL outright (a tunnel, invenio's
+        ``WEBHOOKS_DEBUG_RECEIVER_URLS``); ``{token}`` in it is replaced by each token.
+        """
+        base = self.base_url.rstrip("/")
+        example = compile_path(ep.path).example
+        override = self.public_urls.get(ep.name)
+        if override is not None:
+            url = override
+        elif example is not None:
+            url = base + example
+        else:
+            url = f"{base} + a path matching {ep.path}"
+        queries = _token_queries(ep.verifier) if ep.verifier is not None else []
+        if not queries:
+            signed = ep.verifier.sign(b"", url=url, now=self.clock()) if ep.verifier else None
+            queries = [signed.query] if signed is not None and signed.query else [{}]
+        return [_with_query(url, query) for query in queries]
 
     async def list_events(self, filter: EventFilter) -> list[Event]:
         """Recorded deliveries, newest first."""
@@ -83,6 +118,24 @@ class Operations:
         except StoreUnavailable as exc:
             return False, exc.message
         return True, "ok"
+
+
+def _token_queries(verifier: Verifier) -> list[dict[str, str]]:
+    """One query per token of a verifier that reads its token from the query string only (a
+    verifier with a header sends it there: the URL carries no secret)."""
+    if isinstance(verifier, TokenVerifier) and verifier.query and not verifier.header:
+        return [{verifier.query: value} for _, value in verifier.tokens]
+    if isinstance(verifier, AllOf | AnyOf):
+        return next((q for q in map(_token_queries, verifier.verifiers) if q), [])
+    return []
+
+
+def _with_query(url: str, query: Mapping[str, str]) -> str:
+    if not query:
+        return url
+    if "{token}" in url and len(query) == 1:
+        return url.replace("{token}", quote(next(iter(query.values())), safe=""))
+    return url + ("&" if "?" in url else "?") + urlencode(query)
 
 
 def event_summary(event: Event) -> dict[str, Any]:

@@ -10,13 +10,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Generic, Literal, TypeVar, overload
 
 from pydantic import BaseModel
+from typing_extensions import TypeVar as DefaultTypeVar
 
+from hookport.payload import payload_first
 from hookport.types import IncomingRequest, Verifier
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+SettingsT_co = DefaultTypeVar(
+    "SettingsT_co", bound=BaseModel | None, default=BaseModel | None, covariant=True
+)
+"""A plugin's settings model (``None`` without one): ``Plugin[Model]`` gives ``Context[Model]``."""
 
 RecordMode = Literal["full", "metadata", "off"]
 """What the store keeps of a route's call: everything, metadata without bodies, or nothing."""
@@ -119,22 +126,48 @@ class Receiver:
         return f"<Receiver {self.name!r} {self.path!r}>"
 
 
-class Plugin:
+class Plugin(Generic[SettingsT_co]):
     """A named bundle of endpoints.
 
     ``settings``: a pydantic model class filled from ``[plugins.<name>]`` and the environment,
-    handed to handlers as ``ctx.settings``. ``channels``: notification channels the plugin
-    uses, checked at start-up.
+    handed to handlers as ``ctx.settings``; the plugin is then a ``Plugin[Model]``, and handlers
+    annotated ``ctx: Context[Model]`` see ``ctx.settings`` as a ``Model`` (never None).
+    ``channels``: notification channels the plugin uses, checked at start-up. ``prefix``: a
+    static path put before every path of the plugin (Nekro Agent's
+    ``/api/plugin/{author}.{module}/webhook``), in whatever syntax each path is written.
     """
 
+    @overload
+    def __init__(
+        self: Plugin[None],
+        name: str,
+        *,
+        description: str = ...,
+        settings: None = ...,
+        channels: Sequence[str] = ...,
+        templates: str | None = ...,
+        prefix: str = ...,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: Plugin[SettingsT_co],
+        name: str,
+        *,
+        description: str = ...,
+        settings: type[SettingsT_co],
+        channels: Sequence[str] = ...,
+        templates: str | None = ...,
+        prefix: str = ...,
+    ) -> None: ...
     def __init__(
         self,
         name: str,
         *,
         description: str = "",
-        settings: type[BaseModel] | None = None,
+        settings: type[SettingsT_co] | None = None,
         channels: Sequence[str] = (),
         templates: str | None = None,
+        prefix: str = "",
     ) -> None:
         if not name or not name.strip():
             raise ValueError("a plugin needs a non-empty name")
@@ -143,6 +176,7 @@ class Plugin:
         self.settings_model = settings
         self.channels = tuple(channels)
         self.templates = templates
+        self.prefix = _prefix(prefix)
         self.routes: list[RouteSpec] = []
         self.receivers: list[Receiver] = []
         # Where the plugin was declared: its templates/ folder sits beside that file.
@@ -182,6 +216,62 @@ class Plugin:
                     record=record,
                 )
             )
+            return func
+
+        return decorator
+
+    @overload
+    def webhook(self, func: F, /) -> F: ...
+    @overload
+    def webhook(
+        self,
+        path: str | None = ...,
+        /,
+        *,
+        methods: Sequence[str] = ...,
+        form_param: str | None = ...,
+        raw: bool = ...,
+        verify: Verifier | None = ...,
+        name: str | None = ...,
+        description: str | None = ...,
+        record: bool | RecordMode | None = ...,
+    ) -> Callable[[F], F]: ...
+    def webhook(
+        self,
+        path: str | Callable[..., Any] | None = None,
+        /,
+        *,
+        methods: Sequence[str] = ("POST",),
+        form_param: str | None = None,
+        raw: bool = False,
+        verify: Verifier | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        record: bool | RecordMode | None = None,
+    ) -> Any:
+        """errbot's ``@webhook``: a :meth:`route` whose handler takes the payload first.
+
+        Bare (``@plugin.webhook``) it is ``POST /<function name>/``; ``@plugin.webhook(path)``
+        takes any path syntax (errbot's Flask rules included). The handler's first parameter
+        receives the body decoded as errbot does (JSON when the content type says so, a dict
+        of form fields, else the text); ``form_param="payload"``: that form field, decoded as
+        JSON if it is JSON; ``raw=True``: the :class:`~hookport.Request` itself. Its other
+        parameters are injected by name as for any route (path parameters, ``ctx``).
+        """
+        if callable(path):
+            return self.webhook()(path)
+
+        def decorator(func: F) -> F:
+            handler = payload_first(func, form_param=form_param, raw=raw)
+            where = path if path is not None else f"/{getattr(func, '__name__', 'webhook')}/"
+            self.route(
+                where,
+                methods=methods,
+                verify=verify,
+                name=name,
+                description=description,
+                record=record,
+            )(handler)
             return func
 
         return decorator
@@ -255,13 +345,37 @@ class Plugin:
         return f"<Plugin {self.name!r}: {len(self.routes)} routes, {len(self.receivers)} receivers>"
 
 
+ANY_METHOD = "*"
+"""``methods="*"`` (or ``["*"]``): the endpoint takes every method, OPTIONS included."""
+
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
 def _methods(methods: Sequence[str]) -> tuple[str, ...]:
     if isinstance(methods, str):
         methods = (methods,)
-    out = tuple(dict.fromkeys(m.upper() for m in methods))
+    out = tuple(dict.fromkeys(m.strip().upper() for m in methods))
     if not out:
         raise ValueError("an endpoint needs at least one HTTP method")
+    if ANY_METHOD in out:
+        return (ANY_METHOD,)
+    bad = [m for m in out if not m or not _TOKEN.issuperset(m)]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not an HTTP method (use e.g. 'POST', or '*' for all)")
     return out
+
+
+def _prefix(prefix: str) -> str:
+    prefix = prefix.rstrip("/")
+    if prefix and (not prefix.startswith("/") or not _STATIC_CHARS.isdisjoint(prefix)):
+        raise ValueError(
+            f"prefix {prefix!r} must be a static path starting with '/' (no parameters or "
+            "regular expression characters)"
+        )
+    return prefix
+
+
+_STATIC_CHARS = frozenset("{}<>()[]\\*+?|^$")
 
 
 def _qualname(func: Callable[..., Any]) -> str:

@@ -7,12 +7,14 @@ import) and autoescape HTML.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from hookport.errors import PluginError
+from hookport.http import Response
 
 
 class TemplateResponse:
@@ -67,3 +69,20 @@ def render(env: jinja2.Environment, plugin: str, response: TemplateResponse) -> 
     except jinja2.TemplateNotFound:
         raise PluginError(plugin, f"template {response.name!r} not found") from None
     return tmpl.render(**response.variables).encode("utf-8")
+
+
+def html_renderer(
+    env: jinja2.Environment | None, plugin: str
+) -> Callable[[Any], Response | None]:
+    """For :func:`hookport.http.to_response`: a :class:`TemplateResponse` rendered with ``env``
+    as an HTML :class:`Response`; None for any other value."""
+
+    def convert(value: Any) -> Response | None:
+        if not isinstance(value, TemplateResponse):
+            return None
+        if env is None:  # assembly gives every plugin with routes an environment
+            raise RuntimeError(f"plugin {plugin!r} returned a template but has no environment")
+        body = render(env, plugin, value)
+        return Response(body, value.status, value.headers, "text/html; charset=utf-8")
+
+    return convert

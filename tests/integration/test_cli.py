@@ -209,3 +209,77 @@ def test_events_list_refuses_a_limit_outside_1_to_1000(runner: CliRunner, limit:
     code, out = invoke(runner, "events", "list", "--plugin", EXAMPLE, "--limit", limit)
     assert code == 2
     assert "1<=x<=1000" in out or "between 1 and 1000" in out
+
+
+def test_check_warns_about_return_types_a_route_cannot_answer(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    plugin = tmp_path / "counts.py"
+    plugin.write_text(
+        "from hookport import Plugin\n"
+        "plugin = Plugin('counts')\n"
+        "@plugin.route('/count')\n"
+        "def count() -> int:\n"
+        "    return 1\n"
+        "@plugin.route('/fine')\n"
+        "def fine() -> tuple[dict[str, int], int]:\n"
+        "    return {}, 201\n"
+    )
+    code, out = invoke(runner, "check", "--plugin", str(plugin))
+    assert code == 0, out
+    warnings = [line for line in out.splitlines() if "cannot answer" in line]
+    assert len(warnings) == 1, out
+    assert "/count" in warnings[0] and "count" in warnings[0] and "return int" in warnings[0]
+
+
+URLS_PLUGIN = """
+from hookport import Plugin, verify
+plugin = Plugin("urls", prefix="/api/plugin/me.mod/webhook")
+@plugin.route("/hello/{name:int}")
+def hello(name): return ""
+@plugin.route("/example/<name>/<action>/", methods="*")
+def example(name, action): return ""
+@plugin.route(r"^/foo/(?P<bar>[0-9]+)$")
+def foo(bar): return ""
+plugin.receiver("/tokens", verify=verify.token({"ci": "t-one", "bot": "t/two"}, header=None),
+                name="tokens")
+plugin.receiver("/tunnel", verify=verify.token("t3", header=None), name="tunnel")
+plugin.receiver("/plain", name="plain")
+"""
+
+
+def test_routes_urls_for_every_path_form(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "urls.py").write_text(URLS_PLUGIN)
+    (tmp_path / "hookport.toml").write_text(
+        '[server]\nbase_url = "https://hooks.example.com/"\n'
+        '[server.urls]\n"tunnel" = "https://tunnel.example/x?access_token={token}"\n'
+        '"plain" = "https://tunnel.example/plain"\n"nowhere" = "https://x.example"\n'
+    )
+    base = "https://hooks.example.com/api/plugin/me.mod/webhook"
+    code, out = invoke(
+        runner, "routes", "--config", "hookport.toml", "--plugin", "urls.py", "--urls"
+    )
+    assert code == 0, out
+    assert sorted(out.splitlines()) == sorted(
+        [
+            f"{base}/hello/{{name}}",
+            f"{base}/example/{{name}}/{{action}}/",
+            r"https://hooks.example.com + a path matching ^/api/plugin/me\.mod/webhook/foo/(?P<bar>[0-9]+)$",
+            f"{base}/tokens?access_token=t-one",
+            f"{base}/tokens?access_token=t%2Ftwo",
+            "https://tunnel.example/x?access_token=t3",
+            "https://tunnel.example/plain",
+        ]
+    )
+    code, out = invoke(
+        runner, "routes", "--config", "hookport.toml", "--plugin", "urls.py", "--json"
+    )
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert rows["urls:foo"]["url"] is None
+    assert rows["urls:foo"]["pattern"] == r"^/api/plugin/me\.mod/webhook/foo/(?P<bar>[0-9]+)$"
+    assert rows["urls:example"]["methods"] == ["*"]
+    assert len(rows["tokens"]["urls"]) == 2
+    code, out = invoke(runner, "check", "--config", "hookport.toml", "--plugin", "urls.py")
+    assert "[server.urls] sets a URL for 'nowhere', which is no endpoint" in out

@@ -13,7 +13,7 @@ from starlette.datastructures import Headers
 
 from hookport.body import read_body
 from hookport.errors import HTTPError, PayloadError, PayloadTooLarge, UnsupportedEncoding
-from hookport.http import Request, Response, to_response
+from hookport.http import Request, Response, UnsupportedReturn, to_response, unanswerable_return
 from hookport.proxies import parse_networks, resolve_client
 from hookport.templating import TemplateResponse
 
@@ -279,3 +279,80 @@ async def test_bodies_in_flight_share_one_budget_and_give_it_back() -> None:
     for hold in (first, second, chunked):
         hold.release()
     assert budget.used == 0
+
+
+def test_tuple_returns_set_status_and_merge_headers() -> None:
+    r = to_response(({"a": 1}, 201))
+    assert (r.status, r.body, r.media_type) == (201, b'{"a":1}', "application/json")
+    r = to_response(("hi", 202, {"X-A": "1"}))
+    assert (r.status, r.headers, r.media_type) == (202, {"X-A": "1"}, "text/plain; charset=utf-8")
+    r = to_response((Response(b"x", headers={"X-A": "1"}), 409, [("X-B", "2")]))
+    assert (r.status, r.headers) == (409, {"X-A": "1", "X-B": "2"})
+    assert to_response((None, 204)).status == 204
+
+
+@pytest.mark.parametrize(
+    ("value", "type_name"),
+    [
+        (42, "int"),
+        ({1, 2}, "set"),
+        (("x",), "tuple of 1"),
+        (("x", "200"), "tuple[str, str]"),
+        (("x", True), "tuple[str, bool]"),
+        (("x", 99), "tuple[str, int]"),
+        ((("x", 200), 200), "tuple[tuple, int]"),
+        (("x", 200, 5), "headers int"),
+    ],
+)
+def test_unsupported_returns_name_their_type(value: object, type_name: str) -> None:
+    with pytest.raises(UnsupportedReturn) as info:
+        to_response(value)
+    assert info.value.type_name == type_name
+    assert isinstance(info.value, TypeError)
+
+
+def _returns_int() -> int:
+    return 1
+
+
+def _returns_set() -> set[str]:
+    return set()
+
+
+def _returns_bad_tuple() -> tuple[str, str]:
+    return ("a", "b")
+
+
+def _returns_optional_dict() -> dict[str, int] | None:
+    return None
+
+
+def _returns_pair() -> tuple[dict[str, str], int]:
+    return {}, 201
+
+
+def _returns_response_or_str() -> Response | str:
+    return ""
+
+
+def _unannotated():  # type: ignore[no-untyped-def]
+    return 1
+
+
+@pytest.mark.parametrize(
+    ("func", "problem"),
+    [
+        (_returns_int, "int"),
+        (_returns_set, "set[str]"),
+        (
+            _returns_bad_tuple,
+            "tuple[str, str] (a tuple is (body, status) or (body, status, headers))",
+        ),
+        (_returns_optional_dict, None),
+        (_returns_pair, None),
+        (_returns_response_or_str, None),
+        (_unannotated, None),
+    ],
+)
+def test_annotated_return_types_that_cannot_be_answered(func: Any, problem: str | None) -> None:
+    assert unanswerable_return(func) == problem

@@ -56,6 +56,7 @@ def _context(plugin: str = "fmt") -> Context:
         notifier=RecordingNotifier(),
         endpoint=f"{plugin}:/hook",
         handler="on_push",
+        settings=None,
         event_id="ev123",
         delivery_id="d-1",
     )

@@ -7,6 +7,8 @@ import sys
 import types
 from pathlib import Path
 
+import pytest
+
 import hookport
 
 
@@ -32,12 +34,34 @@ def test_import_does_no_io_and_registers_nothing(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_typing_of_the_decorators_is_checked_by_mypy() -> None:
-    target = Path(__file__).parents[1] / "typing" / "check_decorators.py"
-    result = subprocess.run(
+def _mypy(target: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(target)],
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "tests/typing/check_decorators.py",
+        "tests/typing/check_settings.py",
+        "examples/github_notify.py",  # typed settings: no isinstance or assert on ctx.settings
+    ],
+)
+def test_typing_of_the_decorators_is_checked_by_mypy(target: str) -> None:
+    result = _mypy(ROOT / target)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_untyped_settings_fail_type_checking() -> None:
+    # The negative twin of check_settings.py: mypy really checks ctx.settings.
+    result = _mypy(ROOT / "tests" / "typing" / "fail" / "untyped_settings.py")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert 'Item "BaseModel" of "BaseModel | None" has no attribute "channel"' in result.stdout
+    assert 'Item "None" of "BaseModel | None" has no attribute "channel"' in result.stdout

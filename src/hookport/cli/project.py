@@ -6,7 +6,10 @@ from pathlib import Path
 
 import click
 
+from hookport.assembly import RouteEndpoint
 from hookport.cli._common import build, common_options, run
+from hookport.http import ANSWERABLE, unanswerable_return
+from hookport.templating import TemplateResponse
 
 CONFIG_TEMPLATE = """\
 # hookport configuration. Every key can also be set as HOOKPORT_<SECTION>__<KEY>.
@@ -84,6 +87,17 @@ def check(config: str | None, plugins: tuple[str, ...]) -> None:
     unverified = [ep for ep in endpoints if ep.verifier is None]
     for ep in unverified:
         click.echo(f"warning: {ep.kind} {ep.path} ({ep.name}) is unverified")
+    for name in sorted(set(app.settings.server.urls) - {ep.name for ep in endpoints}):
+        click.echo(f"warning: [server.urls] sets a URL for {name!r}, which is no endpoint")
+    for ep in endpoints:
+        if not isinstance(ep, RouteEndpoint):
+            continue
+        problem = unanswerable_return(ep.call.func, also=(TemplateResponse,))
+        if problem:
+            click.echo(
+                f"warning: route {ep.path} ({ep.name}): handler {ep.handler} is annotated to "
+                f"return {problem}, which a route cannot answer; return {ANSWERABLE}"
+            )
 
     async def store_ok() -> None:
         async with app.ops.opened() as ops:

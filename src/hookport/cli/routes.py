@@ -16,7 +16,10 @@ from hookport.cli._common import build, common_options
 @click.option(
     "--urls",
     is_flag=True,
-    help="Print full URLs from [server] base_url (with access tokens where needed).",
+    help=(
+        "Print the URL of every endpoint from [server] base_url or [server.urls]: parameters as "
+        "{name}, one line per access token, regular expressions as their pattern."
+    ),
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
 def routes(config: str | None, plugins: tuple[str, ...], urls: bool, as_json: bool) -> None:
@@ -27,7 +30,8 @@ def routes(config: str | None, plugins: tuple[str, ...], urls: bool, as_json: bo
         return
     if urls:
         for row in rows:
-            click.echo(row["url"])
+            for url in row["urls"]:
+                click.echo(url)
         return
     table = Table(title="hookport endpoints", show_lines=False)
     for column in ("methods", "path", "kind", "verification", "plugin", "name", "description"):
