@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from hookport.cli._common import build, common_options
+from hookport.cli.hooks import hooks_options, hooks_reloading
 
 
 @click.command()
@@ -15,6 +18,7 @@ from hookport.cli._common import build, common_options
 @click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--no-workers", is_flag=True, help="Ingest only: run no in-process workers.")
+@hooks_options
 def serve(
     config: str | None,
     plugins: tuple[str, ...],
@@ -24,6 +28,7 @@ def serve(
     ssl_certfile: str | None,
     ssl_keyfile: str | None,
     no_workers: bool,
+    hooks: dict[str, object],
 ) -> None:
     """Run the server (and in-process workers unless --no-workers)."""
     from hookport.server import serve as run_server
@@ -35,16 +40,19 @@ def serve(
         server["port"] = port
     if log_level is not None:
         server["log_level"] = log_level
-    app = build(config, plugins, workers=not no_workers, quiet=False, server=server)
+    extra: dict[str, Any] = {"hooks": hooks} if hooks else {}
+    app = build(config, plugins, workers=not no_workers, quiet=False, server=server, **extra)
     s = app.settings.server
-    run_server(
-        app,
-        host=s.host,
-        port=s.port,
-        log_level=s.log_level,
-        ssl_certfile=ssl_certfile,
-        ssl_keyfile=ssl_keyfile,
-    )
+    with hooks_reloading(app) as reload:
+        run_server(
+            app,
+            host=s.host,
+            port=s.port,
+            log_level=s.log_level,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+            on_reload=reload,
+        )
 
 
 @click.command()
