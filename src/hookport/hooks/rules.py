@@ -62,13 +62,12 @@ def _node(rules: Rules, req: HookRequest, path: str, trace: list[Step]) -> Resul
         matched, error = _node(rules.not_, req, f"{path}.not", trace)
         result = (not matched, error)
     elif rules.match is not None:
-        result = _match(rules.match, req, f"{path}.match", trace)
+        return _match(rules.match, req, f"{path}.match", trace)  # it traces itself
     else:
         result = (False, None)
-        trace.append(Step(path, False, "empty rule"))
-        return result
-    if rules.match is None or rules.and_ is not None or rules.or_ is not None:
-        trace.append(Step(path, result[0], _why(result[1]) or ("true" if result[0] else "false")))
+    kind = "and" if rules.and_ is not None else "or" if rules.or_ is not None else "not"
+    reason = f"{kind}: " + (_why(result[1]) or ("true" if result[0] else "false"))
+    trace.append(Step(path, result[0], reason if rules != Rules() else "empty rule (false)"))
     return result
 
 
