@@ -22,7 +22,10 @@ import pytest
 
 START_TIMEOUT = 15.0
 # Headers whose values both servers must agree on when present in either answer.
-COMPARED_HEADERS = ("content-type", "content-length", "x-foo", "access-control-allow-origin")
+COMPARED_HEADERS = (
+    "content-type", "content-length", "x-foo", "access-control-allow-origin",
+    "x-content-type-options",
+)  # fmt: skip
 
 
 def webhook_binary() -> str:

@@ -89,6 +89,14 @@ def command_hooks(tmp_path: Path) -> list[dict[str, Any]]:
          "trigger-rule": {"not": {"match": {"type": "value", "value": "x",
                                             "parameter": {"source": "payload", "name": "nope"}}}}},
         {"id": "only-get", "execute-command": "/bin/true", "http-methods": ["get "]},
+        {"id": "unicode-class", "execute-command": "/bin/true", "response-message": "letters",
+         "trigger-rule": {"match": {"type": "regex", "regex": "^\\pL+\\z",
+                                    "parameter": {"source": "url", "name": "t"}}}},
+        {"id": "bad-regex", "execute-command": "/bin/true",
+         "trigger-rule": {"match": {"type": "regex", "regex": "(?=look)",
+                                    "parameter": {"source": "url", "name": "t"}}}},
+        {"id": "dotted-json", "execute-command": "/bin/true",
+         "parse-parameters-as-json": [{"source": "payload", "name": "obj.doc"}]},
         {"id": "json-param", "execute-command": "/bin/true", "response-message": "parsed",
          "parse-parameters-as-json": [{"source": "url", "name": "doc"}],
          "trigger-rule": {"match": {"type": "value", "value": "1",
@@ -116,9 +124,14 @@ def test_commands_answer_as_adnanh(serve: Any, webhook: Any, tmp_path: Path) -> 
     assert same_answer(theirs, ours, "POST", "/hooks/html", **req)["status"] == 201
     for path in ("/hooks/codes?t=okay", "/hooks/codes?t=no", "/hooks/soft?t=yes",
                  "/hooks/soft?t=no", "/hooks/not", "/hooks/json-param?doc=%7B%22k%22%3A1%7D",
-                 "/hooks/json-param?doc=nojson"):  # fmt: skip
+                 "/hooks/json-param?doc=nojson", "/hooks/unicode-class?t=h%C3%A9llo",
+                 "/hooks/unicode-class?t=h1", "/hooks/bad-regex?t=x",
+                 "/hooks/dotted-json"):  # fmt: skip
         same_answer(theirs, ours, "POST", path, **req)
     same_answer(theirs, ours, "POST", "/hooks/soft?t=no", headers={"X-Sig": "bad"})
+    panic = same_answer(theirs, ours, "POST", "/hooks/dotted-json",
+                        json={"obj": {"doc": '{"x": 1}'}})  # adnanh panics: http.Error's 500
+    assert (panic["status"], panic["body"]) == (500, "Internal Server Error\n")
     same_answer(theirs, ours, "GET", "/hooks/only-get")
     same_answer(theirs, ours, "POST", "/hooks/only-get")
 

@@ -9,7 +9,6 @@ command, and returns every rule step with its reason and the answer the sender w
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ from hookport.hooks.command import find_executable
 from hookport.hooks.gohttp import status_known
 from hookport.hooks.intake import GoPanic, MultipartError, build_request
 from hookport.hooks.model import Hook, MatchRule, Rules
-from hookport.hooks.rules import Step, evaluate
+from hookport.hooks.rules import RuleError, Step, compile_regex, evaluate
 from hookport.hooks.values import ParameterNodeError
 from hookport.http import Request
 
@@ -58,8 +57,8 @@ def _lint_match(path: str, rule: MatchRule) -> Iterator[str]:
         yield f"{path}: unknown parameter source {rule.parameter.source!r}: every request is a 500"
     if rule.type == "regex":
         try:
-            re.compile(rule.regex)
-        except re.error as exc:
+            compile_regex(rule.regex)
+        except RuleError as exc:
             yield f"{path}: regex {rule.regex!r} does not compile ({exc}): every request is a 500"
     signed = "hmac" in rule.type or "hash" in rule.type or rule.type == "scalr-signature"
     if signed and not rule.secret:

@@ -186,8 +186,11 @@ def _prepare(request: Request, hook: Hook, headers: dict[str, str]) -> HookReque
         log.warning("hook %r: error parsing multipart form: %s", hook.id, exc)
         return _answer(500, b"Error occurred while parsing multipart form.", headers)
     except GoPanic as exc:
+        # adnanh panics here; its recoverer answers as Go's http.Error does.
         log.warning("hook %r: adnanh would panic here (answering 500): %s", hook.id, exc)
-        return _answer(500, b"", {})
+        headers["Content-Type"] = "text/plain; charset=utf-8"
+        headers["X-Content-Type-Options"] = "nosniff"
+        return _answer(500, b"Internal Server Error\n", headers)
     for problem in req.problems:
         log.info("hook %r: %s", hook.id, problem)
     return req
