@@ -151,6 +151,24 @@ class PluginsSettings(BaseModel):
         return table
 
 
+class HooksSettings(_Section):
+    """``[hooks]``: adnanh/webhook hooks files served at ``/{prefix}/{id}`` (docs/hooks.md)."""
+
+    files: list[str] = Field(default_factory=list)
+    """Hooks files (.json, .yaml, .yml, .toml); relative paths resolve from the config file."""
+    prefix: str = "hooks"
+    template: bool = False
+    """Render the files as Go templates first (adnanh's -template)."""
+    hotreload: bool = False
+    http_methods: list[str] = Field(default_factory=list)
+    response_headers: dict[str, str] = Field(default_factory=dict)
+    timeout: Duration = 60.0
+    """A command still running after this is killed (its process group)."""
+    max_output: Size = 1 << 20
+    concurrency: int | None = Field(16, ge=1)
+    """Commands of one hook at once; more wait their turn."""
+
+
 class AdminSettings(_Section):
     """``[admin]``: the admin API and dashboard under ``/_hookport``."""
 
@@ -174,6 +192,7 @@ class Settings(BaseSettings):
     plugins: PluginsSettings = Field(default_factory=PluginsSettings)
     channels: dict[str, str] = Field(default_factory=dict)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    hooks: HooksSettings = Field(default_factory=HooksSettings)
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
 
     def secret_environ(self) -> dict[str, str]:

@@ -48,8 +48,12 @@ def serve(
     log_level: str = "info",
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
+    on_reload: Callable[[], object] | None = None,
 ) -> None:
-    """Serve ``app`` until SIGTERM/SIGINT, then shut down gracefully."""
+    """Serve ``app`` until SIGTERM/SIGINT, then shut down gracefully.
+
+    ``on_reload``: called on SIGHUP and SIGUSR1 (hooks files are re-read), as adnanh does.
+    """
     sock = bind_socket(host, port)
     real_port = sock.getsockname()[1]
     s = app.settings.server
@@ -81,7 +85,7 @@ def serve(
     scheme = "https" if ssl_certfile else "http"
     shown = f"[{host}]" if ":" in host else host
     announcement = f"hookport listening on {scheme}://{shown}:{real_port}"
-    server = _AnnouncingServer(config, announcement, app.stop_requested)
+    server = _AnnouncingServer(config, announcement, app.stop_requested, on_reload)
     log.info(
         "connection cap %d, header limit %d bytes / %d fields, header timeout %gs",
         limits.max_connections,
@@ -104,11 +108,16 @@ class _AnnouncingServer(uvicorn.Server):
     """uvicorn's server, printing one line once it accepts connections."""
 
     def __init__(
-        self, config: uvicorn.Config, announcement: str, on_stop: Callable[[], None]
+        self,
+        config: uvicorn.Config,
+        announcement: str,
+        on_stop: Callable[[], None],
+        on_reload: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(config)
         self._announcement = announcement
         self._on_stop = on_stop
+        self._on_reload = on_reload
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """Start the shutdown clock, then let uvicorn stop (draining connections first)."""
@@ -136,6 +145,10 @@ class _AnnouncingServer(uvicorn.Server):
             yield
             return
         previous = {sig: signal.signal(sig, self.handle_exit) for sig in _SIGNALS}
+        if self._on_reload is not None:
+            reload = self._on_reload
+            for sig in (signal.SIGHUP, signal.SIGUSR1):
+                previous[sig] = signal.signal(sig, lambda _sig, _frame: reload())
         try:
             yield
         finally:

@@ -7,6 +7,7 @@ import sys
 import click
 
 from hookport.cli.events import events
+from hookport.cli.hooks import hooks
 from hookport.cli.project import check, init
 from hookport.cli.routes import routes
 from hookport.cli.send import send, sign
@@ -30,7 +31,7 @@ def cli() -> None:
     """hookport: receive webhooks, verified, durably recorded and dispatched at least once."""
 
 
-for command in (serve, worker, routes, send, sign, events, init, check):
+for command in (serve, worker, routes, send, sign, events, init, check, hooks):
     cli.add_command(command)
 
 

@@ -15,6 +15,7 @@ import click
 from hookport.app import HookportApp, create_app
 from hookport.config import Settings, load_settings
 from hookport.discovery import load_plugins
+from hookport.hooks.settings import hooks_endpoint
 from hookport.observability import redact_logs, setup_logging
 from hookport.plugin import Plugin
 
@@ -55,6 +56,9 @@ def load(
     plugins = load_plugins(
         plugin_specs, settings.plugins, base_dir=settings.config_dir, environ=settings.environ
     )
+    hooks = hooks_endpoint(settings)
+    if hooks is not None:
+        plugins.append(hooks.plugin)
     return settings, plugins
 
 

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from hookport.cli._common import build, common_options
+from hookport.cli.hooks import hooks_options, hooks_reloading
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,6 +46,7 @@ def _log_overrides(log_level: str | None, log_format: str | None) -> dict[str, o
 @click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--no-workers", is_flag=True, help="Ingest only: run no in-process workers.")
+@hooks_options
 def serve(
     config: str | None,
     plugins: tuple[str, ...],
@@ -55,6 +57,7 @@ def serve(
     ssl_certfile: str | None,
     ssl_keyfile: str | None,
     no_workers: bool,
+    hooks: dict[str, object],
 ) -> None:
     """Run the server (and in-process workers unless --no-workers)."""
     from hookport.server import serve as run_server
@@ -64,16 +67,19 @@ def serve(
         server["host"] = host
     if port is not None:
         server["port"] = port
-    app = build(config, plugins, workers=not no_workers, quiet=False, server=server)
+    extra: dict[str, Any] = {"hooks": hooks} if hooks else {}
+    app = build(config, plugins, workers=not no_workers, quiet=False, server=server, **extra)
     s = app.settings.server
-    run_server(
-        app,
-        host=s.host,
-        port=s.port,
-        log_level=s.log_level,
-        ssl_certfile=ssl_certfile,
-        ssl_keyfile=ssl_keyfile,
-    )
+    with hooks_reloading(app) as reload:
+        run_server(
+            app,
+            host=s.host,
+            port=s.port,
+            log_level=s.log_level,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+            on_reload=reload,
+        )
 
 
 @click.command()

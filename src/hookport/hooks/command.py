@@ -1,0 +1,215 @@
+"""Running a hook's command: no shell, a timeout, bounded output.
+
+The argv is ``[execute-command, *pass-arguments-to-command]`` handed to ``exec`` directly, so a
+request value is always one argument: it never reaches a shell, and one that starts with ``-``
+is still just an argument of the program the hook names (it can only be an option of that
+program, as with adnanh). The executable is found as adnanh finds it (``exec.LookPath`` on
+``command-working-directory``/``execute-command`` for a relative command with a working
+directory, else ``PATH``).
+
+The environment is hookport's plus ``pass-environment-to-command`` and the file variables of
+``pass-file-to-command``; names are sanitised (``=``, NUL and other characters that cannot be
+in a name become ``_``). The command runs in its own process group: at its timeout the whole
+group is killed. Stdout and stderr are read through one pipe (adnanh answers with the
+interleaved ``CombinedOutput``), and at most ``max_output`` bytes are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hookport.hooks.model import Hook
+from hookport.hooks.values import HookRequest, ParameterNodeError, ValueErrorKind, b64decode_prefix
+
+__all__ = ["CommandResult", "find_executable", "run_command"]
+
+_BAD_NAME = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """What one run of a hook's command gave."""
+
+    argv: tuple[str, ...]
+    exit_code: int | None  # None: it did not start, or was killed at its timeout
+    output: bytes
+    truncated: bool
+    timed_out: bool
+    error: str | None  # why it failed to start, or why it counts as failed
+    duration: float
+
+    @property
+    def ok(self) -> bool:
+        """True when the command ran and exited 0."""
+        return self.error is None and self.exit_code == 0
+
+
+def env_name(name: str) -> str:
+    """An environment variable name that cannot inject another one."""
+    return _BAD_NAME.sub("_", name) or "_"
+
+
+def find_executable(hook: Hook) -> str | None:
+    """The program ``exec.LookPath`` would run, or None."""
+    command, cwd = hook.execute_command, hook.command_working_directory
+    target = command if os.path.isabs(command) or not cwd else os.path.join(cwd, command)
+    if not target:
+        return None
+    if "/" in target:
+        return target if _executable(target) else None
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        if not folder or not os.path.isabs(folder):
+            continue  # Go 1.19 refuses programs found through relative PATH entries
+        candidate = os.path.join(folder, target)
+        if _executable(candidate):
+            return candidate
+    return None
+
+
+def _executable(path: str) -> bool:
+    with contextlib.suppress(OSError):
+        st = os.stat(path)
+        return not Path(path).is_dir() and bool(st.st_mode & 0o111)
+    return False
+
+
+def _values(hook: Hook, req: HookRequest, problems: list[str]) -> tuple[list[str], dict[str, str]]:
+    argv = [hook.execute_command]
+    for arg in hook.pass_arguments:
+        try:
+            argv.append(req.get(arg))
+        except (ParameterNodeError, ValueErrorKind):
+            problems.append(f"couldn't retrieve argument for {arg}")
+            argv.append("")
+    env: dict[str, str] = {}
+    for arg in hook.pass_environment:
+        try:
+            value = req.get(arg)
+        except (ParameterNodeError, ValueErrorKind):
+            problems.append(f"couldn't retrieve argument for {arg}")
+            continue
+        env[env_name(arg.envname or f"HOOK_{arg.name}")] = value
+    return argv, env
+
+
+def _write_files(
+    hook: Hook, req: HookRequest, problems: list[str]
+) -> tuple[dict[str, str], list[str]]:
+    env: dict[str, str] = {}
+    paths: list[str] = []
+    for arg in hook.pass_file:
+        try:
+            value = req.get(arg)
+        except (ParameterNodeError, ValueErrorKind):
+            problems.append(f"couldn't retrieve argument for {arg}")
+            continue
+        name = env_name(arg.envname or f"HOOK_{arg.name.upper()}")
+        raw = value.encode("utf-8", "surrogateescape")
+        data = b64decode_prefix(value) if arg.base64decode else raw
+        fd, path = tempfile.mkstemp(prefix=name, dir=hook.command_working_directory or None)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        paths.append(path)
+        env[name] = path
+    return env, paths
+
+
+async def run_command(
+    hook: Hook,
+    req: HookRequest,
+    *,
+    timeout: float,  # noqa: ASYNC109 - the command's own limit, enforced by killing it
+    max_output: int,
+    environ: dict[str, str] | None = None,
+) -> CommandResult:
+    """Run ``hook``'s command for ``req``; never raises for the command's own failures."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    problems: list[str] = []
+    argv, env = _values(hook, req, problems)
+    program = find_executable(hook)
+    if program is None:
+        return CommandResult(
+            tuple(argv), None, b"", False, False,
+            f"exec: {hook.execute_command!r}: executable file not found", 0.0,
+        )  # fmt: skip
+    files_env, paths = _write_files(hook, req, problems)
+    try:
+        full_env = {**(os.environ if environ is None else environ), **env, **files_env}
+        return await _spawn(argv, program, hook, full_env, timeout, max_output, started)
+    finally:
+        for path in paths:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+async def _spawn(
+    argv: Sequence[str],
+    program: str,
+    hook: Hook,
+    env: dict[str, str],
+    timeout: float,  # noqa: ASYNC109 - enforced by killing the process group
+    max_output: int,
+    started: float,
+) -> CommandResult:
+    loop = asyncio.get_running_loop()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *[a.encode("utf-8", "surrogateescape") for a in argv],
+            executable=program,
+            cwd=hook.command_working_directory or None,
+            env={k.encode(): v.encode("utf-8", "surrogateescape") for k, v in env.items()},
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # its own process group, killed whole at the timeout
+        )
+    except (OSError, ValueError) as exc:
+        return CommandResult(tuple(argv), None, b"", False, False, f"exec: {exc}", 0.0)
+    output = bytearray()
+    truncated = False
+
+    async def pump() -> None:
+        nonlocal truncated
+        if proc.stdout is None:
+            return
+        while chunk := await proc.stdout.read(65536):
+            room = max_output - len(output)
+            if len(chunk) > room:
+                truncated = True
+            output.extend(chunk[:room])  # keep draining so the command never blocks on a pipe
+
+    timed_out = False
+    try:
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(pump(), proc.wait())
+    except TimeoutError:
+        timed_out = True
+        _kill_group(proc.pid)
+        await proc.wait()
+    except asyncio.CancelledError:
+        _kill_group(proc.pid)
+        raise
+    code = proc.returncode
+    error = None
+    if timed_out:
+        error = f"killed after its timeout of {timeout:g}s"
+    elif code:
+        error = f"exit status {code}" if code > 0 else f"signal: {signal.Signals(-code).name}"
+    return CommandResult(
+        tuple(argv), None if timed_out else code, bytes(output), truncated, timed_out, error,
+        loop.time() - started,
+    )  # fmt: skip
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
