@@ -103,6 +103,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._discarding = False
         self._head_timer: asyncio.TimerHandle | None = None
         self._request_busy = False
+        self._body_done = True
 
     @property
     def evictable(self) -> bool:
@@ -143,6 +144,13 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head = True
+        self._body_done = False
+
+    def on_message_complete(self) -> None:
+        self._body_done = True
+        super().on_message_complete()
+        if not self._request_busy and not self.transport.is_closing():
+            self._arm_head_timer()  # answered before its body ended: the next head's clock
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_fields += 1
@@ -162,8 +170,9 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_response_complete(self) -> None:
         self._request_busy = False
         super().on_response_complete()
-        if not self.transport.is_closing():
-            self._in_head = True
+        # An answer sent before the body ended (a 413, a 401 from the head) leaves body bytes
+        # to come: they are the body, not the next head, until the message completes.
+        if self._body_done and not self.transport.is_closing():
             self._arm_head_timer()
 
     def send_400_response(self, msg: str) -> None:
