@@ -11,14 +11,7 @@ Class-based plugins (errbot, invenio-webhooks)::
 
 from hookport import verify
 from hookport.app import HookportApp, create_app
-from hookport.classes import (
-    PluginClass,
-    ReceiverEvent,
-    WebhookReceiver,
-    receives,
-    route,
-    webhook,
-)
+from hookport.classes import PluginClass, receives, route, webhook
 from hookport.config import Settings, load_settings
 from hookport.context import Context
 from hookport.errors import (
@@ -33,6 +26,7 @@ from hookport.events import Event, EventStatus
 from hookport.http import Request, Response
 from hookport.plugin import Plugin, Receiver
 from hookport.templating import template
+from hookport.webhook_receiver import ReceiverEvent, WebhookReceiver
 
 __version__ = "0.1.0"
 
