@@ -1,4 +1,4 @@
-"""hookport's exceptions: one rooted tree, mapped to HTTP in exactly one place (``ingest``).
+"""hookport's exceptions: one rooted tree, mapped to HTTP in one place (``http.error_response``).
 
 ::
 
@@ -12,9 +12,9 @@
     │   ├── RequestTimeout      408     body not received within ``body_timeout``
     │   ├── PayloadTooLarge     413     body over ``max_body_size`` (also decompressed)
     │   ├── UnsupportedEncoding 415     ``Content-Encoding`` other than gzip/deflate/identity
-    │   ├── ServerBusy          503     request bodies in memory at ``max_buffered``
-    │   └── StoreUnavailable    503     the store cannot commit; nothing was acknowledged
+    │   └── ServerBusy          503     request bodies in memory at ``max_buffered``
     ├── StoreError                      a store operation failed (not tied to a request)
+    │   └── StoreUnavailable            the store cannot commit now (HTTP surfaces answer 503)
     ├── NotifyError                     a notification could not be delivered
     ├── HandlerTimeout (TimeoutError)   a handler ran past its timeout
     └── WorkerStopped                   the worker stopped while a handler still ran
@@ -141,18 +141,22 @@ class UnsupportedEncoding(HTTPError):
         )
 
 
-class StoreUnavailable(HTTPError):
-    """The store cannot commit now; the delivery was not acknowledged (503)."""
-
-    default_status = 503
-
-    def __init__(self, message: str = "store unavailable, retry later", *, retry_after: int = 5):
-        super().__init__(None, message, headers={"Retry-After": str(retry_after)})
-        self.retry_after = retry_after
-
-
 class StoreError(HookportError):
     """A store operation failed."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot commit now (down, locked, queue full); nothing was acknowledged.
+
+    Not an HTTP error: the HTTP surfaces (ingest, the admin API) answer it with 503 and
+    ``Retry-After: retry_after`` through :func:`hookport.http.error_response`. ``message`` is
+    safe to show to a client (driver details go to the logs only).
+    """
+
+    def __init__(self, message: str = "store unavailable, retry later", *, retry_after: int = 5):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
 
 
 class NotifyError(HookportError):

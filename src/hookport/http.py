@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.datastructures import FormData, QueryParams
 
-from hookport.errors import HTTPError, PayloadError
+from hookport.errors import HTTPError, PayloadError, StoreUnavailable
 from hookport.events import parse_json
 from hookport.forms import UploadedFile, parse_form
 from hookport.types import JSON
@@ -87,6 +87,18 @@ class HeaderMap:
 
     def __repr__(self) -> str:
         return f"HeaderMap({self.keys()!r})"
+
+
+def error_response(exc: HTTPError | StoreUnavailable) -> Response:
+    """The one answer for an error: ``{"error": message}`` with its status and headers.
+
+    A :class:`~hookport.errors.StoreUnavailable` (not an HTTP error: the store's own) is a
+    503 with ``Retry-After``; every HTTP surface (ingest, the admin API) answers through here.
+    """
+    if isinstance(exc, StoreUnavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
+        return Response.json({"error": exc.message}, 503, headers)
+    return Response.json({"error": exc.message}, exc.status, exc.headers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,15 @@ from hookport.events import (
     fallback_event_type,
     new_event_id,
 )
-from hookport.http import HeaderMap, Request, RequestHead, Response, UnsupportedReturn, to_response
+from hookport.http import (
+    HeaderMap,
+    Request,
+    RequestHead,
+    Response,
+    UnsupportedReturn,
+    error_response,
+    to_response,
+)
 from hookport.observability import LogLimiter, Metrics
 from hookport.proxies import resolve_client
 from hookport.routing import Match
@@ -116,9 +124,8 @@ class Ingest:
         try:
             status = await self._handle(endpoint, scope, receive, send, path, found.params, hold)
             self.metrics.observe_ingest(endpoint.kind, time.perf_counter() - started)
-        except HTTPError as exc:
-            status = exc.status
-            await self._send_error(send, endpoint, exc, scope)
+        except (HTTPError, StoreUnavailable) as exc:  # the one place errors become answers
+            status = await self._send_error(send, endpoint, exc, scope)
         except ClientDisconnected:
             status = 499
         except Exception:  # the last line of defence: log it, answer 500, keep serving
@@ -256,7 +263,7 @@ class Ingest:
         try:
             result = await ep.call.call(values, threads=self.route_threads)
         except HTTPError as exc:
-            response = _error_response(exc)
+            response = error_response(exc)
         else:
             response = self._to_response(ep, result)
         await _send(
@@ -348,9 +355,12 @@ class Ingest:
             ordered=ordered,
         )
 
-    async def _send_error(self, send: Send, ep: Endpoint, exc: HTTPError, scope: Scope) -> None:
+    async def _send_error(
+        self, send: Send, ep: Endpoint, exc: HTTPError | StoreUnavailable, scope: Scope
+    ) -> int:
         # Rate-limited by (endpoint, status, reason): a flood of bad signatures is one line
         # every few seconds with a count, not one line per request.
+        response = error_response(exc)
         if isinstance(exc, StoreUnavailable):
             level, message = logging.ERROR, "answering 503"
         else:
@@ -358,22 +368,18 @@ class Ingest:
             message = "rejected"
         fields = {
             "endpoint": ep.name,
-            "status": exc.status,
+            "status": response.status,
             "reason": exc.message,
             "client": self._client(scope),
         }
-        self._rejections.log(level, (ep.name, exc.status, exc.message), message, fields)
-        response = _error_response(exc)
+        self._rejections.log(level, (ep.name, response.status, exc.message), message, fields)
         await _send(
             send,
             response.status,
             response.body,
             [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.header_list()],
         )
-
-
-def _error_response(exc: HTTPError) -> Response:
-    return Response.json({"error": exc.message}, exc.status, exc.headers)
+        return response.status
 
 
 async def _send(

@@ -25,7 +25,7 @@ from typing import Any
 from hookport.assembly import Assembly, ReceiverEndpoint
 from hookport.config import WorkerSettings
 from hookport.dispatch import Dispatcher, RunningHandler
-from hookport.errors import ConfigError, StoreError, StoreUnavailable
+from hookport.errors import ConfigError, StoreError
 from hookport.events import Event, HandlerOutcome
 from hookport.renewal import LeaseRenewer
 from hookport.retry import RetryAt, RetryPolicy
@@ -36,7 +36,6 @@ from hookport.watchdog import HandlerWatchdog
 
 log = logging.getLogger("hookport.worker")
 
-_STORE_ERRORS = (StoreError, StoreUnavailable)
 LEASE_COOLDOWN = 0.005
 """Seconds a worker with fewer than half its slots free waits for more before leasing."""
 
@@ -430,7 +429,7 @@ def _policy(max_attempts: int, settings: WorkerSettings) -> RetryPolicy:
 
 
 def _log_loop_error(exc: Exception, delay: float) -> None:
-    if isinstance(exc, _STORE_ERRORS):
+    if isinstance(exc, StoreError):
         log.warning("store error in worker loop: %s; retrying in %.1fs", _describe(exc), delay)
     else:
         log.exception("unexpected error in worker loop; retrying in %.1fs", delay)

@@ -43,8 +43,7 @@ async def test_locked_database_fails_fast_and_recovers(
         with pytest.raises(StoreUnavailable) as info:
             await store.append(make_event(delivery_id="d1"))
         assert time.monotonic() - started < 5
-        assert info.value.status == 503
-        assert info.value.headers["Retry-After"]
+        assert info.value.retry_after > 0  # ingest answers 503 with this Retry-After
         blocker.execute("ROLLBACK")
     finally:
         blocker.close()

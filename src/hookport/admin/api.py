@@ -17,7 +17,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hookport.admin.dashboard import Dashboard
+from hookport.errors import HTTPError, StoreUnavailable
 from hookport.events import EventStatus
+from hookport.http import Response as HookportResponse
+from hookport.http import error_response
 from hookport.observability import Metrics
 from hookport.operations import Operations, event_detail, event_summary
 from hookport.store.base import EventFilter
@@ -55,7 +58,10 @@ class AdminAPI:
             given = request.headers.get("authorization", "").encode()
             if not hmac.compare_digest(given, f"Bearer {self.token}".encode()):
                 return _error(401, "missing or invalid admin token", {"WWW-Authenticate": "Bearer"})
-            return await handler(request)
+            try:
+                return await handler(request)
+            except StoreUnavailable as exc:  # the store's error, answered as ingest answers it
+                return _answer(error_response(exc))
 
         return wrapper
 
@@ -119,7 +125,15 @@ class AdminAPI:
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+    return _answer(error_response(HTTPError(status, message, headers=headers)))
+
+
+def _answer(response: HookportResponse) -> Response:
+    return Response(
+        response.body,
+        status_code=response.status,
+        headers=dict(response.header_list()),
+    )
 
 
 def build_admin_app(ops: Operations, metrics: Metrics, admin_token: str | None) -> Starlette:

@@ -132,7 +132,7 @@ class Batcher(Generic[T, R]):
         try:
             results = await asyncio.wait_for(self._commit([i for i, _ in batch]), self._timeout)
         except Exception as exc:  # every caller of the batch learns it failed
-            if not isinstance(exc, StoreUnavailable | StoreError):
+            if not isinstance(exc, StoreError):
                 log.error("%s batch of %d failed: %r", self._name, len(batch), exc)
             for _, future in batch:
                 if not future.done():
