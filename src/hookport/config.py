@@ -95,6 +95,11 @@ class ServerSettings(_Section):
     max_buffered: Size = 100_000_000
     """Bytes of request bodies held in memory at once while they are read and verified; a
     request that would exceed it is answered 503 with Retry-After."""
+    tls_cert: str | None = None
+    """PEM certificate (chain) to serve HTTPS with; relative to the config file. With
+    ``tls_key``; ``hookport cert`` makes a self-signed pair."""
+    tls_key: str | None = None
+    """The certificate's PEM private key (keep it mode 0600)."""
 
 
 class StoreSettings(_Section):

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from hookport.cli.cert import cert
 from hookport.cli.events import events
 from hookport.cli.hooks import hooks
 from hookport.cli.project import check, init
@@ -31,7 +32,7 @@ def cli() -> None:
     """hookport: receive webhooks, verified, durably recorded and dispatched at least once."""
 
 
-for command in (serve, worker, routes, send, sign, events, init, check, hooks):
+for command in (serve, worker, routes, send, sign, events, init, check, hooks, cert):
     cli.add_command(command)
 
 

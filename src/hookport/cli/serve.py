@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from hookport.certs import DEFAULT_CERT, DEFAULT_KEY
 from hookport.cli._common import build, common_options
 from hookport.cli.hooks import hooks_options, hooks_reloading
+from hookport.config import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,8 +47,27 @@ def _log_overrides(log_level: str | None, log_format: str | None) -> dict[str, o
 @click.option("--host", default=None, help="Interface to listen on [server.host].")
 @click.option("--port", type=int, default=None, help="Port to listen on, 0 for any [server.port].")
 @log_options
-@click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False), default=None)
-@click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option(
+    "--tls",
+    is_flag=True,
+    help=f"Serve HTTPS with {DEFAULT_CERT} and {DEFAULT_KEY} (made by 'hookport cert').",
+)
+@click.option(
+    "--tls-cert",
+    "--ssl-certfile",
+    "tls_cert",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Serve HTTPS with this PEM certificate (chain) [server.tls_cert].",
+)
+@click.option(
+    "--tls-key",
+    "--ssl-keyfile",
+    "tls_key",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The certificate's PEM private key [server.tls_key].",
+)
 @click.option("--no-workers", is_flag=True, help="Ingest only: run no in-process workers.")
 @hooks_options
 def serve(
@@ -54,8 +77,9 @@ def serve(
     port: int | None,
     log_level: str | None,
     log_format: str | None,
-    ssl_certfile: str | None,
-    ssl_keyfile: str | None,
+    tls: bool,
+    tls_cert: str | None,
+    tls_key: str | None,
     no_workers: bool,
     hooks: dict[str, object],
 ) -> None:
@@ -67,19 +91,59 @@ def serve(
         server["host"] = host
     if port is not None:
         server["port"] = port
+    server.update(_tls_overrides(tls, tls_cert, tls_key))
     extra: dict[str, Any] = {"hooks": hooks} if hooks else {}
     app = build(config, plugins, workers=not no_workers, quiet=False, server=server, **extra)
     s = app.settings.server
+    files = tls_files(app.settings)
     with hooks_reloading(app) as reload:
         run_server(
             app,
             host=s.host,
             port=s.port,
             log_level=s.log_level,
-            ssl_certfile=ssl_certfile,
-            ssl_keyfile=ssl_keyfile,
+            ssl_certfile=files[0] if files else None,
+            ssl_keyfile=files[1] if files else None,
             on_reload=reload,
         )
+
+
+def _tls_overrides(tls: bool, cert: str | None, key: str | None) -> dict[str, str]:
+    """Command-line TLS files as ``[server]`` values, absolute (they are relative to the
+    working directory; the config file's are relative to the config file)."""
+    if tls and cert is None and key is None:
+        cert, key = DEFAULT_CERT, DEFAULT_KEY
+    out = {}
+    if cert is not None:
+        out["tls_cert"] = str(Path(cert).resolve())
+    if key is not None:
+        out["tls_key"] = str(Path(key).resolve())
+    return out
+
+
+def tls_files(settings: Settings) -> tuple[str, str] | None:
+    """``[server] tls_cert`` and ``tls_key`` resolved and checked: both or neither, files that
+    exist and make a pair (so a wrong file is one line here, not a traceback at start-up)."""
+    s = settings.server
+    if s.tls_cert is None and s.tls_key is None:
+        return None
+    if s.tls_cert is None or s.tls_key is None:
+        raise click.UsageError("TLS needs both a certificate and its key (--tls-cert, --tls-key)")
+    cert, key = (settings.config_dir / p for p in (s.tls_cert, s.tls_key))
+    hint = " (make a self-signed pair with 'hookport cert')"
+    for what, path in (("certificate", cert), ("key", key)):
+        if not path.is_file():
+            raise click.ClickException(f"TLS {what} {str(path)!r} does not exist{hint}")
+    try:
+        # An encrypted key fails here instead of prompting on the terminal.
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            cert, key, password=lambda: b""
+        )
+    except (ssl.SSLError, ValueError) as exc:
+        raise click.ClickException(
+            f"cannot use TLS certificate {str(cert)!r} with key {str(key)!r}: {exc}"
+        ) from None
+    return str(cert), str(key)
 
 
 @click.command()
