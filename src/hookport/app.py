@@ -23,6 +23,7 @@ from hookport.ingest import Ingest
 from hookport.notify import Notifier
 from hookport.observability import Metrics, RedactingFilter
 from hookport.operations import Operations
+from hookport.pauses import PauseBook
 from hookport.plugin import Plugin
 from hookport.proxies import parse_networks
 from hookport.store import open_store
@@ -56,7 +57,10 @@ class HookportApp:
         self.store = store
         self.metrics = Metrics()
         public = settings.server.base_url or f"http://{settings.server.host}:{settings.server.port}"
-        self.ops = Operations(store, assembly, public, public_urls=settings.server.urls)
+        pauses = PauseBook(store)
+        self.ops = Operations(
+            store, assembly, public, public_urls=settings.server.urls, pause_book=pauses
+        )
         self.ingest = Ingest(
             assembly,
             store,
@@ -68,6 +72,7 @@ class HookportApp:
             route_record_max=settings.store.route_record_max,
             body_timeout=settings.server.body_timeout,
             max_buffered=settings.server.max_buffered,
+            pauses=pauses,
         )
         self.worker: Worker | None = None
         if workers and assembly.receivers:
@@ -79,6 +84,7 @@ class HookportApp:
                 slow=lambda: worker.slow_handlers,
                 stuck_threads=lambda: worker.stuck_threads,
             )
+        self.metrics.watch_pauses([ep.name for ep in assembly.endpoints], pauses.known)
         token = settings.secret_environ().get(settings.admin.token_env) or None
         self.admin = build_admin_app(self.ops, self.metrics, token)
         # Masks this app's secrets in log records: the CLI installs it on its log handler; an

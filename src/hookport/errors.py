@@ -12,10 +12,12 @@
     │   ├── RequestTimeout      408     body not received within ``body_timeout``
     │   ├── PayloadTooLarge     413     body over ``max_body_size`` (also decompressed)
     │   ├── UnsupportedEncoding 415     ``Content-Encoding`` other than gzip/deflate/identity
-    │   └── ServerBusy          503     request bodies in memory at ``max_buffered``
+    │   ├── ServerBusy          503     request bodies in memory at ``max_buffered``
+    │   └── EndpointPaused      503     a paused route (``hookport pause``)
     ├── StoreError                      a store operation failed (not tied to a request)
     │   └── StoreUnavailable            the store cannot commit now (HTTP surfaces answer 503)
     ├── NotifyError                     a notification could not be delivered
+    ├── NotFoundError (LookupError)     an endpoint or event named by an operation does not exist
     ├── HandlerTimeout (TimeoutError)   a handler ran past its timeout
     └── WorkerStopped                   the worker stopped while a handler still ran
 
@@ -130,6 +132,19 @@ class ServerBusy(HTTPError):
         )
 
 
+class EndpointPaused(HTTPError):
+    """A paused route (503 with ``Retry-After``: the seconds left, else a minute)."""
+
+    default_status = 503
+
+    def __init__(self, endpoint: str, retry_after: int = 60) -> None:
+        super().__init__(
+            None,
+            f"endpoint {endpoint} is paused, retry later",
+            headers={"Retry-After": str(max(1, retry_after))},
+        )
+
+
 class UnsupportedEncoding(HTTPError):
     """A ``Content-Encoding`` hookport does not decode (415)."""
 
@@ -157,6 +172,10 @@ class StoreUnavailable(StoreError):
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+
+
+class NotFoundError(HookportError, LookupError):
+    """An endpoint or event named by an operation (CLI, admin API, chat) does not exist."""
 
 
 class NotifyError(HookportError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from ipaddress import IPv4Network, IPv6Network
@@ -19,6 +20,7 @@ from hookport.assembly import Assembly, Endpoint, ReceiverEndpoint, RouteEndpoin
 from hookport.body import BodyBudget, BodyHold, ClientDisconnected, read_body
 from hookport.context import Context
 from hookport.errors import (
+    EndpointPaused,
     HTTPError,
     PayloadError,
     PayloadTooLarge,
@@ -47,6 +49,7 @@ from hookport.http import (
     to_response,
 )
 from hookport.observability import LogLimiter, Metrics
+from hookport.pauses import PauseBook
 from hookport.proxies import resolve_client
 from hookport.routing import Match
 from hookport.store.base import Store
@@ -80,6 +83,7 @@ class Ingest:
         route_record_max: int = 65_536,
         body_timeout: float = 60.0,
         max_buffered: int = 100_000_000,
+        pauses: PauseBook | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.assembly = assembly
@@ -94,6 +98,7 @@ class Ingest:
         self.body_timeout = body_timeout
         self.bodies = BodyBudget(max_buffered)
         self.clock = clock
+        self.pauses = pauses
         self._rejections = LogLimiter(log)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
@@ -145,6 +150,8 @@ class Ingest:
         params: dict[str, Any],
         hold: BodyHold,
     ) -> int:
+        if isinstance(ep, RouteEndpoint) and self.pauses is not None:
+            await self._check_paused(ep)  # a paused receiver goes on storing: only routes stop
         head = self._head(scope, path, params)
         # What the head alone can refuse (no signature header, wrong address, no token) is
         # refused before a byte of the body is read; what it alone decides needs no more.
@@ -162,6 +169,15 @@ class Ingest:
         if isinstance(ep, RouteEndpoint):
             return await self._route(ep, request, verified, send)
         return await self._receive(ep, request, verified, send)
+
+    async def _check_paused(self, ep: RouteEndpoint) -> None:
+        assert self.pauses is not None
+        pause = (await self.pauses.current()).get(ep.name)
+        if pause is None:
+            return
+        if pause.expires_at is None:
+            raise EndpointPaused(ep.name)
+        raise EndpointPaused(ep.name, math.ceil(pause.expires_at - self.clock()))
 
     def _client(self, scope: Scope) -> str | None:
         peer = scope.get("client")

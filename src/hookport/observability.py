@@ -17,12 +17,22 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import (
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from typing import Any, Literal
 from urllib.parse import quote, quote_plus
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 LogFormat = Literal["text", "json"]
 MASK = "***"
@@ -306,3 +316,34 @@ class Metrics:
             ),
         ):
             Gauge(name, doc, registry=self.registry).set_function(read)
+
+    def watch_pauses(self, endpoints: Sequence[str], paused: Callable[[], Collection[str]]) -> None:
+        """``hookport_endpoint_paused{endpoint}``: 1 while the endpoint is paused, else 0,
+        read at scrape time (``paused``: the endpoints paused now)."""
+        self.registry.register(_PausedCollector(list(endpoints), paused))
+
+
+class _PausedCollector(Collector):
+    """One gauge sample per endpoint, from the pauses this process knows."""
+
+    def __init__(self, endpoints: list[str], paused: Callable[[], Collection[str]]) -> None:
+        self._endpoints = endpoints
+        self._paused = paused
+
+    def _family(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "hookport_endpoint_paused",
+            "1 while the endpoint is paused (hookport pause): a receiver stores but its events "
+            "are held, a route answers 503",
+            labels=["endpoint"],
+        )
+
+    def describe(self) -> Iterator[Metric]:
+        yield self._family()
+
+    def collect(self) -> Iterator[Metric]:
+        family = self._family()
+        paused = self._paused()
+        for name in self._endpoints:
+            family.add_metric([name], 1.0 if name in paused else 0.0)
+        yield family

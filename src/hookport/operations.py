@@ -15,10 +15,11 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from hookport.assembly import Assembly, Endpoint, describe
-from hookport.errors import StoreUnavailable
+from hookport.errors import NotFoundError, StoreUnavailable
 from hookport.events import Event, EventStatus
+from hookport.pauses import PauseBook
 from hookport.routing import compile_path
-from hookport.store.base import EventFilter, Store
+from hookport.store.base import EventFilter, Pause, Store
 from hookport.types import Verifier
 from hookport.verify.auth import TokenVerifier
 from hookport.verify.combinators import AllOf, AnyOf
@@ -38,6 +39,18 @@ class Operations:
     clock: Callable[[], float] = time.time
     public_urls: Mapping[str, str] = field(default_factory=dict)
     """``[server.urls]``: endpoint name -> the public URL senders use for it."""
+    pause_book: PauseBook | None = None
+    """The pauses this process knows (shared with ingest); default: one over ``store``."""
+
+    def __post_init__(self) -> None:
+        if self.pause_book is None:
+            self.pause_book = PauseBook(self.store, clock=self.clock)
+
+    @property
+    def pauses(self) -> PauseBook:
+        """The pause book (routes, metrics and listings read pauses through it)."""
+        assert self.pause_book is not None  # set in __post_init__
+        return self.pause_book
 
     @contextlib.asynccontextmanager
     async def opened(self) -> AsyncIterator[Operations]:
@@ -111,6 +124,51 @@ class Operations:
         counts = await self.store.counts()
         return {status.value: counts.get(status, 0) for status in EventStatus}
 
+    async def pause(
+        self, name: str, *, duration: float | None = None, by: str | None = None
+    ) -> Pause:
+        """Pause the endpoint ``name`` (for ``duration`` seconds, else until resumed).
+
+        A paused receiver still verifies, stores and acknowledges; no worker runs its events
+        until it is resumed. A paused route answers 503 with ``Retry-After``. Raises
+        ``NotFoundError`` for an unknown name, ``ValueError`` for a duration that is not
+        positive.
+        """
+        self._endpoint(name)
+        if duration is not None and duration <= 0:
+            raise ValueError(f"a pause lasts a positive time, not {duration:g}s")
+        now = self.clock()
+        pause = Pause(name, now, None if duration is None else now + duration, by)
+        await self.store.pause(pause)
+        self.pauses.invalidate()
+        return pause
+
+    async def resume(self, name: str) -> bool:
+        """Resume the endpoint ``name``: its held events run, oldest first. False if it was
+        not paused; ``NotFoundError`` for an unknown name."""
+        self._endpoint(name)
+        lifted = await self.store.resume(name, self.clock())
+        self.pauses.invalidate()
+        return lifted
+
+    async def paused(self) -> dict[str, Pause]:
+        """The pauses in force, by endpoint (read through the pause book)."""
+        return dict(await self.pauses.current())
+
+    async def route_states(self) -> list[dict[str, Any]]:
+        """:meth:`routes`, each row with its ``state`` (``active``/``paused``), and for a paused
+        endpoint ``paused_at``, ``paused_until`` (None: until resumed) and ``paused_by``."""
+        self.pauses.invalidate()  # a listing shows the table as it is now
+        paused = await self.paused()
+        return [{**row, **pause_fields(paused.get(row["name"]))} for row in self.routes()]
+
+    def _endpoint(self, name: str) -> Endpoint:
+        ep = self.assembly.endpoint(name)
+        if ep is None:
+            known = ", ".join(e.name for e in self.assembly.endpoints) or "none"
+            raise NotFoundError(f"no endpoint named {name!r} (known: {known})")
+        return ep
+
     async def ready(self) -> tuple[bool, str]:
         """Whether the store answers."""
         try:
@@ -138,8 +196,30 @@ def _with_query(url: str, query: Mapping[str, str]) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(query)
 
 
-def event_summary(event: Event) -> dict[str, Any]:
-    """The JSON shape of an event in lists."""
+def pause_fields(pause: Pause | None) -> dict[str, Any]:
+    """An endpoint's state as every surface shows it: ``state`` and, when paused, since when,
+    until when (None: until resumed) and by whom."""
+    if pause is None:
+        return {"state": "active"}
+    return {
+        "state": "paused",
+        "paused_at": pause.paused_at,
+        "paused_until": pause.expires_at,
+        "paused_by": pause.paused_by,
+    }
+
+
+HELD = frozenset({EventStatus.QUEUED, EventStatus.RETRYING})
+"""Statuses whose events a pause holds (due, or due later, but not leased while paused)."""
+
+
+def is_held(event: Event, paused: Mapping[str, Pause] | None) -> bool:
+    """Whether ``event`` waits for its endpoint's resume."""
+    return bool(paused) and event.endpoint in (paused or {}) and event.status in HELD
+
+
+def event_summary(event: Event, paused: Mapping[str, Pause] | None = None) -> dict[str, Any]:
+    """The JSON shape of an event in lists; ``held``: it waits for its paused endpoint."""
     return {
         "id": event.id,
         "kind": event.kind,
@@ -154,12 +234,13 @@ def event_summary(event: Event) -> dict[str, Any]:
         "last_error": event.last_error,
         "sender": event.sender,
         "source_ip": event.source_ip,
+        "held": is_held(event, paused),
     }
 
 
-def event_detail(event: Event) -> dict[str, Any]:
+def event_detail(event: Event, paused: Mapping[str, Pause] | None = None) -> dict[str, Any]:
     """The JSON shape of one event with headers, body, attempts and response."""
-    data = event_summary(event)
+    data = event_summary(event, paused)
     data["method"] = event.method
     data["path"] = event.path
     data["query_string"] = event.query_string

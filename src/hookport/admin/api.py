@@ -8,6 +8,7 @@ environment variable named by ``[admin] token_env``; without it the API is off).
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Awaitable, Callable
 
 from prometheus_client import generate_latest
@@ -17,12 +18,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hookport.admin.dashboard import Dashboard
-from hookport.errors import HTTPError, StoreUnavailable
+from hookport.config import parse_duration
+from hookport.errors import HTTPError, NotFoundError, StoreUnavailable
 from hookport.events import EventStatus
 from hookport.http import Response as HookportResponse
 from hookport.http import error_response
 from hookport.observability import Metrics
-from hookport.operations import Operations, event_detail, event_summary
+from hookport.operations import Operations, event_detail, event_summary, pause_fields
 from hookport.store.base import EventFilter
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -47,6 +49,8 @@ class AdminAPI:
             Route("/api/events", self.guarded(self.list_events)),
             Route("/api/events/{event_id}", self.guarded(self.show_event)),
             Route("/api/events/{event_id}/replay", self.guarded(self.replay), methods=["POST"]),
+            Route("/api/endpoints/{name}/pause", self.guarded(self.pause), methods=["POST"]),
+            Route("/api/endpoints/{name}/resume", self.guarded(self.resume), methods=["POST"]),
         ]
 
     def guarded(self, handler: Handler) -> Handler:
@@ -76,7 +80,8 @@ class AdminAPI:
         return JSONResponse(body, status_code=200 if ok else 503)
 
     async def metrics_text(self, request: Request) -> Response:
-        """Prometheus exposition."""
+        """Prometheus exposition (the pause gauge from a fresh read of the pause table)."""
+        await self.ops.paused()
         return Response(
             generate_latest(self.metrics.registry),
             media_type="text/plain; version=0.0.4; charset=utf-8",
@@ -99,14 +104,15 @@ class AdminAPI:
         except ValueError as exc:
             return _error(400, f"bad query parameter: {exc}")
         events = await self.ops.list_events(flt)
-        return JSONResponse({"events": [event_summary(e) for e in events]})
+        paused = await self.ops.paused()
+        return JSONResponse({"events": [event_summary(e, paused) for e in events]})
 
     async def show_event(self, request: Request) -> Response:
         """``GET api/events/{id}``: one event with attempts and response."""
         event = await self.ops.get_event(request.path_params["event_id"])
         if event is None:
             return _error(404, "no such event")
-        return JSONResponse(event_detail(event))
+        return JSONResponse(event_detail(event, await self.ops.paused()))
 
     async def replay(self, request: Request) -> Response:
         """``POST api/events/{id}/replay``."""
@@ -116,8 +122,32 @@ class AdminAPI:
         return JSONResponse({"replayed": done})
 
     async def list_routes(self, request: Request) -> Response:
-        """``GET api/routes``: every endpoint in match precedence."""
-        return JSONResponse({"routes": self.ops.routes()})
+        """``GET api/routes``: every endpoint in match precedence, with its state."""
+        return JSONResponse({"routes": await self.ops.route_states()})
+
+    async def pause(self, request: Request) -> Response:
+        """``POST api/endpoints/{name}/pause``, optional JSON body ``{"for": "30m"}``."""
+        try:
+            body = json.loads(await request.body() or b"{}")
+            duration = body.get("for") if isinstance(body, dict) else None
+            seconds = None if duration is None else parse_duration(duration)
+            pause = await self.ops.pause(
+                request.path_params["name"], duration=seconds, by="admin API"
+            )
+        except NotFoundError as exc:
+            return _error(404, str(exc))
+        except ValueError as exc:  # not JSON, or not a duration
+            return _error(400, f"bad request body: {exc}")
+        return JSONResponse({"endpoint": pause.endpoint, **pause_fields(pause)})
+
+    async def resume(self, request: Request) -> Response:
+        """``POST api/endpoints/{name}/resume``: ``{"endpoint", "state", "was_paused"}``."""
+        name = request.path_params["name"]
+        try:
+            lifted = await self.ops.resume(name)
+        except NotFoundError as exc:
+            return _error(404, str(exc))
+        return JSONResponse({"endpoint": name, "state": "active", "was_paused": lifted})
 
     async def stats(self, request: Request) -> Response:
         """``GET api/stats``: events per status."""

@@ -9,6 +9,7 @@ import click
 from hookport.cli.cert import cert
 from hookport.cli.events import events
 from hookport.cli.hooks import hooks
+from hookport.cli.pause import pause, resume
 from hookport.cli.project import check, init
 from hookport.cli.routes import routes
 from hookport.cli.send import send, sign
@@ -32,7 +33,9 @@ def cli() -> None:
     """hookport: receive webhooks, verified, durably recorded and dispatched at least once."""
 
 
-for command in (serve, worker, routes, send, sign, events, init, check, hooks, cert):
+for command in (
+    serve, worker, routes, send, sign, events, init, check, hooks, cert, pause, resume
+):  # fmt: skip
     cli.add_command(command)
 
 

@@ -16,9 +16,9 @@ from hookport.app import HookportApp
 from hookport.cli._common import build, common_options, run
 from hookport.config import parse_duration
 from hookport.events import Event, EventStatus
-from hookport.operations import Operations, event_detail, event_summary
+from hookport.operations import Operations, event_detail, event_summary, is_held
 from hookport.operations import format_time as _when
-from hookport.store.base import MAX_LIST, EventFilter
+from hookport.store.base import MAX_LIST, EventFilter, Pause
 
 STATUSES = [s.value for s in EventStatus]
 T = TypeVar("T")
@@ -64,9 +64,13 @@ def list_events(
         limit=limit,
     )
     app = build(config, plugins)
-    found = run(_with_store(app, lambda ops: ops.list_events(flt)))
+
+    async def go(ops: Operations) -> tuple[list[Event], dict[str, Pause]]:
+        return await ops.list_events(flt), await ops.paused()
+
+    found, paused = run(_with_store(app, go))
     if as_json:
-        click.echo(json.dumps([event_summary(e) for e in found], indent=2))
+        click.echo(json.dumps([event_summary(e, paused) for e in found], indent=2))
         return
     table = Table(title=f"{len(found)} events")
     for column in ("id", "received", "endpoint", "type", "status", "attempt", "delivery id"):
@@ -77,11 +81,20 @@ def list_events(
             _when(e.received_at),
             e.endpoint,
             e.type or "",
-            e.status.value,
+            e.status.value + (" (held: paused)" if is_held(e, paused) else ""),
             str(e.attempt),
             e.delivery_id or "",
         )
     Console(width=180).print(table)
+    for name in sorted({e.endpoint for e in found} & paused.keys()):
+        click.echo(f"{name} is paused ({pause_note(paused[name])}): hookport resume {name}")
+
+
+def pause_note(pause: Pause) -> str:
+    """``since ... until ...`` (or ``until resumed``), ``by ...``: one pause in a line."""
+    until = _when(pause.expires_at) if pause.expires_at is not None else "resumed"
+    by = f", by {pause.paused_by}" if pause.paused_by else ""
+    return f"since {_when(pause.paused_at)} UTC until {until}{by}"
 
 
 @events.command("show")
@@ -91,13 +104,19 @@ def list_events(
 def show_event(config: str | None, plugins: tuple[str, ...], event_id: str, as_json: bool) -> None:
     """Show one delivery: headers, body, status, attempts with errors, response."""
     app = build(config, plugins)
-    event = run(_with_store(app, lambda ops: ops.get_event(event_id)))
+
+    async def go(ops: Operations) -> tuple[Event | None, dict[str, Pause]]:
+        return await ops.get_event(event_id), await ops.paused()
+
+    event, paused = run(_with_store(app, go))
     if event is None:
         raise click.ClickException(f"no event {event_id}")
     if as_json:
-        click.echo(json.dumps(event_detail(event), indent=2))
+        click.echo(json.dumps(event_detail(event, paused), indent=2))
         return
     _render(event)
+    if is_held(event, paused):
+        click.echo(f"held: {event.endpoint} is paused ({pause_note(paused[event.endpoint])})")
 
 
 def _render(event: Event) -> None:

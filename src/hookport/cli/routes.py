@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from hookport.cli._common import build, common_options
+from hookport.app import HookportApp
+from hookport.cli._common import build, common_options, run
+from hookport.errors import StoreError
+from hookport.operations import format_time
 
 
 @click.command()
@@ -24,7 +28,8 @@ from hookport.cli._common import build, common_options
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
 def routes(config: str | None, plugins: tuple[str, ...], urls: bool, as_json: bool) -> None:
     """List every endpoint: methods, path, kind, verification, plugin, name, description."""
-    rows = build(config, plugins).ops.routes()
+    app = build(config, plugins)
+    rows = run(_states(app))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -34,7 +39,8 @@ def routes(config: str | None, plugins: tuple[str, ...], urls: bool, as_json: bo
                 click.echo(url)
         return
     table = Table(title="hookport endpoints", show_lines=False)
-    for column in ("methods", "path", "kind", "verification", "plugin", "name", "description"):
+    columns = ("methods", "path", "kind", "verification", "plugin", "name", "state", "description")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
         verification = row["verification"]
@@ -53,6 +59,24 @@ def routes(config: str | None, plugins: tuple[str, ...], urls: bool, as_json: bo
             verification,
             row["plugin"],
             row["name"],
+            _state(row),
             description,
         )
     Console(width=160).print(table)
+
+
+async def _states(app: HookportApp) -> list[dict[str, Any]]:
+    """Rows with their pause state; without a store to read it from, ``state`` is unknown."""
+    try:
+        async with app.ops.opened() as ops:
+            return await ops.route_states()
+    except StoreError as exc:
+        click.echo(f"warning: pause states unknown, the store cannot be read: {exc}", err=True)
+        return [{**row, "state": "unknown"} for row in app.ops.routes()]
+
+
+def _state(row: dict[str, Any]) -> str:
+    if row["state"] != "paused":
+        return str(row["state"])
+    until = row["paused_until"]
+    return "[red]paused[/red]" + (f" until {format_time(until)}" if until else "")

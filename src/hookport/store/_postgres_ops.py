@@ -83,11 +83,14 @@ async def choose_capped(conn: Conn, caps: Mapping[str, int], request: LeaseReque
     """The seqs of capped endpoints' events to claim; call inside the claim's transaction.
 
     Takes the caps lock (and the arrival-order barrier for ordered endpoints) first, so that
-    the counts and candidates stay true until the claim commits.
+    the counts and candidates stay true until the claim commits. Paused endpoints are left
+    out (the claim statement leaves out the uncapped ones itself).
     """
     await conn.execute(q("lease_lock_caps"), CAPS_LOCK_KEY)
     if 1 in caps.values():  # after the caps lock: one claimer waits at the barrier at once
         await conn.execute(q("order_barrier"), ORDER_LOCK_KEY)
+    paused = {r[0] for r in await conn.fetch(q("lease_paused"), request.now)}
+    caps = {name: cap for name, cap in caps.items() if name not in paused}
     live = {r[0]: r[1] for r in await conn.fetch(q("lease_live"), request.now)}
     chosen: list[int] = []
     for room in capped_rooms(caps, live, request.limit):

@@ -83,20 +83,32 @@ def insert_batch(conn: Connection, events: Sequence[NewEvent]) -> list[AppendRes
 
 
 def lease(conn: Connection, request: LeaseRequest) -> list[Event]:
-    """Claim due events for ``request`` in the caller's transaction, oldest first."""
+    """Claim due events for ``request`` in the caller's transaction, oldest first.
+
+    Paused endpoints are read first, in the same transaction, and left out. While any is
+    paused, each named endpoint is scanned on its own (``lease_capped``): one arrival-order
+    walk would read a paused endpoint's whole backlog, on every lease, to skip it.
+    """
     now, caps = request.now, dict(request.limits or {})
-    wanted = None if request.endpoints is None else set(request.endpoints)
+    paused = {row[0] for row in conn.execute(q("lease_paused"), {"now": now})}
+    wanted = None if request.endpoints is None else set(request.endpoints) - paused
+    caps = {name: cap for name, cap in caps.items() if name not in paused}
     live = dict(conn.execute(q("lease_live"), {"now": now}).fetchall()) if caps else {}
     picked: list[int] = []
     for room in capped_rooms(caps, live, request.limit, wanted):
         picked += choose(room, _candidates(conn, room, now))
-    free = {
-        "now": now,
-        "endpoints": None if wanted is None else ids_json(sorted(wanted)),
-        "capped": ids_json(sorted(caps)),
-        "limit": request.limit,
-    }
-    picked += [row[0] for row in conn.execute(q("lease_free"), free)]
+    if paused and wanted is not None:
+        for endpoint in sorted(wanted - caps.keys()):
+            params = {"endpoint": endpoint, "now": now, "limit": request.limit}
+            picked += [row[0] for row in conn.execute(q("lease_capped"), params)]
+    else:
+        free = {
+            "now": now,
+            "endpoints": None if wanted is None else ids_json(sorted(wanted)),
+            "excluded": ids_json(sorted(caps.keys() | paused)),
+            "limit": request.limit,
+        }
+        picked += [row[0] for row in conn.execute(q("lease_free"), free)]
     picked = sorted(picked)[: request.limit]
     if not picked:
         return []
@@ -158,6 +170,12 @@ def finish(conn: Connection, item: Finish) -> bool:
 def finish_many(conn: Connection, items: Sequence[Finish]) -> list[bool]:
     """Several outcome writes in the caller's transaction; False where the lease was lost."""
     return [finish(conn, item) for item in items]
+
+
+def resume(conn: Connection, endpoint: str, now: float) -> bool:
+    """Delete the pause of ``endpoint``; whether one was in force at ``now``."""
+    rows = conn.execute(q("resume"), {"endpoint": endpoint}).fetchall()
+    return any(row[0] is None or row[0] > now for row in rows)
 
 
 def requeue(conn: Connection, params: dict[str, Any]) -> set[str]:

@@ -50,6 +50,22 @@ class LeaseRequest:
     limits: Mapping[str, int] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """An endpoint held by :meth:`Store.pause`: since ``paused_at``, until ``expires_at``
+    (``None``: until resumed), by ``paused_by`` (who asked: a CLI user, an admin token, a chat
+    user; free text)."""
+
+    endpoint: str
+    paused_at: float
+    expires_at: float | None = None
+    paused_by: str | None = None
+
+    def active(self, now: float) -> bool:
+        """Whether the pause holds at ``now``."""
+        return self.expires_at is None or self.expires_at > now
+
+
 _FINISHED = (EventStatus.DONE, EventStatus.RETRYING, EventStatus.DEAD)
 
 
@@ -123,7 +139,8 @@ class Store(Protocol):
         """Claim due events (queued, retrying past ``next_attempt_at``, or lease expired).
 
         Claimed events become ``processing`` with ``attempt`` incremented and a lease until
-        ``now + lease_seconds``; oldest first.
+        ``now + lease_seconds``; oldest first. Events of endpoints paused at ``now`` (see
+        :meth:`pause`) are never claimed: the store reads the pauses in the claim itself.
         """
         ...
 
@@ -186,4 +203,19 @@ class Store(Protocol):
 
     async def ping(self) -> None:
         """Raise ``StoreUnavailable`` if the store cannot be reached."""
+        ...
+
+    async def pause(self, pause: Pause) -> None:
+        """Hold ``pause.endpoint`` (replacing a pause it has): from the commit on, no lease
+        claims its events, in any process; appends go on as before. Events already leased
+        finish their attempt."""
+        ...
+
+    async def resume(self, endpoint: str, now: float) -> bool:
+        """Lift the pause of ``endpoint`` and wake the workers (its held events are due again,
+        oldest first); False if it was not paused at ``now``."""
+        ...
+
+    async def pauses(self, now: float) -> builtins.list[Pause]:
+        """The pauses in force at ``now`` (expired ones are left out), by endpoint name."""
         ...

@@ -33,7 +33,7 @@ from hookport.store._batch import Batcher, GroupCommit, Wakeup
 from hookport.store._pgconn import Listener, driver_errors
 from hookport.store._postgres_ops import Conn
 from hookport.store._rows import attempt_from_row, event_from_row
-from hookport.store.base import EventFilter, Finish, LeaseRequest
+from hookport.store.base import EventFilter, Finish, LeaseRequest, Pause
 
 log = logging.getLogger("hookport.store")
 
@@ -221,6 +221,30 @@ class PostgresStore:
         """Delete up to ``limit`` done events received before ``before`` (and their attempts)."""
         async with self._connection() as conn:
             return len(await conn.fetch(ops.q("prune"), before, limit))
+
+    # -- pauses ----------------------------------------------------------------------------
+
+    async def pause(self, pause: Pause) -> None:
+        """Hold ``pause.endpoint``'s events from this commit on (every process's claims read
+        the pause table)."""
+        async with self._connection() as conn:
+            await conn.execute(
+                ops.q("pause"), pause.endpoint, pause.paused_at, pause.expires_at, pause.paused_by
+            )
+
+    async def resume(self, endpoint: str, now: float) -> bool:
+        """Lift the pause and NOTIFY every process's workers."""
+        async with self._transaction() as conn:
+            rows = await conn.fetch(ops.q("resume"), endpoint)
+            await conn.execute(ops.q("notify"))
+        self._wake.notify()
+        return any(r[0] is None or r[0] > now for r in rows)
+
+    async def pauses(self, now: float) -> builtins.list[Pause]:
+        """The pauses in force at ``now``."""
+        async with self._connection() as conn:
+            rows = await conn.fetch(ops.q("pauses"), now)
+        return [Pause(r[0], r[1], r[2], r[3]) for r in rows]
 
     # -- reads -----------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from hookport.observability import LogLimiter
 from hookport.store import _sqlite_ops as ops
 from hookport.store import migrate
 from hookport.store._batch import Batcher, GroupCommit, Wakeup
-from hookport.store.base import EventFilter, Finish, LeaseRequest
+from hookport.store.base import EventFilter, Finish, LeaseRequest, Pause
 
 log = logging.getLogger("hookport.store")
 
@@ -223,6 +223,29 @@ class SqliteStore:
     async def prune(self, before: float, limit: int) -> int:
         """Delete up to ``limit`` done events received before ``before`` (and their attempts)."""
         return await self._write(ops.prune, before, limit)
+
+    # -- pauses ----------------------------------------------------------------------------
+
+    async def pause(self, pause: Pause) -> None:
+        """Hold ``pause.endpoint``'s events from this commit on (every process reads it)."""
+        params = {
+            "endpoint": pause.endpoint,
+            "now": pause.paused_at,
+            "expires_at": pause.expires_at,
+            "by": pause.paused_by,
+        }
+        await self._write(ops.execute, ops.q("pause"), params)
+
+    async def resume(self, endpoint: str, now: float) -> bool:
+        """Lift the pause; this process's workers wake at once, others at their next poll."""
+        lifted = await self._write(ops.resume, endpoint, now)
+        self._wake.notify()
+        return lifted
+
+    async def pauses(self, now: float) -> builtins.list[Pause]:
+        """The pauses in force at ``now``."""
+        rows = await self._read(ops.fetchall, ops.q("pauses"), {"now": now})
+        return [Pause(row[0], row[1], row[2], row[3]) for row in rows]
 
     # -- reads -----------------------------------------------------------------------------
 

@@ -32,6 +32,14 @@ CREATE TABLE attempts (
     traceback    TEXT
 );
 
+-- table endpoint_pauses on endpoint_pauses
+CREATE TABLE endpoint_pauses (
+    endpoint    TEXT PRIMARY KEY,
+    paused_at   REAL NOT NULL,
+    expires_at  REAL,
+    paused_by   TEXT
+);
+
 -- table events on events
 CREATE TABLE events (
     seq               INTEGER PRIMARY KEY,

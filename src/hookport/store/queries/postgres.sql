@@ -95,6 +95,10 @@ SELECT pg_advisory_xact_lock_shared($1);
 -- name: order_barrier
 SELECT pg_advisory_xact_lock($1);
 
+-- name: lease_paused
+-- Endpoints paused now, for the capped claims (read in the claim's transaction).
+SELECT endpoint FROM endpoint_pauses WHERE expires_at IS NULL OR expires_at > $1;
+
 -- name: lease_live
 SELECT endpoint, count(*) AS n FROM events
 WHERE status = 'processing' AND lease_expires_at > $1
@@ -131,9 +135,18 @@ LIMIT $3;
 -- table or with autovacuum off.) Without endpoints, events_pending gives seq order directly.
 -- seq has no index of its own: both the scans and the update's seq lookup use those indexes
 -- (the status tests imply their predicate).
-WITH per_endpoint AS (
+-- Paused endpoints (endpoint_pauses, a handful of rows looked up by key) are dropped from the
+-- endpoints before any scan: their backlog, however long, is never read.
+WITH active AS (
+    SELECT r.endpoint FROM unnest($2::text[]) AS r (endpoint)
+    WHERE NOT EXISTS (
+        SELECT 1 FROM endpoint_pauses AS p
+        WHERE p.endpoint = r.endpoint AND (p.expires_at IS NULL OR p.expires_at > $1)
+    )
+),
+per_endpoint AS (
     SELECT c.seq
-    FROM unnest($2::text[]) AS r (endpoint)
+    FROM active AS r
     CROSS JOIN LATERAL (
         SELECT seq FROM events
         WHERE endpoint = r.endpoint
@@ -155,6 +168,10 @@ everywhere AS (
            OR (status = 'retrying' AND next_attempt_at <= $1)
            OR (status = 'processing' AND lease_expires_at <= $1))
       AND NOT (endpoint = ANY ($3::text[]))
+      AND NOT EXISTS (
+          SELECT 1 FROM endpoint_pauses AS p
+          WHERE p.endpoint = events.endpoint AND (p.expires_at IS NULL OR p.expires_at > $1)
+      )
     ORDER BY seq
     LIMIT $4
     FOR UPDATE SKIP LOCKED
@@ -315,3 +332,20 @@ SELECT min(t) FROM (
     UNION ALL
     SELECT min(lease_expires_at) FROM events WHERE status = 'processing'
 ) AS due;
+
+-- Pauses (endpoint_pauses: a handful of rows).
+
+-- name: pause
+INSERT INTO endpoint_pauses (endpoint, paused_at, expires_at, paused_by)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (endpoint) DO UPDATE
+SET paused_at = excluded.paused_at, expires_at = excluded.expires_at,
+    paused_by = excluded.paused_by;
+
+-- name: resume
+DELETE FROM endpoint_pauses WHERE endpoint = $1 RETURNING expires_at;
+
+-- name: pauses
+SELECT endpoint, paused_at, expires_at, paused_by FROM endpoint_pauses
+WHERE expires_at IS NULL OR expires_at > $1
+ORDER BY endpoint;

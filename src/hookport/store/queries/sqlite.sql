@@ -39,6 +39,10 @@ INSERT INTO events (
 -- sqlite.py runs these in one BEGIN IMMEDIATE transaction: live leases per endpoint, the
 -- candidates of each capped endpoint, the uncapped candidates, then one claiming UPDATE.
 
+-- name: lease_paused
+-- Endpoints paused now: their events stay where they are (read in the lease's transaction).
+SELECT endpoint FROM endpoint_pauses WHERE expires_at IS NULL OR expires_at > :now;
+
 -- name: lease_live
 SELECT endpoint, count(*) AS n FROM events
 WHERE status = 'processing' AND lease_expires_at > :now
@@ -56,6 +60,9 @@ ORDER BY seq
 LIMIT 1;
 
 -- name: lease_capped
+-- The due events of one endpoint, oldest first, from events_pending_endpoint: for capped
+-- endpoints, and for every endpoint while some are paused (so a paused endpoint's backlog is
+-- never walked, as lease_free would walk it in arrival order to skip it).
 SELECT seq FROM events
 WHERE endpoint = :endpoint
   AND status IN ('queued', 'processing', 'retrying')
@@ -66,14 +73,15 @@ ORDER BY seq
 LIMIT :limit;
 
 -- name: lease_free
--- Uncapped endpoints: walk unfinished events in arrival order and stop at :limit.
+-- Uncapped endpoints: walk unfinished events in arrival order and stop at :limit. :excluded
+-- is the capped endpoints (claimed above) and, when no endpoints are named, the paused ones.
 SELECT seq FROM events INDEXED BY events_pending
 WHERE status IN ('queued', 'processing', 'retrying')
   AND (status = 'queued'
        OR (status = 'retrying' AND next_attempt_at <= :now)
        OR (status = 'processing' AND lease_expires_at <= :now))
   AND (:endpoints IS NULL OR endpoint IN (SELECT value FROM json_each(:endpoints)))
-  AND endpoint NOT IN (SELECT value FROM json_each(:capped))
+  AND endpoint NOT IN (SELECT value FROM json_each(:excluded))
 ORDER BY seq
 LIMIT :limit;
 
@@ -186,3 +194,20 @@ SELECT min(t) FROM (
     UNION ALL
     SELECT min(lease_expires_at) FROM events WHERE status = 'processing'
 );
+
+-- Pauses (endpoint_pauses: a handful of rows).
+
+-- name: pause
+INSERT INTO endpoint_pauses (endpoint, paused_at, expires_at, paused_by)
+VALUES (:endpoint, :now, :expires_at, :by)
+ON CONFLICT (endpoint) DO UPDATE
+SET paused_at = excluded.paused_at, expires_at = excluded.expires_at,
+    paused_by = excluded.paused_by;
+
+-- name: resume
+DELETE FROM endpoint_pauses WHERE endpoint = :endpoint RETURNING expires_at;
+
+-- name: pauses
+SELECT endpoint, paused_at, expires_at, paused_by FROM endpoint_pauses
+WHERE expires_at IS NULL OR expires_at > :now
+ORDER BY endpoint;
