@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+PORT   ?= 8080
 
 .PHONY: run test check docs lint typecheck clean
 
@@ -12,9 +13,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-## run: start hookport with the example plugin on 127.0.0.1:8080
+## run: start hookport with the example plugin on 127.0.0.1:$(PORT) (make run PORT=9000)
+# The example's "dev" channel posts to its own /notify route, so it follows the port.
 run: $(STAMP)
-	$(BIN)/hookport serve --config examples/hookport.toml --host 127.0.0.1 --port 8080
+	HOOKPORT_CHANNELS__DEV=json://127.0.0.1:$(PORT)/notify \
+	$(BIN)/hookport serve --config examples/hookport.toml --host 127.0.0.1 --port $(PORT)
 
 ## test: lint, type-check and run the whole test suite
 test: $(STAMP)

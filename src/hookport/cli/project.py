@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
-from hookport.assembly import RouteEndpoint
+from hookport.assembly import Endpoint, RouteEndpoint
 from hookport.cli._common import build, common_options, run
 from hookport.http import ANSWERABLE, unanswerable_return
+from hookport.sends import channel_sends
 from hookport.templating import TemplateResponse
 
 CONFIG_TEMPLATE = """\
@@ -30,31 +32,36 @@ max_attempts = 8
 load = ["plugins/hello.py"]
 
 [channels]
-# dev = "json://127.0.0.1:9000/notify"
+# Where ctx.send("dev", ...) goes: any Apprise URL (slack://, discord://, mailto://, ...).
+# This one posts JSON back to the plugin's own /hello route, so nothing outside is needed.
+dev = "json://127.0.0.1:8080/hello/dev"
 """
 
-PLUGIN_TEMPLATE = '''\
-"""A starter hookport plugin: one route and one receiver."""
-
+PLUGIN_TEMPLATE = """\
+# plugins/hello.py
 from hookport import Plugin, verify
 
-plugin = Plugin("hello", description="A starter plugin")
+plugin = Plugin("hello", description="My first plugin")
 
 
 @plugin.route("/hello/{name}", methods=["GET", "POST"])
 def hello(name: str) -> str:
-    """Say hello."""
-    return f"hello {name}"
+    return f"hello {name}"                      # str -> 200 text/plain; dict -> JSON
 
 
-# Set GITHUB_SECRET in the environment, then point a GitHub webhook at /github.
 github = plugin.receiver("/github", verify=verify.github(secret_env="GITHUB_SECRET"))
 
 
 @github.on("push")
-def on_push(event, ctx) -> None:
-    ctx.log.info("push to %s", event.json["repository"]["full_name"])
-'''
+def on_push(event, ctx) -> None:                # runs in a worker, at least once
+    ctx.log.info("%s pushed to %s", event.json["pusher"]["name"],
+                 event.json["repository"]["full_name"])
+
+
+@github.on("issues.opened")
+async def on_issue(event, ctx) -> None:
+    await ctx.send("dev", event.json["issue"]["title"])   # the "dev" channel of hookport.toml
+"""
 
 
 @click.command()
@@ -83,6 +90,13 @@ def check(config: str | None, plugins: tuple[str, ...]) -> None:
     """Validate the config, the plugins, their secrets and the store's migrations."""
     app = build(config, plugins)
     endpoints = app.assembly.endpoints
+    undefined = undefined_channel_sends(endpoints, set(app.settings.channels))
+    if undefined:
+        for line in undefined:
+            click.echo(f"error: {line}", err=True)
+        raise click.ClickException(
+            f"{len(undefined)} send(s) to notification channels not defined in [channels]"
+        )
     click.echo(f"config ok; {len(app.assembly.plugins)} plugin(s), {len(endpoints)} endpoint(s)")
     unverified = [ep for ep in endpoints if ep.verifier is None]
     for ep in unverified:
@@ -107,3 +121,33 @@ def check(config: str | None, plugins: tuple[str, ...]) -> None:
 
     run(store_ok())
     click.echo(f"store ok: {app.settings.store.url}")
+
+
+def undefined_channel_sends(endpoints: list[Endpoint], defined: set[str]) -> list[str]:
+    """One line per ``ctx.send`` whose channel is known from the source and not in ``defined``.
+
+    Only what :func:`hookport.sends.channel_sends` can know: literal channel names (and
+    ``ctx.settings.NAME`` strings) in the handlers' own bodies; other sends are not checked.
+    """
+    problems: list[str] = []
+    have = ", ".join(sorted(defined)) or "none"
+    for ep in endpoints:
+        funcs = (
+            [ep.call.func] if isinstance(ep, RouteEndpoint) else [h.plan.func for h in ep.handlers]
+        )
+        for func in funcs:
+            for send in channel_sends(func, ep.settings):
+                if send.channel is not None and send.channel not in defined:
+                    where = f"{_shown(send.file)}:{send.line}"
+                    problems.append(
+                        f"{where}: {ep.kind} {ep.path} ({ep.name}): handler {func.__name__} "
+                        f"sends to channel {send.channel!r}, which [channels] "
+                        f"does not define (defined: {have})"
+                    )
+    return problems
+
+
+def _shown(file: str) -> str:
+    """``file`` relative to the working directory when it is below it."""
+    relative = os.path.relpath(file)
+    return file if relative.startswith("..") else relative
