@@ -26,6 +26,7 @@ from hookport.operations import Operations
 from hookport.pauses import PauseBook
 from hookport.plugin import Plugin
 from hookport.proxies import parse_networks
+from hookport.redaction import Redaction
 from hookport.store import open_store
 from hookport.store.base import Store
 from hookport.threads import ThreadLane
@@ -58,8 +59,17 @@ class HookportApp:
         self.metrics = Metrics()
         public = settings.server.base_url or f"http://{settings.server.host}:{settings.server.port}"
         pauses = PauseBook(store)
+        token = settings.secret_environ().get(settings.admin.token_env) or None
+        secrets = _log_secrets(settings, assembly, token)
+        # What every surface hides when it shows a delivery (stored as received: docs/security.md).
+        self.redaction = Redaction.from_settings(settings.redact, secrets)
         self.ops = Operations(
-            store, assembly, public, public_urls=settings.server.urls, pause_book=pauses
+            store,
+            assembly,
+            public,
+            public_urls=settings.server.urls,
+            redaction=self.redaction,
+            pause_book=pauses,
         )
         self.ingest = Ingest(
             assembly,
@@ -85,11 +95,10 @@ class HookportApp:
                 stuck_threads=lambda: worker.stuck_threads,
             )
         self.metrics.watch_pauses([ep.name for ep in assembly.endpoints], pauses.known)
-        token = settings.secret_environ().get(settings.admin.token_env) or None
         self.admin = build_admin_app(self.ops, self.metrics, token)
         # Masks this app's secrets in log records: the CLI installs it on its log handler; an
         # app that mounts hookport adds it to its own handlers.
-        self.log_filter = RedactingFilter(_log_secrets(settings, assembly, token))
+        self.log_filter = RedactingFilter(secrets, names=self.redaction)
         self._started = False
         self._stop_deadline: float | None = None
         self._start_lock = asyncio.Lock()

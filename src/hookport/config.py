@@ -180,6 +180,19 @@ class AdminSettings(_Section):
     token_env: str = "HOOKPORT_ADMIN_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 
+class RedactSettings(_Section):
+    """``[redact]``: header and query names whose values are never shown (docs/security.md).
+
+    Names are case-insensitive patterns (``*`` matches anything). ``headers``/``query`` replace
+    the defaults of ``hookport.redaction``; ``extra_headers``/``extra_query`` add to them.
+    """
+
+    headers: list[str] | None = None
+    query: list[str] | None = None
+    extra_headers: list[str] = Field(default_factory=list)
+    extra_query: list[str] = Field(default_factory=list)
+
+
 class Settings(BaseSettings):
     """Every hookport setting. Build it with :func:`load_settings`."""
 
@@ -197,6 +210,7 @@ class Settings(BaseSettings):
     plugins: PluginsSettings = Field(default_factory=PluginsSettings)
     channels: dict[str, str] = Field(default_factory=dict)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    redact: RedactSettings = Field(default_factory=RedactSettings)
     hooks: HooksSettings = Field(default_factory=HooksSettings)
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
 

@@ -7,7 +7,8 @@ its handler call. :class:`LogFormatter` renders every such field, as text
 
 Secrets are removed twice: hookport never passes one to a log call, and :class:`RedactingFilter`,
 given every resolved secret of the app (``HookportApp.log_filter``), masks any that slips into a
-message, a field, a traceback or a stack anyway.
+message, a field, a traceback or a stack anyway; with the app's :class:`~hookport.redaction.
+Redaction` it also redacts credentials by name (``access_token=...``, ``Authorization: ...``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from hookport.redaction import REDACTED, Redaction
 
 LogFormat = Literal["text", "json"]
 MASK = "***"
@@ -112,25 +115,30 @@ class RedactingFilter(logging.Filter):
 
     Secrets shorter than 4 characters are not masked (they would mask ordinary words); each is
     also masked in its URL-encoded and JSON-escaped forms, as it appears in a query string or a
-    logged document.
+    logged document. ``names`` (the app's ``[redact]`` rule) also redacts credentials by name,
+    whatever their value: ``access_token=...`` pairs, ``Authorization: ...`` lines, and fields
+    named like a sensitive query parameter.
     """
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (), names: Redaction | None = None) -> None:
         super().__init__()
         forms = {form for secret in secrets if len(secret) >= 4 for form in _forms(secret)}
         ordered = sorted(forms, key=len, reverse=True)  # the longest form first wins
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self._names = names
 
     def __repr__(self) -> str:
         return f"<RedactingFilter active={self._pattern is not None}>"
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret masked."""
-        return self._pattern.sub(MASK, text) if self._pattern is not None else text
+        """``text`` with every secret masked (and credentials redacted by name)."""
+        if self._pattern is not None:
+            text = self._pattern.sub(MASK, text)
+        return self._names.scrub(text) if self._names is not None else text
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Mask the record in place (so every formatter after this sees it masked)."""
-        if self._pattern is None:
+        if self._pattern is None and self._names is None:
             return True
         message = record.getMessage()
         masked = self.redact(message)
@@ -139,9 +147,13 @@ class RedactingFilter(logging.Filter):
         for key, value in record_fields(record).items():
             if isinstance(value, bool | int | float):
                 continue
+            if self._names is not None and self._names.sensitive_param(key):
+                setattr(record, key, REDACTED)
+                continue
             text = str(value)
-            if self._pattern.search(text):
-                setattr(record, key, self.redact(text))
+            shown = self.redact(text)
+            if shown != text:
+                setattr(record, key, shown)
         if record.exc_info and not record.exc_text:
             record.exc_text = _TRACEBACKS.formatException(record.exc_info)
         if record.exc_text:
@@ -197,7 +209,7 @@ def setup_logging(
         if handler not in logger.handlers:
             logger.addHandler(handler)
         logger.propagate = False
-    redact_logs(RedactingFilter(secrets))
+    redact_logs(RedactingFilter(secrets, names=Redaction()))
 
 
 def redact_logs(redactor: RedactingFilter) -> None:

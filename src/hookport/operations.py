@@ -18,6 +18,7 @@ from hookport.assembly import Assembly, Endpoint, describe
 from hookport.errors import NotFoundError, StoreUnavailable
 from hookport.events import Event, EventStatus
 from hookport.pauses import PauseBook
+from hookport.redaction import REDACTED, Redaction
 from hookport.routing import compile_path
 from hookport.store.base import EventFilter, Pause, Store
 from hookport.types import Verifier
@@ -39,6 +40,8 @@ class Operations:
     clock: Callable[[], float] = time.time
     public_urls: Mapping[str, str] = field(default_factory=dict)
     """``[server.urls]``: endpoint name -> the public URL senders use for it."""
+    redaction: Redaction = field(default_factory=Redaction)
+    """What every surface hides of a delivery when it shows one (``[redact]``)."""
     pause_book: PauseBook | None = None
     """The pauses this process knows (shared with ingest); default: one over ``store``."""
 
@@ -61,25 +64,35 @@ class Operations:
         finally:
             await self.store.close()
 
-    def routes(self) -> list[dict[str, Any]]:
+    def summary(self, event: Event, paused: Mapping[str, Pause] | None = None) -> dict[str, Any]:
+        """An event as lists show it (credentials redacted)."""
+        return event_summary(event, paused, self.redaction)
+
+    def detail(self, event: Event, paused: Mapping[str, Pause] | None = None) -> dict[str, Any]:
+        """One event as its detail shows it (credentials redacted)."""
+        return event_detail(event, paused, self.redaction)
+
+    def routes(self, *, reveal: bool = False) -> list[dict[str, Any]]:
         """Every endpoint in match precedence, with the URLs senders use.
 
         ``url``: the first URL (None for a regular-expression path); ``urls``: one line per
         access token (see :meth:`urls_of`); ``pattern``: the regular expression, if any.
+        Access tokens in URLs show as ``[redacted]`` unless ``reveal`` (``routes --urls``, for
+        the operator who hands the URLs to senders).
         """
         rows = []
         for ep in self.assembly.endpoints:
-            urls = self.urls_of(ep)
+            urls = self.urls_of(ep, reveal=reveal)
             pattern = ep.path if compile_path(ep.path).example is None else None
             url = urls[0] if pattern is None or ep.name in self.public_urls else None
             rows.append({**describe(ep), "url": url, "urls": urls, "pattern": pattern})
         return rows
 
-    def url_of(self, ep: Endpoint) -> str:
+    def url_of(self, ep: Endpoint, *, reveal: bool = True) -> str:
         """The first of :meth:`urls_of`."""
-        return self.urls_of(ep)[0]
+        return self.urls_of(ep, reveal=reveal)[0]
 
-    def urls_of(self, ep: Endpoint) -> list[str]:
+    def urls_of(self, ep: Endpoint, *, reveal: bool = True) -> list[str]:
         """The URLs senders use for ``ep``: one per access token of a query-token verifier
         (``?access_token=``), else one, with whatever query its verifier signs.
 
@@ -101,7 +114,13 @@ class Operations:
         if not queries:
             signed = ep.verifier.sign(b"", url=url, now=self.clock()) if ep.verifier else None
             queries = [signed.query] if signed is not None and signed.query else [{}]
-        return [_with_query(url, query) for query in queries]
+        elif not reveal:
+            queries = [dict.fromkeys(query, REDACTED) for query in queries]
+        urls = [_with_query(url, query) for query in queries]
+        if reveal:
+            return urls
+        shown = [u.replace(quote(REDACTED, safe=""), REDACTED) for u in urls]
+        return [self.redaction.target(u) for u in shown]
 
     async def list_events(self, filter: EventFilter) -> list[Event]:
         """Recorded deliveries, newest first."""
@@ -155,12 +174,14 @@ class Operations:
         """The pauses in force, by endpoint (read through the pause book)."""
         return dict(await self.pauses.current())
 
-    async def route_states(self) -> list[dict[str, Any]]:
+    async def route_states(self, *, reveal: bool = False) -> list[dict[str, Any]]:
         """:meth:`routes`, each row with its ``state`` (``active``/``paused``), and for a paused
         endpoint ``paused_at``, ``paused_until`` (None: until resumed) and ``paused_by``."""
         self.pauses.invalidate()  # a listing shows the table as it is now
         paused = await self.paused()
-        return [{**row, **pause_fields(paused.get(row["name"]))} for row in self.routes()]
+        return [
+            {**row, **pause_fields(paused.get(row["name"]))} for row in self.routes(reveal=reveal)
+        ]
 
     def _endpoint(self, name: str) -> Endpoint:
         ep = self.assembly.endpoint(name)
@@ -218,8 +239,14 @@ def is_held(event: Event, paused: Mapping[str, Pause] | None) -> bool:
     return bool(paused) and event.endpoint in (paused or {}) and event.status in HELD
 
 
-def event_summary(event: Event, paused: Mapping[str, Pause] | None = None) -> dict[str, Any]:
-    """The JSON shape of an event in lists; ``held``: it waits for its paused endpoint."""
+def event_summary(
+    event: Event,
+    paused: Mapping[str, Pause] | None = None,
+    redaction: Redaction | None = None,
+) -> dict[str, Any]:
+    """The JSON shape of an event in lists; ``held``: it waits for its paused endpoint.
+    Credentials are redacted by ``redaction`` (by default, the default rule)."""
+    r = redaction or _DEFAULT_REDACTION
     return {
         "id": event.id,
         "kind": event.kind,
@@ -231,22 +258,28 @@ def event_summary(event: Event, paused: Mapping[str, Pause] | None = None) -> di
         "attempt": event.attempt,
         "received_at": event.received_at,
         "next_attempt_at": event.next_attempt_at,
-        "last_error": event.last_error,
+        "last_error": r.scrub(event.last_error) if event.last_error else event.last_error,
         "sender": event.sender,
         "source_ip": event.source_ip,
         "held": is_held(event, paused),
     }
 
 
-def event_detail(event: Event, paused: Mapping[str, Pause] | None = None) -> dict[str, Any]:
-    """The JSON shape of one event with headers, body, attempts and response."""
-    data = event_summary(event, paused)
+def event_detail(
+    event: Event,
+    paused: Mapping[str, Pause] | None = None,
+    redaction: Redaction | None = None,
+) -> dict[str, Any]:
+    """The JSON shape of one event with headers, body, attempts and response (credentials
+    redacted by ``redaction``, by default the default rule)."""
+    r = redaction or _DEFAULT_REDACTION
+    data = event_summary(event, paused, r)
     data["method"] = event.method
-    data["path"] = event.path
-    data["query_string"] = event.query_string
-    data["headers"] = [list(h) for h in event.headers]
-    data["body"] = event.text
-    data["params"] = event.params
+    data["path"] = r.target(event.path)
+    data["query_string"] = r.query_string(event.query_string)
+    data["headers"] = r.header_list(event.headers)
+    data["body"] = r.body(event.text, _content_type(event.headers))
+    data["params"] = r.params(event.params)
     data["done_handlers"] = sorted(event.done_handlers)
     data["attempts"] = [
         {
@@ -255,18 +288,28 @@ def event_detail(event: Event, paused: Mapping[str, Pause] | None = None) -> dic
             "ok": a.ok,
             "started_at": a.started_at,
             "finished_at": a.finished_at,
-            "error": a.error,
-            "traceback": a.traceback,
+            "error": r.scrub(a.error) if a.error else a.error,
+            "traceback": r.scrub(a.traceback) if a.traceback else a.traceback,
         }
         for a in event.attempts
     ]
     if event.response is not None:
         data["response"] = {
             "status": event.response.status,
-            "headers": [list(h) for h in event.response.headers],
-            "body": event.response.body.decode("utf-8", "replace"),
+            "headers": r.header_list(event.response.headers),
+            "body": r.body(
+                event.response.body.decode("utf-8", "replace"),
+                _content_type(event.response.headers),
+            ),
         }
     return data
+
+
+_DEFAULT_REDACTION = Redaction()
+
+
+def _content_type(headers: Sequence[tuple[str, str]]) -> str | None:
+    return next((v for k, v in headers if k.lower() == "content-type"), None)
 
 
 def format_time(ts: float | None) -> str:

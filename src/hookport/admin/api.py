@@ -24,7 +24,7 @@ from hookport.events import EventStatus
 from hookport.http import Response as HookportResponse
 from hookport.http import error_response
 from hookport.observability import Metrics
-from hookport.operations import Operations, event_detail, event_summary, pause_fields
+from hookport.operations import Operations, pause_fields
 from hookport.store.base import EventFilter
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -105,14 +105,14 @@ class AdminAPI:
             return _error(400, f"bad query parameter: {exc}")
         events = await self.ops.list_events(flt)
         paused = await self.ops.paused()
-        return JSONResponse({"events": [event_summary(e, paused) for e in events]})
+        return JSONResponse({"events": [self.ops.summary(e, paused) for e in events]})
 
     async def show_event(self, request: Request) -> Response:
         """``GET api/events/{id}``: one event with attempts and response."""
         event = await self.ops.get_event(request.path_params["event_id"])
         if event is None:
             return _error(404, "no such event")
-        return JSONResponse(event_detail(event, await self.ops.paused()))
+        return JSONResponse(self.ops.detail(event, await self.ops.paused()))
 
     async def replay(self, request: Request) -> Response:
         """``POST api/events/{id}/replay``."""

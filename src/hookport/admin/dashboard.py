@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from hookport.events import EventStatus
-from hookport.operations import Operations, event_detail, event_summary, format_time
+from hookport.operations import Operations, format_time
 from hookport.store.base import EventFilter
 
 COOKIE = "hookport_admin"
@@ -103,7 +103,7 @@ class Dashboard:
             type=q.get("type") or None,
             limit=100,
         )
-        events = [event_summary(e) for e in await ops.list_events(flt)]
+        events = [ops.summary(e) for e in await ops.list_events(flt)]
         return self.page(
             "index.html",
             request,
@@ -119,7 +119,7 @@ class Dashboard:
         event = await self.ops.get_event(request.path_params["event_id"])
         if event is None:
             return self.page("missing.html", request, 404)
-        return self.page("event.html", request, event=event_detail(event))
+        return self.page("event.html", request, event=self.ops.detail(event))
 
     async def replay(self, request: Request) -> Response:
         """``POST events/{id}/replay``, then back to the event."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.syntax import Syntax
 from rich.table import Table
@@ -16,7 +17,7 @@ from hookport.app import HookportApp
 from hookport.cli._common import build, common_options, run
 from hookport.config import parse_duration
 from hookport.events import Event, EventStatus
-from hookport.operations import Operations, event_detail, event_summary, is_held
+from hookport.operations import Operations, is_held
 from hookport.operations import format_time as _when
 from hookport.store.base import MAX_LIST, EventFilter, Pause
 
@@ -70,20 +71,20 @@ def list_events(
 
     found, paused = run(_with_store(app, go))
     if as_json:
-        click.echo(json.dumps([event_summary(e, paused) for e in found], indent=2))
+        click.echo(json.dumps([app.ops.summary(e, paused) for e in found], indent=2))
         return
     table = Table(title=f"{len(found)} events")
     for column in ("id", "received", "endpoint", "type", "status", "attempt", "delivery id"):
         table.add_column(column, overflow="fold")
-    for e in found:
+    for e in found:  # stored values are text, never rich markup
         table.add_row(
             e.id,
             _when(e.received_at),
-            e.endpoint,
-            e.type or "",
+            escape(e.endpoint),
+            escape(e.type or ""),
             e.status.value + (" (held: paused)" if is_held(e, paused) else ""),
             str(e.attempt),
-            e.delivery_id or "",
+            escape(e.delivery_id or ""),
         )
     Console(width=180).print(table)
     for name in sorted({e.endpoint for e in found} & paused.keys()):
@@ -111,61 +112,68 @@ def show_event(config: str | None, plugins: tuple[str, ...], event_id: str, as_j
     event, paused = run(_with_store(app, go))
     if event is None:
         raise click.ClickException(f"no event {event_id}")
+    shown = app.ops.detail(event, paused)  # credentials redacted, as every surface shows them
     if as_json:
-        click.echo(json.dumps(event_detail(event, paused), indent=2))
+        click.echo(json.dumps(shown, indent=2))
         return
-    _render(event)
+    _render(shown)
     if is_held(event, paused):
         click.echo(f"held: {event.endpoint} is paused ({pause_note(paused[event.endpoint])})")
 
 
-def _render(event: Event) -> None:
+def _render(event: dict[str, Any]) -> None:
+    """Print an event's detail (as :meth:`Operations.detail` shows it). Every stored value is
+    printed as text: ``[red]`` in a header or a type is not rich markup."""
     console = Console(width=160)
+    e: dict[str, Any] = {k: escape(v) if isinstance(v, str) else v for k, v in event.items()}
+    query = f"?{e['query_string']}" if e["query_string"] else ""
     console.print(
-        f"[bold]event {event.id}[/bold]  status [bold]{event.status.value}[/bold]  "
-        f"attempts {event.attempt}"
+        f"[bold]event {e['id']}[/bold]  status [bold]{e['status']}[/bold]  "
+        f"attempts {e['attempt']}"
     )
     console.print(
-        f"endpoint {event.endpoint}  plugin {event.plugin}  type {event.type}  "
-        f"delivery {event.delivery_id}  sender {event.sender}"
+        f"endpoint {e['endpoint']}  plugin {e['plugin']}  type {e['type']}  "
+        f"delivery {e['delivery_id']}  sender {e['sender']}"
     )
     console.print(
-        f"received {_when(event.received_at)}  from {event.source_ip}  "
-        f"{event.method} {event.path}{'?' + event.query_string if event.query_string else ''}"
+        f"received {_when(e['received_at'])}  from {e['source_ip']}  "
+        f"{e['method']} {e['path']}{query}"
     )
-    if event.next_attempt_at and event.status is EventStatus.RETRYING:
-        console.print(f"next attempt {_when(event.next_attempt_at)}")
-    if event.last_error:
-        console.print(f"[red]last error: {event.last_error}[/red]")
+    if e["next_attempt_at"] and e["status"] == EventStatus.RETRYING.value:
+        console.print(f"next attempt {_when(e['next_attempt_at'])}")
+    if e["last_error"]:
+        console.print(f"[red]last error: {e['last_error']}[/red]")
     console.print("[bold]headers[/bold]")
-    for name, value in event.headers:
+    for name, value in event["headers"]:
         console.print(f"  {name}: {value}", markup=False, highlight=False)
     console.print("[bold]body[/bold]")
     try:
-        console.print(Syntax(json.dumps(json.loads(event.body), indent=2), "json"))
+        console.print(Syntax(json.dumps(json.loads(event["body"]), indent=2), "json"))
     except ValueError:
-        console.print(event.text, markup=False, highlight=False)
-    if event.attempts:
+        console.print(event["body"], markup=False, highlight=False)
+    attempts = event["attempts"]
+    if attempts:
         table = Table(title="attempts")
         for column in ("attempt", "handler", "result", "started", "seconds", "error"):
             table.add_column(column, overflow="fold")
-        for a in event.attempts:
+        for a in attempts:
             table.add_row(
-                str(a.attempt),
-                a.handler,
-                "ok" if a.ok else "failed",
-                _when(a.started_at),
-                f"{a.finished_at - a.started_at:.3f}",
-                a.error or "",
+                str(a["attempt"]),
+                escape(a["handler"]),
+                "ok" if a["ok"] else "failed",
+                _when(a["started_at"]),
+                f"{a['finished_at'] - a['started_at']:.3f}",
+                escape(a["error"] or ""),
             )
         console.print(table)
-        last_tb = next((a.traceback for a in reversed(event.attempts) if a.traceback), None)
+        last_tb = next((a["traceback"] for a in reversed(attempts) if a["traceback"]), None)
         if last_tb:
             console.print("[bold]last traceback[/bold]")
             console.print(last_tb, markup=False, highlight=False)
-    if event.response is not None:
-        console.print(f"[bold]response[/bold] {event.response.status}")
-        console.print(event.response.body.decode("utf-8", "replace"), markup=False)
+    response = event.get("response")
+    if response is not None:
+        console.print(f"[bold]response[/bold] {response['status']}")
+        console.print(response["body"], markup=False, highlight=False)
 
 
 @events.command("replay")

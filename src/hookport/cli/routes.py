@@ -28,8 +28,10 @@ from hookport.operations import format_time
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
 def routes(config: str | None, plugins: tuple[str, ...], urls: bool, as_json: bool) -> None:
     """List every endpoint: methods, path, kind, verification, plugin, name, description."""
+    # --urls is how the operator gets the URLs to hand to senders: access tokens shown; every
+    # other output redacts them, as the admin API does.
     app = build(config, plugins)
-    rows = run(_states(app))
+    rows = run(_states(app, reveal=urls and not as_json))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -65,14 +67,14 @@ def routes(config: str | None, plugins: tuple[str, ...], urls: bool, as_json: bo
     Console(width=160).print(table)
 
 
-async def _states(app: HookportApp) -> list[dict[str, Any]]:
+async def _states(app: HookportApp, *, reveal: bool = False) -> list[dict[str, Any]]:
     """Rows with their pause state; without a store to read it from, ``state`` is unknown."""
     try:
         async with app.ops.opened() as ops:
-            return await ops.route_states()
+            return await ops.route_states(reveal=reveal)
     except StoreError as exc:
         click.echo(f"warning: pause states unknown, the store cannot be read: {exc}", err=True)
-        return [{**row, "state": "unknown"} for row in app.ops.routes()]
+        return [{**row, "state": "unknown"} for row in app.ops.routes(reveal=reveal)]
 
 
 def _state(row: dict[str, Any]) -> str:
