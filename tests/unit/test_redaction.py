@@ -99,7 +99,7 @@ def _event() -> Event:
 
 def test_event_shapes_are_redacted() -> None:
     r = Redaction(secrets=["secretvalue"])
-    detail = event_detail(_event(), r)
+    detail = event_detail(_event(), None, r)
     assert detail["headers"][0] == ["Authorization", "Basic [redacted]"]
     assert detail["query_string"] == "access_token=[redacted]&a=1"
     assert detail["body"] == "token=[redacted]&text=hello"  # form fields, by name
