@@ -95,7 +95,13 @@ class HookportApp:
                 stuck_threads=lambda: worker.stuck_threads,
             )
         self.metrics.watch_pauses([ep.name for ep in assembly.endpoints], pauses.known)
-        self.admin = build_admin_app(self.ops, self.metrics, token)
+        self.admin = build_admin_app(
+            self.ops,
+            self.metrics,
+            token,
+            session_lifetime=settings.admin.session_lifetime,
+            trusted_proxies=parse_networks(settings.server.trusted_proxies),
+        )
         # Masks this app's secrets in log records: the CLI installs it on its log handler; an
         # app that mounts hookport adds it to its own handlers.
         self.log_filter = RedactingFilter(secrets, names=self.redaction)

@@ -178,6 +178,8 @@ class AdminSettings(_Section):
     """``[admin]``: the admin API and dashboard under ``/_hookport``."""
 
     token_env: str = "HOOKPORT_ADMIN_TOKEN"  # noqa: S105 - a variable name, not a secret
+    session_lifetime: Duration = Field(12 * 3600.0, gt=0)
+    """How long a dashboard sign-in lasts (a signed cookie; rotating the token ends them all)."""
 
 
 class RedactSettings(_Section):

@@ -47,6 +47,11 @@ def _strip_forwarded(value: str) -> str:
     return value
 
 
+def is_trusted(address: str | None, trusted: Sequence[IPv4Network | IPv6Network]) -> bool:
+    """Whether ``address`` (a peer) is one of the ``trusted`` proxy networks."""
+    return address is not None and _is_trusted(address, trusted)
+
+
 def _is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> bool:
     try:
         ip = ip_address(address)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,10 @@ def test_admin_api_dashboard_and_metrics(serve: Any, tmp_path: Path) -> None:
         assert {"/inbox", "/github", "/private"} <= {r["path"] for r in routes}
 
         assert c.get("/_hookport/").status_code == 401  # the sign-in page
-        assert c.post("/_hookport/login", data={"token": "wrong"}).status_code == 401
-        r = c.post("/_hookport/login", data={"token": TOKEN})
+        here = {"Origin": server.url}  # a browser's form POST names its origin
+        wrong_login = c.post("/_hookport/login", data={"token": "wrong"}, headers=here)
+        assert wrong_login.status_code == 401
+        r = c.post("/_hookport/login", data={"token": TOKEN}, headers=here)
         assert r.status_code == 303
         assert "httponly" in r.headers["set-cookie"].lower()
         page = c.get("/_hookport/")
@@ -56,7 +59,11 @@ def test_admin_api_dashboard_and_metrics(serve: Any, tmp_path: Path) -> None:
         shown = c.get(f"/_hookport/events/{event_id}")
         assert "&lt;b&gt;world&lt;/b&gt;" in shown.text  # bodies are escaped, never rendered
         assert "on_inbox" in shown.text
-        r = c.post(f"/_hookport/events/{event_id}/replay")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', shown.text)
+        assert csrf is not None
+        r = c.post(
+            f"/_hookport/events/{event_id}/replay", data={"csrf": csrf.group(1)}, headers=here
+        )
         assert r.status_code == 303
         metrics = c.get("/_hookport/metrics").text
         assert 'hookport_requests_total{endpoint="site:/inbox",status="202"} 1.0' in metrics

@@ -117,7 +117,10 @@ def test_no_surface_shows_a_credential_and_replay_still_verifies(
         )
 
         # The dashboard, signed in.
-        assert c.post("/_hookport/login", data={"token": ADMIN}).status_code == 303
+        signed_in = c.post(
+            "/_hookport/login", data={"token": ADMIN}, headers={"Origin": server.url}
+        )
+        assert signed_in.status_code == 303
         shown.append(("dashboard index", c.get("/_hookport/").text))
         for name, event_id in ids.items():
             page = c.get(f"/_hookport/events/{event_id}")

@@ -2,22 +2,29 @@
 
 ``health`` and ``ready`` are open (for load balancers), ``metrics`` is Prometheus text, and
 ``api/*`` needs the admin token (``Authorization: Bearer <token>``; the token comes from the
-environment variable named by ``[admin] token_env``; without it the API is off).
+environment variable named by ``[admin] token_env``; without it the API is off) or a dashboard
+session (see :mod:`hookport.admin.auth`). Every answer carries the security headers of
+:data:`hookport.admin.session.SECURITY_HEADERS`.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from ipaddress import IPv4Network, IPv6Network
+from pathlib import Path
+from typing import Any
 
 from prometheus_client import generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
+from hookport.admin.auth import AdminAuth
 from hookport.admin.dashboard import Dashboard
+from hookport.admin.session import SECURITY_HEADERS
 from hookport.config import parse_duration
 from hookport.errors import HTTPError, NotFoundError, StoreUnavailable
 from hookport.events import EventStatus
@@ -33,10 +40,10 @@ Handler = Callable[[Request], Awaitable[Response]]
 class AdminAPI:
     """The JSON endpoints over the app's operations (the app starts before it calls them)."""
 
-    def __init__(self, ops: Operations, metrics: Metrics, token: str | None) -> None:
+    def __init__(self, ops: Operations, metrics: Metrics, auth: AdminAuth) -> None:
         self.ops = ops
         self.metrics = metrics
-        self.token = token
+        self.auth = auth
 
     def routes(self) -> list[Route]:
         """Routes relative to the ``/_hookport`` mount."""
@@ -54,14 +61,29 @@ class AdminAPI:
         ]
 
     def guarded(self, handler: Handler) -> Handler:
-        """Require ``Authorization: Bearer <admin token>`` (constant-time compare)."""
+        """Require ``Authorization: Bearer <admin token>`` (constant-time compare) or a
+        dashboard session (whose POSTs need ``X-CSRF-Token`` and a same-origin ``Origin``).
+        A client with 5 failed tokens within 60 s is answered 429 for the rest of the minute."""
 
         async def wrapper(request: Request) -> Response:
-            if not self.token:
+            auth = self.auth
+            if not auth.token:
                 return _error(403, "admin API disabled: no admin token configured")
-            given = request.headers.get("authorization", "").encode()
-            if not hmac.compare_digest(given, f"Bearer {self.token}".encode()):
-                return _error(401, "missing or invalid admin token", {"WWW-Authenticate": "Bearer"})
+            wait = auth.retry_after(request)
+            if wait is not None:
+                return _error(429, "too many failed sign-ins", {"Retry-After": str(wait)})
+            if not auth.bearer_ok(request):
+                session = auth.session(request)
+                if session is None:
+                    if "authorization" in request.headers:
+                        auth.failed(request, "api")
+                    return _error(
+                        401, "missing or invalid admin token", {"WWW-Authenticate": "Bearer"}
+                    )
+                if request.method != "GET" and not auth.post_allowed(
+                    request, session, auth.csrf_header(request)
+                ):
+                    return _error(403, "missing CSRF token or cross-origin request")
             try:
                 return await handler(request)
             except StoreUnavailable as exc:  # the store's error, answered as ingest answers it
@@ -166,8 +188,47 @@ def _answer(response: HookportResponse) -> Response:
     )
 
 
-def build_admin_app(ops: Operations, metrics: Metrics, admin_token: str | None) -> Starlette:
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class SecurityHeaders:
+    """ASGI wrapper: every answer gets :data:`SECURITY_HEADERS` (unless it set its own)."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                for name, value in SECURITY_HEADERS:
+                    if name.encode() not in present:
+                        headers.append((name.encode(), value.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def build_admin_app(
+    ops: Operations,
+    metrics: Metrics,
+    admin_token: str | None,
+    *,
+    session_lifetime: float = 12 * 3600.0,
+    trusted_proxies: Sequence[IPv4Network | IPv6Network] = (),
+) -> SecurityHeaders:
     """The ``/_hookport`` app: health, readiness, metrics, the JSON API and the dashboard."""
-    api = AdminAPI(ops, metrics, admin_token)
-    dashboard = Dashboard(ops, admin_token)
-    return Starlette(routes=[*api.routes(), *dashboard.routes()])
+    auth = AdminAuth(admin_token, session_lifetime, trusted_proxies)
+    api = AdminAPI(ops, metrics, auth)
+    dashboard = Dashboard(ops, auth)
+    static = StaticFiles(directory=str(Path(__file__).parent / "static"))
+    routes = [*api.routes(), *dashboard.routes(), Mount("/static", static, name="static")]
+    return SecurityHeaders(Starlette(routes=routes))

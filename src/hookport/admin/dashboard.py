@@ -1,12 +1,13 @@
 """The web dashboard: endpoints, recent deliveries, one delivery's attempts, replay.
 
-A thin view over :mod:`hookport.operations`, like the CLI. Signing in stores the admin token in
-an ``HttpOnly``, ``SameSite=Strict`` cookie (which also keeps other sites from posting replays).
+A thin view over :mod:`hookport.operations`, like the CLI. Signing in with the admin token
+starts a session (:mod:`hookport.admin.session`): a signed, expiring ``HttpOnly``,
+``SameSite=Strict`` cookie (``Secure`` over https), never the token itself. Every POST form
+carries the session's CSRF token and must come from this site (``Origin``/``Referer``).
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,11 +18,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from hookport.admin.auth import AdminAuth
+from hookport.admin.session import COOKIE, CSRF_FIELD, Session
 from hookport.events import EventStatus
 from hookport.operations import Operations, format_time
 from hookport.store.base import EventFilter
 
-COOKIE = "hookport_admin"
 Handler = Callable[[Request], Awaitable[Response]]
 _STATUSES = [s.value for s in EventStatus]
 
@@ -40,9 +42,9 @@ def _root(request: Request) -> str:
 class Dashboard:
     """HTML views over the app's operations (the app starts before it calls them)."""
 
-    def __init__(self, ops: Operations, token: str | None) -> None:
+    def __init__(self, ops: Operations, auth: AdminAuth) -> None:
         self.ops = ops
-        self.token = token
+        self.auth = auth
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
             autoescape=True,
@@ -55,42 +57,105 @@ class Dashboard:
         """Routes relative to the ``/_hookport`` mount."""
         return [
             Route("/", self.guarded(self.index)),
-            Route("/login", self.login, methods=["POST"]),
+            Route("/login", self.login, methods=["GET", "POST"]),
+            Route("/logout", self.guarded(self.logout), methods=["POST"]),
             Route("/events/{event_id}", self.guarded(self.show)),
             Route("/events/{event_id}/replay", self.guarded(self.replay), methods=["POST"]),
         ]
 
-    def page(self, name: str, request: Request, status: int = 200, **values: Any) -> Response:
-        """Render a template of ``admin/templates``."""
-        html = self.env.get_template(name).render(root=_root(request), **values)
-        return HTMLResponse(html, status_code=status)
+    def page(
+        self,
+        name: str,
+        request: Request,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        **values: Any,
+    ) -> Response:
+        """Render a template of ``admin/templates`` (with the session's CSRF token, if any)."""
+        session: Session | None = getattr(request.state, "session", None)
+        sessions = self.auth.sessions
+        csrf = sessions.csrf(session) if session is not None and sessions is not None else ""
+        html = self.env.get_template(name).render(
+            root=_root(request), csrf=csrf, csrf_field=CSRF_FIELD, signed_in=bool(csrf), **values
+        )
+        return HTMLResponse(html, status_code=status, headers=headers)
 
-    def _signed_in(self, request: Request) -> bool:
-        given = request.cookies.get(COOKIE, "").encode()
-        return bool(self.token) and hmac.compare_digest(given, (self.token or "").encode())
+    def sign_in_page(
+        self, request: Request, status: int, *, failed: bool = False, wait: int | None = None
+    ) -> Response:
+        """The sign-in form (or why the dashboard is off, or a throttled client's wait)."""
+        headers = {"Retry-After": str(wait)} if wait is not None else None
+        return self.page(
+            "login.html",
+            request,
+            status,
+            headers,
+            disabled=not self.auth.token,
+            failed=failed,
+            wait=wait,
+        )
 
     def guarded(self, handler: Handler) -> Handler:
-        """Show the sign-in page unless the admin cookie holds the token."""
+        """Show the sign-in page without a valid session; a POST also needs the session's CSRF
+        token and a same-origin ``Origin`` (else 403)."""
 
         async def wrapper(request: Request) -> Response:
-            if not self.token:
-                return self.page("login.html", request, 403, disabled=True, failed=False)
-            if not self._signed_in(request):
-                return self.page("login.html", request, 401, disabled=False, failed=False)
+            if not self.auth.token:
+                return self.sign_in_page(request, 403)
+            session = self.auth.session(request)
+            if session is None:
+                return self.sign_in_page(request, 401)
+            if request.method == "POST":
+                given = str((await request.form()).get(CSRF_FIELD, "")) or None
+                if not self.auth.post_allowed(request, session, given):
+                    return self.page("forbidden.html", request, 403)
+            request.state.session = session
             return await handler(request)
 
         return wrapper
 
     async def login(self, request: Request) -> Response:
-        """``POST login``: check the token, set the cookie."""
+        """``GET login``: the form; ``POST login``: check the token, start a session.
+
+        Five failures from one client within a minute: 429 with ``Retry-After``.
+        """
+        if request.method == "GET" or not self.auth.token:
+            return self.sign_in_page(request, 200 if self.auth.token else 403)
+        wait = self.auth.retry_after(request)
+        if wait is not None:
+            return self.sign_in_page(request, 429, wait=wait)
+        if not self.auth.from_this_site(request):
+            return self.page("forbidden.html", request, 403)
         given = str((await request.form()).get("token", ""))
-        if self.token and hmac.compare_digest(given.encode(), self.token.encode()):
-            response = RedirectResponse(f"{_root(request)}/", status_code=303)
-            response.set_cookie(
-                COOKIE, given, httponly=True, samesite="strict", path=_root(request) or "/"
-            )
-            return response
-        return self.page("login.html", request, 401, disabled=not self.token, failed=True)
+        if not self.auth.token_ok(given) or self.auth.sessions is None:
+            self.auth.failed(request, "dashboard")
+            return self.sign_in_page(request, 401, failed=True)
+        _, cookie = self.auth.sessions.issue()
+        response = RedirectResponse(f"{_root(request)}/", status_code=303)
+        response.set_cookie(
+            COOKIE,
+            cookie,
+            max_age=int(self.auth.session_lifetime),
+            httponly=True,
+            samesite="strict",
+            secure=self.auth.https(request),
+            path=_root(request) or "/",
+        )
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        """``POST logout``: end the session (its cookie is refused from now on)."""
+        if self.auth.sessions is not None:
+            self.auth.sessions.revoke(request.state.session)
+        response = RedirectResponse(f"{_root(request)}/login", status_code=303)
+        response.delete_cookie(
+            COOKIE,
+            path=_root(request) or "/",
+            httponly=True,
+            samesite="strict",
+            secure=self.auth.https(request),
+        )
+        return response
 
     async def index(self, request: Request) -> Response:
         """Counts per status, endpoints, and the newest deliveries (filterable)."""
