@@ -19,9 +19,11 @@ from hookport.admin import build_admin_app
 from hookport.assembly import Assembly, assemble
 from hookport.config import ENV_REF, Settings, load_settings
 from hookport.errors import ConfigError
+from hookport.events import EventStatus
 from hookport.ingest import Ingest
+from hookport.metrics import Metrics, multiprocess_dir
 from hookport.notify import Notifier
-from hookport.observability import Metrics, RedactingFilter
+from hookport.observability import RedactingFilter
 from hookport.operations import Operations
 from hookport.pauses import PauseBook
 from hookport.plugin import Plugin
@@ -52,11 +54,13 @@ class HookportApp:
         *,
         workers: bool,
         worker_endpoints: list[str] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.assembly = assembly
         self.store = store
-        self.metrics = Metrics()
+        self.metrics = metrics = metrics or Metrics()
+        metrics.watch_store(store.endpoint_counts, [str(s) for s in EventStatus])
         public = settings.server.base_url or f"http://{settings.server.host}:{settings.server.port}"
         pauses = PauseBook(store)
         token = settings.secret_environ().get(settings.admin.token_env) or None
@@ -87,7 +91,7 @@ class HookportApp:
         self.worker: Worker | None = None
         if workers and assembly.receivers:
             worker = self.worker = Worker(
-                store, assembly, settings.worker, endpoints=worker_endpoints
+                store, assembly, settings.worker, endpoints=worker_endpoints, metrics=metrics
             )
             self.metrics.watch_handlers(
                 running=lambda: len(worker.running_handlers()),
@@ -217,15 +221,21 @@ def create_app(
     ``PluginError``/``ConfigError`` for anything wrong, before serving.
     """
     settings = settings or load_settings()
-    notifier = Notifier(settings.channels, settings.secret_environ())
+    metrics = Metrics(multiprocess_dir=multiprocess_dir())
+    notifier = Notifier(settings.channels, settings.secret_environ(), metrics=metrics)
     assembly = assemble(plugins, settings, notifier)
     unknown = sorted(set(worker_endpoints or ()) - set(assembly.receivers))
     if unknown:
         known = ", ".join(sorted(assembly.receivers)) or "none"
         raise ConfigError(f"unknown receiver(s) {', '.join(unknown)}; known: {known}")
-    store = open_store(settings.store)
+    store = open_store(settings.store, observer=metrics)
     return HookportApp(
-        settings, assembly, store, workers=workers, worker_endpoints=worker_endpoints
+        settings,
+        assembly,
+        store,
+        workers=workers,
+        worker_endpoints=worker_endpoints,
+        metrics=metrics,
     )
 
 

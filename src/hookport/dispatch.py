@@ -19,6 +19,8 @@ from hookport.assembly import Assembly, BoundHandler, ReceiverEndpoint
 from hookport.context import Context
 from hookport.errors import HandlerTimeout, WorkerStopped
 from hookport.events import Event, HandlerOutcome
+from hookport.metrics import HandlerOutcome as OutcomeLabel
+from hookport.metrics import Metrics
 from hookport.threads import ThreadLane
 
 log = logging.getLogger("hookport.dispatch")
@@ -52,7 +54,9 @@ class Dispatcher:
         threads: ThreadLane,
         *,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._receivers = assembly.receivers
         self._notifier = assembly.notifier
         self._threads = threads
@@ -101,6 +105,7 @@ class Dispatcher:
             except asyncio.CancelledError:
                 error = WorkerStopped("the worker stopped while the handler was running")
                 done.append(self._failure(handler, event, started, error, with_traceback=False))
+                self._count(event, handler, "interrupted", started)
                 raise
         return done
 
@@ -115,12 +120,22 @@ class Dispatcher:
         try:
             await handler.plan.call(values, threads=self._threads, timeout=endpoint.timeout)
         except HandlerTimeout as exc:
+            self._count(event, handler, "timeout", started)
             return self._failure(handler, event, started, exc, with_traceback=False)
         except Exception as exc:
+            self._count(event, handler, "error", started)
             return self._failure(handler, event, started, exc, with_traceback=True)
         finally:
             del self._running[key]
+        self._count(event, handler, "ok", started)
         return HandlerOutcome(handler.name, ok=True, started_at=started, finished_at=self._clock())
+
+    def _count(
+        self, event: Event, handler: BoundHandler, outcome: OutcomeLabel, started: float
+    ) -> None:
+        if self._metrics is not None:
+            seconds = max(0.0, self._clock() - started)
+            self._metrics.handler_ran(event.endpoint, handler.name, outcome, seconds)
 
     def _context(self, endpoint: ReceiverEndpoint, handler: BoundHandler, event: Event) -> Context:
         return Context(

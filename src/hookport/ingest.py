@@ -21,11 +21,13 @@ from hookport.body import BodyBudget, BodyHold, ClientDisconnected, read_body
 from hookport.context import Context
 from hookport.errors import (
     EndpointPaused,
+    ForbiddenError,
     HTTPError,
     PayloadError,
     PayloadTooLarge,
     RequestTimeout,
     StoreUnavailable,
+    VerificationError,
 )
 from hookport.events import (
     EventKind,
@@ -48,7 +50,8 @@ from hookport.http import (
     error_response,
     to_response,
 )
-from hookport.observability import LogLimiter, Metrics
+from hookport.metrics import Metrics
+from hookport.observability import LogLimiter
 from hookport.pauses import PauseBook
 from hookport.proxies import resolve_client
 from hookport.routing import Match
@@ -114,6 +117,7 @@ class Ingest:
                     await send({"type": "http.response.start", "status": 204,
                                 "headers": [(b"allow", allow.encode())]})  # fmt: skip
                     await send({"type": "http.response.body", "body": b""})
+                    self.metrics.count_request(None, method, 204)
                     return
                 await _send_json(
                     send,
@@ -121,8 +125,10 @@ class Ingest:
                     {"error": f"method {method} not allowed; use {allow}"},
                     [(b"allow", allow.encode())],
                 )
+                self.metrics.count_request(None, method, 405)
             else:
                 await _send_json(send, 404, {"error": f"no endpoint at {path}"})
+                self.metrics.count_request(None, method, 404)
             return
         status = 500
         hold = self.bodies.hold()
@@ -138,7 +144,7 @@ class Ingest:
             await _send_json(send, 500, {"error": "internal server error"})
         finally:
             hold.release()  # the body is committed, answered or refused: its memory is free
-        self.metrics.count_request(endpoint.name, status)
+        self.metrics.count_request(endpoint.name, method, status)
 
     async def _handle(
         self,
@@ -377,6 +383,10 @@ class Ingest:
         # Rate-limited by (endpoint, status, reason): a flood of bad signatures is one line
         # every few seconds with a count, not one line per request.
         response = error_response(exc)
+        if response.status in (401, 403) and isinstance(exc, VerificationError | ForbiddenError):
+            self.metrics.verification_failed(ep.name, response.status, exc.message)
+        elif response.status == 503:
+            self.metrics.answered_unavailable(ep.name)
         if isinstance(exc, StoreUnavailable):
             level, message = logging.ERROR, "answering 503"
         else:

@@ -16,6 +16,7 @@ import apprise
 
 from hookport.config import expand_env
 from hookport.errors import ConfigError, NotifyError
+from hookport.metrics import Metrics
 
 log = logging.getLogger("hookport.notify")
 
@@ -59,10 +60,18 @@ class Notifier:
     ``channels`` maps channel names to Apprise URLs, where ``${NAME}`` refers to a variable of
     ``environ``; references are expanded here, at construction, so a missing variable or a URL
     Apprise cannot use is a start-up ``ConfigError`` naming the channel (never the URL).
+    ``metrics`` counts every send by channel and outcome.
     """
 
-    def __init__(self, channels: Mapping[str, str], environ: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        channels: Mapping[str, str],
+        environ: Mapping[str, str],
+        *,
+        metrics: Metrics | None = None,
+    ) -> None:
         _redact_apprise_logs()
+        self._metrics = metrics
         self._urls = {name: _resolve(name, url, environ) for name, url in channels.items()}
 
     @property
@@ -88,6 +97,8 @@ class Notifier:
         sender = apprise.Apprise()
         sender.add(url)
         result = await sender.async_notify(body=message, title=title or "")
+        if self._metrics is not None:
+            self._metrics.notification_sent(channel, bool(result))
         if not result:
             raise NotifyError(f"notification through channel {channel!r} failed")
         log.debug("notification sent", extra={"channel": channel})

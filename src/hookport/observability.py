@@ -1,4 +1,4 @@
-"""Logging and metrics: one log format that shows every field, with the app's secrets masked.
+"""Logging: one log format that shows every field, with the app's secrets masked.
 
 Log calls carry their context as fields, ``log.info("rejected", extra={"endpoint": name})``;
 ``ctx.log`` (a :class:`BoundLogger`) adds the plugin, endpoint, handler, event and delivery of
@@ -20,20 +20,14 @@ import sys
 import time
 from collections.abc import (
     Callable,
-    Collection,
     Iterable,
-    Iterator,
     Mapping,
     MutableMapping,
-    Sequence,
 )
 from typing import Any, Literal
 from urllib.parse import quote, quote_plus
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from hookport.redaction import REDACTED, Redaction
 
@@ -268,94 +262,3 @@ class LogLimiter:
         extra = {**fields, "suppressed": quiet} if quiet else dict(fields)
         self._log.log(level, message, extra=extra)
         return True
-
-
-class Metrics:
-    """Prometheus metrics of one app (its own registry: no global state)."""
-
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "hookport_requests",
-            "HTTP requests answered by endpoint and status",
-            ["endpoint", "status"],
-            registry=self.registry,
-        )
-        self.ingest_seconds = Histogram(
-            "hookport_ingest_seconds",
-            "Time from request start to the end of its handling, for requests an endpoint "
-            "answered (receiver: the acknowledgement after the commit; route: the handler's "
-            "response and its record); requests answered with an error are not observed",
-            ["kind"],
-            registry=self.registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
-        )
-        # Label children resolved once: observing is then one call on the hot path.
-        self._ingest = {kind: self.ingest_seconds.labels(kind) for kind in ("route", "receiver")}
-        self._request_counters: dict[tuple[str, int], Any] = {}
-
-    def count_request(self, endpoint: str, status: int) -> None:
-        """Count one answered request (label children cached: this runs on every request)."""
-        key = (endpoint, status)
-        counter = self._request_counters.get(key)
-        if counter is None:
-            counter = self._request_counters[key] = self.requests.labels(endpoint, str(status))
-        counter.inc()
-
-    def observe_ingest(self, kind: str, seconds: float) -> None:
-        """Observe one handled request of a ``route`` or ``receiver`` endpoint."""
-        self._ingest[kind].observe(seconds)
-
-    def watch_handlers(
-        self,
-        *,
-        running: Callable[[], float],
-        slow: Callable[[], float],
-        stuck_threads: Callable[[], float],
-    ) -> None:
-        """Gauges read at scrape time from the in-process workers (what each slot is doing)."""
-        for name, doc, read in (
-            ("hookport_handlers_running", "Handlers running now in this process", running),
-            (
-                "hookport_handlers_slow",
-                "Handlers running past half their timeout (the watchdog warned about each)",
-                slow,
-            ),
-            (
-                "hookport_handler_threads_stuck",
-                "Sync handler threads still running past their timeout (not free for others)",
-                stuck_threads,
-            ),
-        ):
-            Gauge(name, doc, registry=self.registry).set_function(read)
-
-    def watch_pauses(self, endpoints: Sequence[str], paused: Callable[[], Collection[str]]) -> None:
-        """``hookport_endpoint_paused{endpoint}``: 1 while the endpoint is paused, else 0,
-        read at scrape time (``paused``: the endpoints paused now)."""
-        self.registry.register(_PausedCollector(list(endpoints), paused))
-
-
-class _PausedCollector(Collector):
-    """One gauge sample per endpoint, from the pauses this process knows."""
-
-    def __init__(self, endpoints: list[str], paused: Callable[[], Collection[str]]) -> None:
-        self._endpoints = endpoints
-        self._paused = paused
-
-    def _family(self) -> GaugeMetricFamily:
-        return GaugeMetricFamily(
-            "hookport_endpoint_paused",
-            "1 while the endpoint is paused (hookport pause): a receiver stores but its events "
-            "are held, a route answers 503",
-            labels=["endpoint"],
-        )
-
-    def describe(self) -> Iterator[Metric]:
-        yield self._family()
-
-    def collect(self) -> Iterator[Metric]:
-        family = self._family()
-        paused = self._paused()
-        for name in self._endpoints:
-            family.add_metric([name], 1.0 if name in paused else 0.0)
-        yield family

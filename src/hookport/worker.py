@@ -27,9 +27,10 @@ from hookport.config import WorkerSettings
 from hookport.dispatch import Dispatcher, RunningHandler
 from hookport.errors import ConfigError, StoreError
 from hookport.events import Event, HandlerOutcome
+from hookport.metrics import Metrics
 from hookport.renewal import LeaseRenewer
 from hookport.retry import RetryAt, RetryPolicy
-from hookport.store.base import Finish, LeaseRequest, Store
+from hookport.store.base import LEASE_EXPIRED, Finish, LeaseRequest, Store
 from hookport.tasks import Backoff, cancel_all, set_within
 from hookport.threads import ThreadLane
 from hookport.watchdog import HandlerWatchdog
@@ -50,7 +51,8 @@ class Worker:
     ``owner`` names this worker's leases (default: host, pid and a random suffix).
     ``endpoints`` restricts the worker to some receivers (default: all of the assembly's);
     events of endpoints not loaded here are never leased. ``clock`` (Unix seconds) and ``rng``
-    are injectable for tests.
+    are injectable for tests; ``metrics`` counts handler runs, retries, dead events and lease
+    expiries.
     """
 
     def __init__(
@@ -63,8 +65,10 @@ class Worker:
         endpoints: Iterable[str] | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.owner = owner or default_owner()
+        self._metrics = metrics
         self._store = store
         self._settings = settings
         self._clock = clock
@@ -77,7 +81,7 @@ class Worker:
         }
         self._default_policy = _policy(settings.max_attempts, settings)
         self._threads = ThreadLane("handler", settings.threads or settings.concurrency)
-        self._dispatcher = Dispatcher(assembly, self._threads, clock=clock)
+        self._dispatcher = Dispatcher(assembly, self._threads, clock=clock, metrics=metrics)
         self._watchdog = HandlerWatchdog(self._dispatcher)
         self._held: dict[str, Event] = {}  # leased; outcome not yet being written
         self._tasks: set[asyncio.Task[None]] = set()
@@ -269,6 +273,8 @@ class Worker:
         events = await self._store.lease(request)
         for event in events:
             self._held[event.id] = event
+            if self._metrics is not None and event.last_error == LEASE_EXPIRED:
+                self._metrics.lease_expired(event.endpoint)
             log.debug("leased event %s", event.id, extra=event.log_fields())
         return events
 
@@ -331,7 +337,7 @@ class Worker:
         self, event: Event, outcomes: list[HandlerOutcome], interrupted: bool
     ) -> None:
         try:
-            outcome, kept = await self._write_outcome(event, outcomes, interrupted)
+            finish, outcome, kept = await self._write_outcome(event, outcomes, interrupted)
         except Exception as exc:
             log.error(  # store errors are expected: no traceback
                 "could not record the outcome of event %s (%s); it runs again when its lease "
@@ -341,6 +347,11 @@ class Worker:
                 extra=event.log_fields(),
             )
             return
+        if self._metrics is not None:
+            if not kept:
+                self._metrics.lease_lost(event.endpoint)
+            else:
+                self._metrics.event_finished(event.endpoint, str(finish.status))
         if not kept:
             log.warning(
                 "lease on event %s was lost before its outcome was recorded; another worker "
@@ -361,20 +372,27 @@ class Worker:
 
     async def _write_outcome(
         self, event: Event, outcomes: list[HandlerOutcome], interrupted: bool
-    ) -> tuple[str, bool]:
+    ) -> tuple[Finish, str, bool]:
+        finish, described = self._finish_of(event, outcomes, interrupted)
+        return finish, described, await self._store.finish(finish)
+
+    def _finish_of(
+        self, event: Event, outcomes: list[HandlerOutcome], interrupted: bool
+    ) -> tuple[Finish, str]:
+        """The attempt's end as the store records it, and how the log line describes it."""
         failures = [o for o in outcomes if not o.ok]
         if not failures:
-            return "done", await self._store.finish(Finish.done(event.id, self.owner, outcomes))
+            return Finish.done(event.id, self.owner, outcomes), "done"
         error = "; ".join(f"{o.handler}: {o.error}" for o in failures)
         if interrupted:
             again = Finish.retry(event.id, self.owner, outcomes, self._clock(), error)
-            return "interrupted by the worker's stop, due now", await self._store.finish(again)
+            return again, "interrupted by the worker's stop, due now"
         policy = self._policies.get(event.endpoint, self._default_policy)
         decision = policy.decide(event.attempt, self._clock(), self._rng)
         if isinstance(decision, RetryAt):
             retry = Finish.retry(event.id, self.owner, outcomes, decision.run_at, error)
-            return f"retrying in {decision.delay:.3g}s", await self._store.finish(retry)
-        return "dead", await self._store.finish(Finish.dead(event.id, self.owner, outcomes, error))
+            return retry, f"retrying in {decision.delay:.3g}s"
+        return Finish.dead(event.id, self.owner, outcomes, error), "dead"
 
     async def _settle(self) -> None:
         """Let outcome writes under way finish, then release every event still held."""

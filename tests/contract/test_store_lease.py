@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 import pytest
 
 from hookport.events import EventStatus, HandlerOutcome, NewEvent
-from hookport.store.base import Finish, LeaseRequest, Store
+from hookport.store.base import LEASE_EXPIRED, Finish, LeaseRequest, Store
 
 pytestmark = pytest.mark.anyio
 
@@ -165,3 +165,41 @@ async def test_concurrent_leasers_respect_caps(
         )
     )
     assert sum(len(batch) for batch in batches) == 3
+
+
+async def test_a_claim_after_an_expired_lease_says_so_in_last_error(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    first, second = await append_all(store, [make_event(), make_event()])
+    [held] = await store.lease(lease_request("w1", t0, limit=1, seconds=10))
+    assert held.id == first and held.last_error is None  # a fresh claim
+    again = await store.lease(lease_request("w2", t0 + 11))
+    by_id = {e.id: e for e in again}
+    assert by_id[first].last_error == LEASE_EXPIRED  # w1's lease expired: counted as such
+    assert by_id[second].last_error is None
+
+
+async def test_endpoint_counts_group_by_endpoint_and_status_with_the_oldest_due(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    a1, _a2, _b1 = await append_all(
+        store,
+        [
+            make_event("a", received_at=t0 - 50),
+            make_event("a", received_at=t0 - 40),
+            make_event("b", received_at=t0 - 30),
+        ],
+    )
+    [held] = await store.lease(lease_request("w", t0, limit=1, seconds=60, endpoints=["a"]))
+    assert held.id == a1
+    rows = {(r.endpoint, r.status): r for r in await store.endpoint_counts(t0)}
+    assert {k: r.count for k, r in rows.items()} == {
+        ("a", "processing"): 1,
+        ("a", "queued"): 1,
+        ("b", "queued"): 1,
+    }
+    assert rows[("a", "processing")].due_since is None  # its lease is live: not due
+    assert rows[("a", "queued")].due_since == pytest.approx(t0 - 40)
+    assert rows[("b", "queued")].due_since == pytest.approx(t0 - 30)
+    later = {(r.endpoint, r.status): r for r in await store.endpoint_counts(t0 + 61)}
+    assert later[("a", "processing")].due_since == pytest.approx(t0 + 60)  # expired: due again

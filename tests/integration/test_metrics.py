@@ -1,45 +1,270 @@
-"""``/_hookport/metrics`` after real requests through the in-process app."""
+"""``/_hookport/metrics`` after real traffic through the in-process app: each metric family.
+
+Every test sends requests (and runs the workers) through :class:`HookportClient` over a real
+SQLite file, then reads the exposition the way Prometheus does.
+"""
 
 from __future__ import annotations
 
-import re
+import asyncio
+import sqlite3
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from tests.metrics_support import sample, samples
+from tests.notify_sink import notify_sink
 
 from hookport import Plugin, verify
+from hookport.context import Context
+from hookport.events import Event
+from hookport.metrics import Metrics
+from hookport.store.base import LeaseRequest
 from hookport.testing import HookportClient
 
+pytestmark = pytest.mark.anyio
 
-def _sample(exposition: str, name: str, labels: str) -> float:
-    match = re.search(rf"^{name}\{{{labels}\}} (\S+)$", exposition, re.MULTILINE)
-    assert match, f"no {name}{{{labels}}} in:\n{exposition}"
-    return float(match.group(1))
+TOKEN = "tok-value-1"
 
 
-@pytest.mark.anyio
-async def test_ingest_seconds_observes_each_answered_request_by_kind(tmp_path: Path) -> None:
-    plugin = Plugin("timed")
-    plugin.receiver("/in", verify=verify.token("tok-value-1"))
+async def scrape(client: HookportClient) -> str:
+    response = await client.http.get("/_hookport/metrics")
+    assert response.status_code == 200
+    return response.text
+
+
+def receiver_plugin() -> Plugin:
+    plugin = Plugin("m")
+    jobs = plugin.receiver(
+        "/jobs", verify=verify.token(TOKEN), name="jobs", event_type="X-Type", max_attempts=1
+    )
+    again = plugin.receiver("/again", name="again", max_attempts=5)
+    slow = plugin.receiver("/slow", name="slow", timeout=0.05)
+
+    @jobs.on("good")
+    def works(event: Event) -> None:
+        pass
+
+    @jobs.on("bad")
+    def breaks(event: Event) -> None:
+        raise RuntimeError("no")
+
+    @again.on()
+    def flaky(event: Event) -> None:
+        raise RuntimeError("later")
+
+    @slow.on()
+    async def hangs(event: Event) -> None:
+        await asyncio.Event().wait()  # never set: the endpoint's timeout ends it
 
     @plugin.route("/hi")
     def hi() -> str:
         return "hi"
 
-    async with HookportClient.create([plugin], tmp_path) as client:
-        before = (await client.http.get("/_hookport/metrics")).text
-        assert _sample(before, "hookport_ingest_seconds_count", 'kind="receiver"') == 0
-        assert _sample(before, "hookport_ingest_seconds_count", 'kind="route"') == 0
+    return plugin
 
-        assert (await client.send("/in", b"{}")).status_code == 202
-        assert (await client.send("/in", b"{}")).status_code == 202
-        assert (await client.http.post("/in", content=b"{}")).status_code == 401  # not observed
+
+async def test_requests_by_endpoint_method_and_status_with_unmatched_paths_bounded(
+    tmp_path: Path,
+) -> None:
+    async with HookportClient.create([receiver_plugin()], tmp_path) as client:
+        assert (await client.send("/jobs", b"{}", headers={"X-Type": "good"})).status_code == 202
+        assert (await client.http.post("/jobs", content=b"{}")).status_code == 401
         assert (await client.http.get("/hi")).status_code == 200
+        assert (await client.http.get("/jobs")).status_code == 405
+        for n in range(20):  # a scanner's paths: one series, whatever the paths
+            assert (await client.http.get(f"/wp-admin/{n}.php")).status_code == 404
+        assert (await client.http.request("BREW", "/nowhere")).status_code == 404
+        text = await scrape(client)
+    assert sample(text, "hookport_requests_total", endpoint="jobs", method="POST", status="202")
+    assert sample(
+        text, "hookport_requests_total", endpoint="jobs", method="POST", status="401"
+    ) == 1
+    assert sample(text, "hookport_requests_total", endpoint="m:hi", method="GET", status="200")
+    assert sample(
+        text, "hookport_requests_total", endpoint="unmatched", method="GET", status="405"
+    ) == 1
+    assert sample(
+        text, "hookport_requests_total", endpoint="unmatched", method="GET", status="404"
+    ) == 20
+    assert sample(
+        text, "hookport_requests_total", endpoint="unmatched", method="other", status="404"
+    ) == 1
+    series = [k for k in samples(text) if k[0] == "hookport_requests_total"]
+    assert len(series) == 6  # no raw path or method became a label
+    assert "wp-admin" not in text and "BREW" not in text
 
-        after = (await client.http.get("/_hookport/metrics")).text
-    assert _sample(after, "hookport_ingest_seconds_count", 'kind="receiver"') == 2
-    assert _sample(after, "hookport_ingest_seconds_count", 'kind="route"') == 1
-    assert _sample(after, "hookport_ingest_seconds_sum", 'kind="receiver"') > 0
-    # Every observation falls in some bucket: the +Inf bucket counts them all.
-    assert _sample(after, "hookport_ingest_seconds_bucket", 'kind="receiver",le="\\+Inf"') == 2
-    assert _sample(after, "hookport_requests_total", 'endpoint="timed:/in",status="401"') == 1
+
+async def test_ingest_seconds_observes_each_answered_request_by_kind(tmp_path: Path) -> None:
+    async with HookportClient.create([receiver_plugin()], tmp_path) as client:
+        before = await scrape(client)
+        assert sample(before, "hookport_ingest_seconds_count", kind="receiver") == 0
+        for _ in range(2):
+            assert (await client.send("/again", b"{}")).status_code == 202
+        assert (await client.http.post("/jobs", content=b"{}")).status_code == 401  # not observed
+        assert (await client.http.get("/hi")).status_code == 200
+        after = await scrape(client)
+    assert sample(after, "hookport_ingest_seconds_count", kind="receiver") == 2
+    assert sample(after, "hookport_ingest_seconds_count", kind="route") == 1
+    assert sample(after, "hookport_ingest_seconds_sum", kind="receiver") > 0
+    assert sample(after, "hookport_ingest_seconds_bucket", kind="receiver", le="+Inf") == 2
+
+
+async def test_verification_failures_by_endpoint_and_bounded_reason(tmp_path: Path) -> None:
+    plugin = Plugin("v")
+    plugin.receiver("/gh", verify=verify.github(secret="gh-secret-1"), name="gh")
+    plugin.receiver("/tok", verify=verify.token(TOKEN), name="tok")
+    plugin.receiver("/lan", verify=verify.ip_allow("10.0.0.0/8"), name="lan")
+    async with HookportClient.create([plugin], tmp_path) as client:
+        await client.http.post("/gh", content=b"{}")  # no signature header
+        await client.http.post("/gh", content=b"{}", headers={"X-Hub-Signature-256": "sha256=zz"})
+        signed = verify.github(secret="another").sign(b"{}", url="http://testserver/gh", now=0)
+        await client.http.post("/gh", content=b"{}", headers=signed.headers)
+        await client.http.post("/tok?access_token=wrong-token", content=b"{}")
+        assert (await client.http.post("/lan", content=b"{}")).status_code == 403
+        text = await scrape(client)
+    failures = "hookport_verification_failures_total"
+    assert sample(text, failures, endpoint="gh", reason="missing") == 1
+    assert sample(text, failures, endpoint="gh", reason="malformed") == 1
+    assert sample(text, failures, endpoint="gh", reason="mismatch") == 1
+    assert sample(text, failures, endpoint="tok", reason="mismatch") == 1
+    assert sample(text, failures, endpoint="lan", reason="forbidden") == 1
+
+
+async def test_group_commit_batches_are_observed_for_appends_and_outcomes(tmp_path: Path) -> None:
+    async with HookportClient.create([receiver_plugin()], tmp_path) as client:
+        sent = await asyncio.gather(
+            *(client.send("/jobs", b"{}", headers={"X-Type": "good"}) for _ in range(5))
+        )
+        assert {r.status_code for r in sent} == {202}
+        assert await client.drain() == 5
+        text = await scrape(client)
+    assert sample(text, "hookport_commit_batch_size_sum", op="append") == 5
+    batches = sample(text, "hookport_commit_batch_size_count", op="append")
+    assert 1 <= batches <= 5
+    assert sample(text, "hookport_commit_seconds_count", op="append") == batches
+    assert sample(text, "hookport_commit_seconds_sum", op="append") > 0
+    assert sample(text, "hookport_commit_batch_size_sum", op="finish") == 5
+
+
+async def test_a_store_that_cannot_commit_counts_store_errors_and_503s(tmp_path: Path) -> None:
+    async with HookportClient.create([receiver_plugin()], tmp_path) as client:
+        assert (await client.send("/again", b"{}")).status_code == 202
+        blocker = sqlite3.connect(tmp_path / "hookport-test.db", isolation_level=None)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+            assert (await client.send("/again", b"{}")).status_code == 503
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        text = await scrape(client)
+    assert sample(text, "hookport_store_errors_total", op="append", kind="unavailable") == 1
+    assert sample(text, "hookport_unavailable_total", endpoint="again") == 1
+    assert sample(
+        text, "hookport_requests_total", endpoint="again", method="POST", status="503"
+    ) == 1
+
+
+async def test_memory_budget_503s_are_counted(tmp_path: Path) -> None:
+    client = HookportClient.create([receiver_plugin()], tmp_path, server={"max_buffered": 10})
+    async with client:
+        assert (await client.send("/again", b"x" * 100)).status_code == 503
+        text = await scrape(client)
+    assert sample(text, "hookport_unavailable_total", endpoint="again") == 1
+
+
+async def test_store_gauges_count_events_by_status_and_age_the_oldest_due(
+    tmp_path: Path,
+) -> None:
+    async with HookportClient.create([receiver_plugin()], tmp_path) as client:
+        for _ in range(2):
+            assert (await client.send("/again", b"{}")).status_code == 202
+        assert (await client.send("/jobs", b"{}", headers={"X-Type": "good"})).status_code == 202
+        # A worker that died 100 s ago holding the /jobs event: due again since then.
+        lease = LeaseRequest("gone", 1, 0.0, time.time() - 100, endpoints=["jobs"])
+        assert len(await client.app.store.lease(lease)) == 1
+        text = await scrape(client)
+    assert sample(text, "hookport_events", endpoint="again", status="queued") == 2
+    assert sample(text, "hookport_events", endpoint="again", status="dead") == 0
+    assert sample(text, "hookport_events", endpoint="jobs", status="processing") == 1
+    assert sample(text, "hookport_events", endpoint="jobs", status="queued") == 0
+    assert 100 <= sample(text, "hookport_oldest_due_seconds", endpoint="jobs") < 200
+    assert 0 <= sample(text, "hookport_oldest_due_seconds", endpoint="again") < 100
+    for name in ("jobs", "again", "slow"):
+        assert sample(text, "hookport_endpoint_paused", endpoint=name) == 0
+
+
+async def test_store_gauges_query_once_per_ttl() -> None:
+    calls: list[float] = []
+    now = [1000.0]
+
+    async def read(at: float) -> list[Any]:
+        calls.append(at)
+        return []
+
+    metrics = Metrics()
+    metrics.watch_store(read, ["queued"], ttl=5.0)
+    gauges = metrics._store
+    assert gauges is not None
+    gauges._clock = lambda: now[0]
+    for _ in range(10):
+        await metrics.exposition()
+    assert calls == [1000.0]
+    now[0] += 5.0
+    await metrics.exposition()
+    assert calls == [1000.0, 1005.0]
+
+
+async def test_handler_runs_retries_dead_and_lease_expiries(tmp_path: Path) -> None:
+    async with HookportClient.create(
+        [receiver_plugin()], tmp_path, worker={"backoff": {"initial": 60, "max": 60}}
+    ) as client:
+        for kind in ("good", "bad"):
+            sent = await client.send("/jobs", b"{}", headers={"X-Type": kind})
+            assert sent.status_code == 202
+        assert (await client.send("/again", b"{}")).status_code == 202
+        assert (await client.send("/slow", b"{}")).status_code == 202
+        assert await client.drain() == 4
+        assert (await client.send("/jobs", b"{}", headers={"X-Type": "good"})).status_code == 202
+        lease = LeaseRequest("gone", 1, 0.0, time.time() - 1, endpoints=["jobs"])
+        assert len(await client.app.store.lease(lease)) == 1  # its worker then died
+        assert await client.drain() == 1
+        text = await scrape(client)
+    runs = "hookport_handler_runs_total"
+    assert sample(text, runs, endpoint="jobs", handler="works", outcome="ok") == 2
+    assert sample(text, runs, endpoint="jobs", handler="breaks", outcome="error") == 1
+    assert sample(text, runs, endpoint="again", handler="flaky", outcome="error") == 1
+    assert sample(text, runs, endpoint="slow", handler="hangs", outcome="timeout") == 1
+    assert sample(text, "hookport_handler_seconds_count", endpoint="jobs", handler="works") == 2
+    assert sample(text, "hookport_handler_seconds_sum", endpoint="slow", handler="hangs") > 0.04
+    assert sample(text, "hookport_dead_total", endpoint="jobs") == 1
+    assert sample(text, "hookport_retries_total", endpoint="again") == 1
+    assert sample(text, "hookport_retries_total", endpoint="slow") == 1
+    assert sample(text, "hookport_lease_expiries_total", endpoint="jobs") == 1
+
+
+async def test_notifications_by_channel_and_outcome(tmp_path: Path) -> None:
+    plugin = Plugin("n", channels=["team", "broken"])
+    inbox = plugin.receiver("/in", name="in", max_attempts=1)
+
+    @inbox.on()
+    async def tell(ctx: Context) -> None:
+        await ctx.send("team", "one event")
+
+    @inbox.on()
+    async def tell_broken(ctx: Context) -> None:
+        await ctx.send("broken", "one event")
+
+    with notify_sink() as sink:
+        channels = {
+            "team": f"json://127.0.0.1:{sink.port}/ok",
+            "broken": f"json://127.0.0.1:{sink.port}/fail",
+        }
+        async with HookportClient.create([plugin], tmp_path, channels=channels) as client:
+            assert (await client.send("/in", b"{}")).status_code == 202
+            assert await client.drain() == 1
+            text = await scrape(client)
+        assert len(sink.wait_for(2)) == 2
+    assert sample(text, "hookport_notifications_total", channel="team", outcome="ok") == 1
+    assert sample(text, "hookport_notifications_total", channel="broken", outcome="error") == 1

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
+from tests.notify_sink import Receiver, notify_sink
 
 from hookport.errors import ConfigError, NotifyError
 from hookport.notify import Notifier, RecordingNotifier, SentNotification
@@ -18,47 +14,10 @@ from hookport.notify import Notifier, RecordingNotifier, SentNotification
 SECRET = "s3cr3t-token-value"
 
 
-@dataclass
-class Receiver:
-    """A local HTTP server standing in for a notification service."""
-
-    port: int
-    received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        payload = json.loads(self.rfile.read(length))
-        self.server.received.append((self.path, payload))
-        status = 500 if self.path.startswith("/fail") else 200
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output quiet."""
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    received: list[tuple[str, dict[str, Any]]]
-
-
 @pytest.fixture
 def service() -> Iterator[Receiver]:
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield Receiver(port=server.server_address[1], received=server.received)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with notify_sink() as receiver:
+        yield receiver
 
 
 def notifier_for(service: Receiver, **channels: str) -> Notifier:

@@ -15,7 +15,6 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,7 +29,7 @@ from hookport.errors import HTTPError, NotFoundError, StoreUnavailable
 from hookport.events import EventStatus
 from hookport.http import Response as HookportResponse
 from hookport.http import error_response
-from hookport.observability import Metrics
+from hookport.metrics import Metrics
 from hookport.operations import Operations, pause_fields
 from hookport.store.base import EventFilter
 
@@ -105,7 +104,7 @@ class AdminAPI:
         """Prometheus exposition (the pause gauge from a fresh read of the pause table)."""
         await self.ops.paused()
         return Response(
-            generate_latest(self.metrics.registry),
+            await self.metrics.exposition(),
             media_type="text/plain; version=0.0.4; charset=utf-8",
         )
 

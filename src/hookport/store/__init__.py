@@ -10,17 +10,22 @@ from pathlib import Path
 
 from hookport.config import StoreSettings
 from hookport.store._url import parse_store_url
-from hookport.store.base import EventFilter, Finish, LeaseRequest, Store
+from hookport.store.base import EventFilter, Finish, LeaseRequest, Store, StoreObserver
 
 __all__ = ["EventFilter", "Finish", "LeaseRequest", "Store", "open_store"]
 
 
-def open_store(settings: StoreSettings, *, base_dir: Path | None = None) -> Store:
+def open_store(
+    settings: StoreSettings,
+    *,
+    base_dir: Path | None = None,
+    observer: StoreObserver | None = None,
+) -> Store:
     """The store for ``settings.url`` (not yet opened).
 
     ``sqlite:///relative/path.db`` (relative to ``base_dir``, default the working directory),
     ``sqlite:////abs/path.db``, ``postgresql://...`` or ``postgres://...``. Any other scheme is
-    a ``ConfigError``.
+    a ``ConfigError``. ``observer`` is told of commits and failures (the app's metrics).
     """
     url = parse_store_url(settings.url, base_dir)
     if url.backend == "sqlite":
@@ -31,6 +36,7 @@ def open_store(settings: StoreSettings, *, base_dir: Path | None = None) -> Stor
             synchronous=settings.synchronous,
             batch_max=settings.batch_max,
             queue_max=settings.queue_max,
+            observer=observer,
         )
     from hookport.store.postgres import PostgresStore
 
@@ -39,4 +45,5 @@ def open_store(settings: StoreSettings, *, base_dir: Path | None = None) -> Stor
         pool_size=settings.pool_size,
         batch_max=settings.batch_max,
         queue_max=settings.queue_max,
+        observer=observer,
     )

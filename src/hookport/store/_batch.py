@@ -41,6 +41,7 @@ class Batcher(Generic[T, R]):
     commit at once; ``queue_max`` bounds the waiting items (past it: ``StoreUnavailable`` at once).
     With ``size``, a batch also stops before its items' sizes pass ``bytes_max`` (one item
     always goes), so large payloads make smaller transactions instead of one huge one.
+    ``observe(size, seconds)`` is told of each batch that committed (for metrics).
     """
 
     def __init__(
@@ -54,8 +55,10 @@ class Batcher(Generic[T, R]):
         max_inflight: int = 1,
         size: Callable[[T], int] | None = None,
         bytes_max: int = 0,
+        observe: Callable[[int, float], None] | None = None,
     ) -> None:
         self._commit = commit
+        self._observe = observe
         self._batch_max = batch_max
         self._size = size
         self._bytes_max = bytes_max
@@ -129,6 +132,7 @@ class Batcher(Generic[T, R]):
         return batch
 
     async def _commit_batch(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        started = time.perf_counter()
         try:
             results = await asyncio.wait_for(self._commit([i for i, _ in batch]), self._timeout)
         except Exception as exc:  # every caller of the batch learns it failed
@@ -138,6 +142,8 @@ class Batcher(Generic[T, R]):
                 if not future.done():
                     future.set_exception(_fresh(exc))  # one instance per waiting caller
             return
+        if self._observe is not None:
+            self._observe(len(batch), time.perf_counter() - started)
         for (_, future), result in zip(batch, results, strict=True):
             if future.done():  # the request may have given up; the work is done anyway
                 continue
@@ -179,6 +185,7 @@ class GroupCommit:
         timeout: float = 30.0,
         on_commit: Callable[[Sequence[NewEvent]], None] | None = None,
         max_inflight: int = 1,
+        observe: Callable[[int, float], None] | None = None,
     ) -> None:
         # max_inflight: SQLite has one writer; PostgreSQL overlaps one batch's commit with the
         # next one's insert (duplicates across concurrent batches: the unique index).
@@ -195,6 +202,7 @@ class GroupCommit:
             max_inflight=max_inflight,
             size=_payload_size,
             bytes_max=BATCH_BYTES_MAX,
+            observe=observe,
         )
 
     def start(self) -> None:

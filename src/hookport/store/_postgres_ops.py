@@ -17,7 +17,7 @@ from hookport.events import AppendResult, NewEvent
 from hookport.store._caps import Candidate, Room, capped_rooms, choose
 from hookport.store._queries import query
 from hookport.store._rows import INSERT_COLUMNS, dedupe_key, insert_row, merge_done
-from hookport.store.base import Finish, LeaseRequest
+from hookport.store.base import LEASE_EXPIRED, Finish, LeaseRequest
 
 Conn = asyncpg.Connection | PoolConnectionProxy
 LeaseKey = tuple[str, str]  # (event id, lease owner)
@@ -124,6 +124,7 @@ async def claim(
         chosen,
         request.owner,
         request.now + request.lease_seconds,
+        LEASE_EXPIRED,
     )
 
 

@@ -21,7 +21,7 @@ from hookport.store._rows import (
     insert_row,
     merge_done,
 )
-from hookport.store.base import Finish, LeaseRequest
+from hookport.store.base import LEASE_EXPIRED, Finish, LeaseRequest
 
 log = logging.getLogger("hookport.store")
 
@@ -116,6 +116,7 @@ def lease(conn: Connection, request: LeaseRequest) -> list[Event]:
         "seqs": json.dumps(picked),
         "owner": request.owner,
         "until": now + request.lease_seconds,
+        "expired": LEASE_EXPIRED,
     }
     rows = conn.execute(q("lease_claim"), claim).fetchall()
     rows.sort(key=lambda row: row["seq"])

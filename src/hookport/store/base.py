@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hookport.events import AppendResult, Event, EventStatus, HandlerOutcome, NewEvent
+from hookport.metrics import EndpointCount, StoreOp
 
 MAX_LIST = 1000
 """The most events one list call returns (pages beyond it use ``before_id``)."""
@@ -116,6 +117,22 @@ class Finish:
         return cls(event_id, owner, outcomes, EventStatus.DEAD, None, error)
 
 
+LEASE_EXPIRED = "lease expired before the attempt finished (its worker stopped or lost the store)"
+"""``Event.last_error`` of an event claimed again after its lease expired (set by the claim)."""
+
+
+class StoreObserver(Protocol):
+    """What a store reports about itself (:class:`hookport.metrics.Metrics` is one)."""
+
+    def committed(self, op: StoreOp, size: int, seconds: float) -> None:
+        """A group-committed batch of ``size`` items took ``seconds``."""
+        ...
+
+    def store_failed(self, op: StoreOp, unavailable: bool) -> None:
+        """An operation failed (``unavailable``: could not commit or reach the store)."""
+        ...
+
+
 class Store(Protocol):
     """Durable event storage and the work queue over it."""
 
@@ -191,6 +208,10 @@ class Store(Protocol):
 
     async def counts(self) -> dict[EventStatus, int]:
         """Number of events per status."""
+        ...
+
+    async def endpoint_counts(self, now: float) -> builtins.list[EndpointCount]:
+        """Events per endpoint and status, with when the oldest due one became due (one query)."""
         ...
 
     async def next_due(self, now: float) -> float | None:

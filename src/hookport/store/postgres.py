@@ -21,19 +21,20 @@ import asyncio
 import builtins
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import asyncpg
 
-from hookport.errors import StoreUnavailable
+from hookport.errors import StoreError, StoreUnavailable
 from hookport.events import AppendResult, Event, EventStatus, NewEvent
+from hookport.metrics import EndpointCount, StoreOp
 from hookport.store import _postgres_ops as ops
 from hookport.store import migrate
 from hookport.store._batch import Batcher, GroupCommit, Wakeup
 from hookport.store._pgconn import Listener, driver_errors
 from hookport.store._postgres_ops import Conn
 from hookport.store._rows import attempt_from_row, event_from_row
-from hookport.store.base import EventFilter, Finish, LeaseRequest, Pause
+from hookport.store.base import EventFilter, Finish, LeaseRequest, Pause, StoreObserver
 
 log = logging.getLogger("hookport.store")
 
@@ -52,9 +53,12 @@ class PostgresStore:
         queue_max: int = 10_000,
         connect_timeout: float = 3.0,
         command_timeout: float = 10.0,
+        observer: StoreObserver | None = None,
     ) -> None:
-        """``dsn``: a libpq URL; extra query parameters become server settings."""
+        """``dsn``: a libpq URL; extra query parameters become server settings. ``observer``
+        is told of commits and failures (metrics)."""
         self._dsn = dsn
+        self._observer = observer
         self._pool_size = pool_size
         self._batch_max = batch_max
         self._queue_max = queue_max
@@ -105,6 +109,7 @@ class PostgresStore:
             timeout=self._connect_timeout + self._command_timeout,
             on_commit=self._after_append,
             max_inflight=3,
+            observe=self._observed("append"),
         )
         self._batcher.start()
         self._finisher = Batcher(  # two batches in flight: one commits while the next locks
@@ -112,6 +117,7 @@ class PostgresStore:
             batch_max=self._batch_max,
             name="hookport-postgres-outcomes",
             max_inflight=2,
+            observe=self._observed("finish"),
         )
         self._finisher.start()
         self._listener.start()
@@ -131,17 +137,28 @@ class PostgresStore:
                 await asyncio.wait_for(pool.close(), self._command_timeout)
             pool.terminate()
 
-    @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Conn]:
-        if self._pool is None:
-            raise StoreUnavailable("store is not open")
-        with driver_errors():
-            async with self._pool.acquire(timeout=self._connect_timeout + 1) as conn:
-                yield conn
+    def _observed(self, op: StoreOp) -> Callable[[int, float], None] | None:
+        observer = self._observer
+        if observer is None:
+            return None
+        return lambda size, seconds: observer.committed(op, size, seconds)
 
     @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[Conn]:
-        async with self._connection() as conn, conn.transaction():
+    async def _connection(self, op: StoreOp = "write") -> AsyncIterator[Conn]:
+        if self._pool is None:
+            raise StoreUnavailable("store is not open")
+        try:
+            with driver_errors():
+                async with self._pool.acquire(timeout=self._connect_timeout + 1) as conn:
+                    yield conn
+        except StoreError as exc:
+            if self._observer is not None:
+                self._observer.store_failed(op, isinstance(exc, StoreUnavailable))
+            raise
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self, op: StoreOp = "write") -> AsyncIterator[Conn]:
+        async with self._connection(op) as conn, conn.transaction():
             yield conn
 
     # -- wake-ups ----------------------------------------------------------------------------
@@ -160,7 +177,7 @@ class PostgresStore:
 
     async def _commit_batch(self, events: Sequence[NewEvent]) -> list[AppendResult]:
         notify = any(e.status == EventStatus.QUEUED for e in events)
-        async with self._connection() as conn:
+        async with self._connection("append") as conn:
             return await ops.insert_batch(conn, events, notify)
 
     def _after_append(self, events: Sequence[NewEvent]) -> None:
@@ -174,7 +191,7 @@ class PostgresStore:
         caps = dict(request.limits or {})
         wanted = None if request.endpoints is None else list(request.endpoints)
         scoped = {e: c for e, c in caps.items() if wanted is None or e in wanted}
-        async with self._connection() as conn:
+        async with self._connection("lease") as conn:
             if scoped:  # caps are counted and claimed under one transaction's advisory lock
                 async with conn.transaction():
                     chosen = await ops.choose_capped(conn, scoped, request)
@@ -196,7 +213,7 @@ class PostgresStore:
 
     async def _commit_finishes(self, items: Sequence[Finish]) -> list[bool]:
         # Outcomes of concurrent handlers share one transaction and three statements.
-        async with self._transaction() as conn:
+        async with self._transaction("finish") as conn:
             return await ops.finish_many(conn, items)
 
     async def release(self, event_ids: Sequence[str], owner: str) -> None:
@@ -250,7 +267,7 @@ class PostgresStore:
 
     async def get(self, event_id: str) -> Event | None:
         """One event with its attempts and recorded response."""
-        async with self._connection() as conn, conn.transaction(isolation="repeatable_read"):
+        async with self._connection("read") as conn, conn.transaction(isolation="repeatable_read"):
             row = await conn.fetchrow(ops.q("get_event"), event_id)
             if row is None:
                 return None
@@ -260,7 +277,7 @@ class PostgresStore:
     async def list(self, filter: EventFilter) -> builtins.list[Event]:
         """Events matching ``filter``, newest first (attempts not loaded)."""
         status = None if filter.status is None else str(filter.status)
-        async with self._connection() as conn:
+        async with self._connection("read") as conn:
             rows = await conn.fetch(
                 ops.q("list_events"),
                 filter.endpoint,
@@ -274,20 +291,26 @@ class PostgresStore:
 
     async def ids_with_status(self, status: EventStatus, limit: int = 10_000) -> builtins.list[str]:
         """Ids of events in ``status``, oldest first."""
-        async with self._connection() as conn:
+        async with self._connection("read") as conn:
             return [r[0] for r in await conn.fetch(ops.q("ids_with_status"), str(status), limit)]
 
     async def counts(self) -> dict[EventStatus, int]:
         """Number of events per status (every status present, zero if none)."""
-        async with self._connection() as conn:
+        async with self._connection("read") as conn:
             rows = await conn.fetch(ops.q("counts"))
         counts = dict.fromkeys(EventStatus, 0)
         counts.update({EventStatus(r[0]): r[1] for r in rows})
         return counts
 
+    async def endpoint_counts(self, now: float) -> builtins.list[EndpointCount]:
+        """Events per endpoint and status, and when the oldest due one became due."""
+        async with self._connection("read") as conn:
+            rows = await conn.fetch(ops.q("endpoint_counts"), now)
+        return [EndpointCount(r[0], r[1], r[2], r[3]) for r in rows]
+
     async def next_due(self, now: float) -> float | None:
         """When the next event becomes due (``now`` if one is due already), or None."""
-        async with self._connection() as conn:
+        async with self._connection("read") as conn:
             due: float | None = await conn.fetchval(ops.q("next_due"), now)
         return None if due is None else max(due, now)
 
@@ -296,5 +319,5 @@ class PostgresStore:
         failed moments ago (readiness must not say yes while writes fail)."""
         if self._batcher is not None:
             self._batcher.check_recent()
-        async with self._connection() as conn:
+        async with self._connection("read") as conn:
             await conn.fetchval(ops.q("ping"))

@@ -31,11 +31,12 @@ from typing import Any, Literal, TypeVar
 
 from hookport.errors import StoreError, StoreUnavailable
 from hookport.events import AppendResult, Event, EventStatus, NewEvent
+from hookport.metrics import EndpointCount, StoreOp
 from hookport.observability import LogLimiter
 from hookport.store import _sqlite_ops as ops
 from hookport.store import migrate
 from hookport.store._batch import Batcher, GroupCommit, Wakeup
-from hookport.store.base import EventFilter, Finish, LeaseRequest, Pause
+from hookport.store.base import EventFilter, Finish, LeaseRequest, Pause, StoreObserver
 
 log = logging.getLogger("hookport.store")
 
@@ -55,8 +56,11 @@ class SqliteStore:
         queue_max: int = 10_000,
         busy_timeout: float = 3.0,
         on_connect: Callable[[Connection], None] | None = None,
+        observer: StoreObserver | None = None,
     ) -> None:
-        """``on_connect`` runs on each new connection (writer first) after hookport's pragmas."""
+        """``on_connect`` runs on each new connection (writer first) after hookport's pragmas;
+        ``observer`` is told of commits and failures (metrics)."""
+        self._observer = observer
         self.path = Path(path)
         self._synchronous = synchronous
         self._busy_timeout = busy_timeout
@@ -85,18 +89,22 @@ class SqliteStore:
     async def _open(self) -> None:
         self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="hookport-sqlite-writer")
         self._reader_pool = ThreadPoolExecutor(1, thread_name_prefix="hookport-sqlite-reader")
-        self._writer = await self._call(self._writer_pool, self._connect, False)
-        await self._call(self._writer_pool, migrate.sqlite_migrate, self._writer)
-        self._reader = await self._call(self._reader_pool, self._connect, True)
+        self._writer = await self._call(self._writer_pool, self._connect, False, op="write")
+        await self._call(self._writer_pool, migrate.sqlite_migrate, self._writer, op="write")
+        self._reader = await self._call(self._reader_pool, self._connect, True, op="read")
         self._batcher = GroupCommit(
             self._commit_batch,
             batch_max=self._batch_max,
             queue_max=self._queue_max,
             on_commit=self._after_append,
+            observe=self._observed("append"),
         )
         self._batcher.start()
         self._finisher = Batcher(
-            self._commit_finishes, batch_max=self._batch_max, name="hookport-sqlite-outcomes"
+            self._commit_finishes,
+            batch_max=self._batch_max,
+            name="hookport-sqlite-outcomes",
+            observe=self._observed("finish"),
         )
         self._finisher.start()
 
@@ -151,24 +159,40 @@ class SqliteStore:
 
     # -- plumbing --------------------------------------------------------------------------
 
-    async def _call(self, pool: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> T:
+    def _observed(self, op: StoreOp) -> Callable[[int, float], None] | None:
+        observer = self._observer
+        if observer is None:
+            return None
+        return lambda size, seconds: observer.committed(op, size, seconds)
+
+    def _failed(self, op: StoreOp, unavailable: bool) -> None:
+        if self._observer is not None:
+            self._observer.store_failed(op, unavailable)
+
+    async def _call(
+        self, pool: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any, op: StoreOp
+    ) -> T:
         if pool is None:
             raise StoreUnavailable("store is not open")
         try:
             return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
         except sqlite3.IntegrityError as exc:
+            self._failed(op, False)
             raise StoreError(f"sqlite: {exc}") from exc
         except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
+            self._failed(op, True)
             # Details for operators only, at most a line per 5 s (a full disk fails every write).
             fields = {"error": str(exc)}
             self._unavailable.log(logging.WARNING, str(exc), "sqlite store unavailable", fields)
             raise StoreUnavailable("store cannot commit, retry later") from exc
 
-    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._call(self._writer_pool, ops.transaction, self._writer, fn, *args)
+    async def _write(self, fn: Callable[..., T], *args: Any, op: StoreOp = "write") -> T:
+        return await self._call(
+            self._writer_pool, ops.transaction, self._writer, fn, *args, op=op
+        )
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._call(self._reader_pool, fn, self._reader, *args)
+        return await self._call(self._reader_pool, fn, self._reader, *args, op="read")
 
     # -- appends ---------------------------------------------------------------------------
 
@@ -179,7 +203,7 @@ class SqliteStore:
         return await self._batcher.append(event)
 
     async def _commit_batch(self, events: Sequence[NewEvent]) -> list[AppendResult]:
-        return await self._write(ops.insert_batch, events)
+        return await self._write(ops.insert_batch, events, op="append")
 
     def _after_append(self, events: Sequence[NewEvent]) -> None:
         if any(e.status == EventStatus.QUEUED for e in events):
@@ -189,7 +213,7 @@ class SqliteStore:
 
     async def lease(self, request: LeaseRequest) -> list[Event]:
         """Claim due events for ``request.owner`` (see :class:`LeaseRequest`)."""
-        return await self._write(ops.lease, request)
+        return await self._write(ops.lease, request, op="lease")
 
     async def finish(self, finish: Finish) -> bool:
         """Record the attempt's outcomes and the event's new status; False if the lease was lost."""
@@ -199,7 +223,7 @@ class SqliteStore:
 
     async def _commit_finishes(self, items: Sequence[Finish]) -> list[bool]:
         # Outcomes of concurrent handlers share one transaction: one fsync, not one each.
-        return await self._write(ops.finish_many, items)
+        return await self._write(ops.finish_many, items, op="finish")
 
     async def renew(self, owner: str, event_ids: Sequence[str], until: float) -> None:
         """Extend the leases ``owner`` holds on ``event_ids``."""
@@ -277,6 +301,11 @@ class SqliteStore:
         counts = dict.fromkeys(EventStatus, 0)
         counts.update({EventStatus(row[0]): row[1] for row in rows})
         return counts
+
+    async def endpoint_counts(self, now: float) -> builtins.list[EndpointCount]:
+        """Events per endpoint and status, and when the oldest due one became due."""
+        rows = await self._read(ops.fetchall, ops.q("endpoint_counts"), {"now": now})
+        return [EndpointCount(r[0], r[1], r[2], r[3]) for r in rows]
 
     async def next_due(self, now: float) -> float | None:
         """When the next event becomes due (``now`` if one is due already), or None."""

@@ -127,7 +127,8 @@ LIMIT $3;
 
 -- name: lease_claim
 -- $1 now, $2 endpoints (NULL: all), $3 capped endpoints (excluded here), $4 limit,
--- $5 seqs already chosen for capped endpoints, $6 owner, $7 lease expiry.
+-- $5 seqs already chosen for capped endpoints, $6 owner, $7 lease expiry, $8 the last_error
+-- of an event claimed after its lease expired (store/base.py LEASE_EXPIRED).
 -- With endpoints (every worker process names its own), each endpoint's oldest due events come
 -- from an ordered scan of events_pending_endpoint, merged by seq: the scan stops after $4 rows
 -- whatever the table statistics say. (One scan with endpoint = ANY (...) would read every
@@ -191,7 +192,8 @@ UPDATE events AS e
 SET status = 'processing',
     attempt = e.attempt + 1,
     lease_owner = $6,
-    lease_expires_at = $7
+    lease_expires_at = $7,
+    last_error = CASE WHEN e.status = 'processing' THEN $8 ELSE e.last_error END
 FROM picked
 WHERE e.seq = picked.seq
   AND (e.status = 'queued'
@@ -323,6 +325,18 @@ UNION ALL
 SELECT 'done', count(*) FROM events WHERE status = 'done'
 UNION ALL
 SELECT 'dead', count(*) FROM events WHERE status = 'dead';
+
+-- name: endpoint_counts
+-- The metrics' one grouped query (cached by the scrape): events per endpoint and status, and
+-- when the oldest of them that is due now became due.
+SELECT endpoint, status, count(*) AS n,
+       min(CASE
+           WHEN status = 'queued' THEN coalesce(next_attempt_at, received_at)
+           WHEN status = 'retrying' AND next_attempt_at <= $1 THEN next_attempt_at
+           WHEN status = 'processing' AND lease_expires_at <= $1 THEN lease_expires_at
+       END) AS due_since
+FROM events
+GROUP BY endpoint, status;
 
 -- name: next_due
 SELECT min(t) FROM (

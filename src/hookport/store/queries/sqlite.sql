@@ -86,11 +86,14 @@ ORDER BY seq
 LIMIT :limit;
 
 -- name: lease_claim
+-- An event claimed while 'processing' had its lease expire: last_error says so (:expired,
+-- store/base.py LEASE_EXPIRED), which the worker counts (hookport_lease_expiries_total).
 UPDATE events
 SET status = 'processing',
     attempt = attempt + 1,
     lease_owner = :owner,
-    lease_expires_at = :until
+    lease_expires_at = :until,
+    last_error = CASE WHEN status = 'processing' THEN :expired ELSE last_error END
 WHERE seq IN (SELECT value FROM json_each(:seqs))
 RETURNING seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
     query_string, headers, body, params, sender, source_ip, status, attempt, next_attempt_at,
@@ -185,6 +188,18 @@ DELETE FROM events WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 
 
 -- name: counts
 SELECT status, count(*) AS n FROM events GROUP BY status;
+
+-- name: endpoint_counts
+-- The metrics' one grouped query (cached by the scrape): events per endpoint and status, and
+-- when the oldest of them that is due now became due.
+SELECT endpoint, status, count(*) AS n,
+       min(CASE
+           WHEN status = 'queued' THEN coalesce(next_attempt_at, received_at)
+           WHEN status = 'retrying' AND next_attempt_at <= :now THEN next_attempt_at
+           WHEN status = 'processing' AND lease_expires_at <= :now THEN lease_expires_at
+       END) AS due_since
+FROM events
+GROUP BY endpoint, status;
 
 -- name: next_due
 SELECT min(t) FROM (
