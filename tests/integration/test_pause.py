@@ -83,6 +83,11 @@ async def test_paused_receiver_under_load_stores_all_runs_none_then_resumes_in_o
 
         assert await app.ops.resume("inbox") is True
         await wait_for(lambda: len(ran) == LOAD, 60, "every held event to run")
+        # The last handler has run; its outcome commits a moment later.
+        deadline = time.monotonic() + 10
+        while (await app.ops.stats())["done"] < LOAD:
+            assert time.monotonic() < deadline, "the last outcome was never recorded"
+            await asyncio.sleep(0.01)
         arrival = await app.store.ids_with_status(EventStatus.DONE)
         assert ran == arrival  # concurrency=1: one at a time, in arrival order
         assert sorted(ran) == sorted(accepted)
