@@ -9,8 +9,10 @@ session (see :mod:`hookport.admin.auth`). Every answer carries the security head
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from importlib import metadata
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from hookport.admin.auth import AdminAuth
 from hookport.admin.dashboard import Dashboard
+from hookport.admin.openapi import openapi_spec, operations
 from hookport.admin.session import SECURITY_HEADERS
 from hookport.config import parse_duration
 from hookport.errors import HTTPError, NotFoundError, StoreUnavailable
@@ -50,6 +53,8 @@ class AdminAPI:
             Route("/health", self.health),
             Route("/ready", self.ready),
             Route("/metrics", self.metrics_text),
+            Route("/api/", self.index),
+            Route("/api/openapi.json", self.openapi),
             Route("/api/routes", self.guarded(self.list_routes)),
             Route("/api/stats", self.guarded(self.stats)),
             Route("/api/events", self.guarded(self.list_events)),
@@ -64,6 +69,7 @@ class AdminAPI:
         dashboard session (whose POSTs need ``X-CSRF-Token`` and a same-origin ``Origin``).
         A client with 5 failed tokens within 60 s is answered 429 for the rest of the minute."""
 
+        @functools.wraps(handler)
         async def wrapper(request: Request) -> Response:
             auth = self.auth
             if not auth.token:
@@ -100,6 +106,30 @@ class AdminAPI:
         body = {"status": "ok" if ok else "unavailable", "reason": reason}
         return JSONResponse(body, status_code=200 if ok else 503)
 
+    async def index(self, request: Request) -> Response:
+        """The API's index: where its description is, and every operation (no token needed)."""
+        spec = self.spec(request)
+        return JSONResponse(
+            {
+                "name": spec["info"]["title"],
+                "openapi": f"{request.scope.get('root_path', '')}/api/openapi.json",
+                "authentication": "Authorization: Bearer <admin token>",
+                "operations": [
+                    {"method": method, "path": path, "summary": op["summary"]}
+                    for method, path, op in operations(spec)
+                ],
+            }
+        )
+
+    async def openapi(self, request: Request) -> Response:
+        """The OpenAPI 3.1 description of this API, generated from its routes (no token needed)."""
+        return JSONResponse(self.spec(request))
+
+    def spec(self, request: Request) -> dict[str, Any]:
+        """The OpenAPI document with paths under the mount this request came through."""
+        prefix = request.scope.get("root_path", "") or "/_hookport"
+        return openapi_spec(self.routes(), prefix=prefix, version=_version())
+
     async def metrics_text(self, request: Request) -> Response:
         """Prometheus exposition (the pause gauge from a fresh read of the pause table)."""
         await self.ops.paused()
@@ -109,7 +139,23 @@ class AdminAPI:
         )
 
     async def list_events(self, request: Request) -> Response:
-        """``GET api/events?endpoint=&status=&type=&since=&limit=&before=``."""
+        """List recorded events, newest first.
+
+        ``GET api/events?endpoint=&status=&type=&since=&limit=&before=``; page on with
+        ``before=<the last id>``.
+        ---
+        parameters:
+          - {name: endpoint, in: query, schema: {type: string}, description: endpoint name}
+          - name: status
+            in: query
+            schema: {type: string, enum: [queued, processing, done, retrying, dead]}
+          - {name: type, in: query, schema: {type: string}, description: event type}
+          - {name: since, in: query, schema: {type: number}, description: Unix time}
+          - {name: limit, in: query, schema: {type: integer, default: 50}}
+          - {name: before, in: query, schema: {type: string}, description: event id to page on}
+        responses:
+          "400": {description: a query parameter that does not parse}
+        """
         q = request.query_params
         try:
             status = EventStatus(q["status"]) if q.get("status") else None
@@ -129,25 +175,45 @@ class AdminAPI:
         return JSONResponse({"events": [self.ops.summary(e, paused) for e in events]})
 
     async def show_event(self, request: Request) -> Response:
-        """``GET api/events/{id}``: one event with attempts and response."""
+        """One event with its headers, body, attempts and response.
+        ---
+        responses:
+          "404": {description: no such event}
+        """
         event = await self.ops.get_event(request.path_params["event_id"])
         if event is None:
             return _error(404, "no such event")
         return JSONResponse(self.ops.detail(event, await self.ops.paused()))
 
     async def replay(self, request: Request) -> Response:
-        """``POST api/events/{id}/replay``."""
+        """Run one event's handlers again (it is queued; answers ``{"replayed": n}``).
+        ---
+        responses:
+          "404": {description: no such event}
+        """
         done = await self.ops.replay([request.path_params["event_id"]])
         if not done:
             return _error(404, "no such event")
         return JSONResponse({"replayed": done})
 
     async def list_routes(self, request: Request) -> Response:
-        """``GET api/routes``: every endpoint in match precedence, with its state."""
+        """Every endpoint in match precedence, with its verification and state."""
         return JSONResponse({"routes": await self.ops.route_states()})
 
     async def pause(self, request: Request) -> Response:
-        """``POST api/endpoints/{name}/pause``, optional JSON body ``{"for": "30m"}``."""
+        """Pause an endpoint: receivers keep storing and acknowledging, workers hold its events.
+
+        Optional JSON body ``{"for": "30m"}``: the pause lifts itself after that long.
+        ---
+        requestBody:
+          required: false
+          content:
+            application/json:
+              schema: {type: object, properties: {for: {type: string, example: 30m}}}
+        responses:
+          "400": {description: the body is not JSON or not a duration}
+          "404": {description: no such endpoint}
+        """
         try:
             body = json.loads(await request.body() or b"{}")
             duration = body.get("for") if isinstance(body, dict) else None
@@ -162,7 +228,11 @@ class AdminAPI:
         return JSONResponse({"endpoint": pause.endpoint, **pause_fields(pause)})
 
     async def resume(self, request: Request) -> Response:
-        """``POST api/endpoints/{name}/resume``: ``{"endpoint", "state", "was_paused"}``."""
+        """Resume a paused endpoint; answers ``{"endpoint", "state", "was_paused"}``.
+        ---
+        responses:
+          "404": {description: no such endpoint}
+        """
         name = request.path_params["name"]
         try:
             lifted = await self.ops.resume(name)
@@ -171,8 +241,16 @@ class AdminAPI:
         return JSONResponse({"endpoint": name, "state": "active", "was_paused": lifted})
 
     async def stats(self, request: Request) -> Response:
-        """``GET api/stats``: events per status."""
+        """The number of events per status."""
         return JSONResponse({"events": await self.ops.stats()})
+
+
+@functools.cache
+def _version() -> str:
+    try:
+        return metadata.version("hookport")
+    except metadata.PackageNotFoundError:  # running from a source tree without metadata
+        return "0"
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
