@@ -88,7 +88,10 @@ def _operation(path: str, method: str, func: Any, generator: SchemaGenerator) ->
         operation["responses"].update(
             {
                 "401": _error_response("missing or invalid admin token"),
-                "403": _error_response("admin API disabled: no admin token configured"),
+                "403": _error_response(
+                    "admin API disabled (no admin token), or a session POST without CSRF token"
+                ),
+                "429": _error_response("too many failed tokens from this client (Retry-After)"),
                 "503": _error_response("the store is unavailable (with Retry-After)"),
             }
         )
