@@ -9,7 +9,9 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from hookport.errors import PayloadError, PayloadTooLarge, ServerBusy, UnsupportedEncoding
-from hookport.types import MultiMapping
+from hookport.events import check_json
+from hookport.forms import FORM_TYPE, is_json_type, media_type
+from hookport.types import BodyFormat, IncomingRequest, MultiMapping
 
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
@@ -167,3 +169,37 @@ async def read_body(
 
 class ClientDisconnected(Exception):
     """The client went away before the body was read."""
+
+
+def check_format(rule: BodyFormat, request: IncomingRequest) -> None:
+    """Refuse a receiver's body that is not what its provider sends (``PayloadError``: 400).
+
+    Runs after verification and before storing, so a delivery whose handler could only fail
+    on ``event.json`` is never acknowledged. See :data:`hookport.types.BodyFormat`.
+    """
+    if rule == "any":
+        return
+    if rule == "json":
+        check_json(request.body)
+        return
+    if not request.body and request.method in ("GET", "HEAD"):
+        return
+    media = media_type(request.headers.get("content-type"))
+    if is_json_type(media):
+        check_json(request.body)
+    elif media == FORM_TYPE:
+        form = request.form  # a form that is not UTF-8 is refused here
+        if rule == "json_or_payload":
+            payload = form.get("payload")
+            if not isinstance(payload, str):
+                raise PayloadError(
+                    "a form delivery must carry its JSON in the 'payload' field "
+                    "(or send Content-Type: application/json)"
+                )
+            check_json(payload.encode("utf-8"))
+    else:
+        shown = media or "none"
+        raise PayloadError(
+            f"Content-Type {shown} is not accepted here: send application/json "
+            "or application/x-www-form-urlencoded"
+        )

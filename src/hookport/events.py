@@ -9,12 +9,12 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import parse_qsl
 
 import orjson
 
 from hookport.errors import PayloadError
-from hookport.types import JSON
+from hookport.forms import FormFields, UploadedFile, parse_form
+from hookport.types import JSON, MultiMapping
 
 EventKind = Literal["receiver", "route"]
 
@@ -164,12 +164,24 @@ class Event:
         return self._cache["json"]  # type: ignore[no-any-return]
 
     @property
-    def form(self) -> dict[str, list[str]]:
-        """URL-encoded form fields of the body."""
-        fields: dict[str, list[str]] = {}
-        for key, value in parse_qsl(self.text, keep_blank_values=True):
-            fields.setdefault(key, []).append(value)
-        return fields
+    def form(self) -> FormFields:
+        """URL-encoded or multipart fields (files excluded; see :attr:`files`), as a route's
+        ``request.form``; ``PayloadError`` for a malformed multipart body."""
+        return self._parse_form()[0]
+
+    @property
+    def files(self) -> list[UploadedFile]:
+        """Files uploaded in a multipart form (field, filename, content type, size, content)."""
+        return self._parse_form()[1]
+
+    def form_param(self, name: str = "payload") -> JSON:
+        """A JSON document carried in one form field (GitHub's form content type)."""
+        return form_param(self.form, name)
+
+    def _parse_form(self) -> tuple[FormFields, list[UploadedFile]]:
+        if "form" not in self._cache:
+            self._cache["form"] = parse_form(self.header("content-type") or "", self.body)
+        return self._cache["form"]  # type: ignore[no-any-return]
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """The first value of header ``name`` (case-insensitive)."""
@@ -199,6 +211,14 @@ def parse_json(body: bytes) -> JSON:
         ) from None
     except RecursionError:  # pragma: no cover - guarded by _nesting_exceeds
         raise PayloadError("JSON nesting is too deep") from None
+
+
+def form_param(form: MultiMapping, name: str) -> JSON:
+    """The JSON document in form field ``name``; ``PayloadError`` if missing or not JSON."""
+    value = form.get(name)
+    if not isinstance(value, str):
+        raise PayloadError(f"form field {name!r} is missing")
+    return parse_json(value.encode("utf-8"))
 
 
 def check_json(body: bytes) -> None:

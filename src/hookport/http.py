@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.datastructures import FormData, QueryParams
+from starlette.datastructures import QueryParams
 
 from hookport.errors import HTTPError, PayloadError, StoreUnavailable
-from hookport.events import parse_json
-from hookport.forms import UploadedFile, parse_form
+from hookport.events import form_param, parse_json
+from hookport.forms import FormFields, UploadedFile, parse_form
 from hookport.types import JSON
 
 __all__ = ["HTTPError", "Request", "Response", "UnsupportedReturn", "UploadedFile"]
@@ -203,7 +203,7 @@ class Request:
         return self._cache["json"]  # type: ignore[no-any-return]
 
     @property
-    def form(self) -> FormData:
+    def form(self) -> FormFields:
         """URL-encoded or multipart fields (files excluded; see :attr:`files`)."""
         return self._parse_form()[0]
 
@@ -214,12 +214,9 @@ class Request:
 
     def form_param(self, name: str = "payload") -> JSON:
         """A JSON document carried in one form field (GitHub's form content type)."""
-        value = self.form.get(name)
-        if not isinstance(value, str):
-            raise PayloadError(f"form field {name!r} is missing")
-        return parse_json(value.encode("utf-8"))
+        return form_param(self.form, name)
 
-    def _parse_form(self) -> tuple[FormData, list[UploadedFile]]:
+    def _parse_form(self) -> tuple[FormFields, list[UploadedFile]]:
         if "form" not in self._cache:
             self._cache["form"] = parse_form(self.headers.get("content-type") or "", self.body)
         return self._cache["form"]  # type: ignore[no-any-return]

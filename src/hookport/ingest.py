@@ -17,7 +17,7 @@ from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
 from hookport.assembly import Assembly, Endpoint, ReceiverEndpoint, RouteEndpoint
-from hookport.body import BodyBudget, BodyHold, ClientDisconnected, read_body
+from hookport.body import BodyBudget, BodyHold, ClientDisconnected, check_format, read_body
 from hookport.context import Context
 from hookport.errors import (
     EndpointPaused,
@@ -35,7 +35,6 @@ from hookport.events import (
     NewEvent,
     RecordedResponse,
     check_delivery_id,
-    check_json,
     check_storable,
     fallback_delivery_id,
     fallback_event_type,
@@ -226,8 +225,12 @@ class Ingest:
     async def _receive(
         self, ep: ReceiverEndpoint, request: Request, verified: Verified, send: Send
     ) -> int:
-        if ep.verifier is not None and ep.verifier.requires_json:
-            check_json(request.body)  # a provider that sends JSON: anything else is a 400
+        if ep.verifier is not None:  # what the provider sends, else a 400: nothing stored
+            check_format(ep.verifier.body_format, request)
+        event_id = new_event_id()
+        # The answer is known before the commit (ids are hex: no JSON encoder needed), so it
+        # is stored with the delivery, as invenio's Event.response / response_headers.
+        queued = b'{"id":"%s","status":"queued"}' % event_id.encode()
         event = self._new_event(
             ep,
             request,
@@ -236,18 +239,19 @@ class Ingest:
             type=self._event_type(ep, request, verified),
             delivery_id=self._delivery_id(ep, request, verified),
             ordered=ep.ordered,
+            id=event_id,
+            response=RecordedResponse(202, _queued_headers(queued), queued),
         )
         check_storable(event)
         stored = len(event.body) + sum(len(k) + len(v) for k, v in event.headers)
         if stored > self.max_body_size:  # headers count toward what one delivery may store
             raise PayloadTooLarge(self.max_body_size)
         result = await self.store.append(event)
-        # Ids are hex: the acknowledgement needs no JSON encoder.
-        if result.duplicate:
+        if result.duplicate:  # answered, not stored: the first delivery keeps its own answer
             body = b'{"id":"%s","status":"duplicate"}' % result.id.encode()
             await _send(send, 200, body, [_JSON_CT])
             return 200
-        await _send(send, 202, b'{"id":"%s","status":"queued"}' % result.id.encode(), [_JSON_CT])
+        await _send(send, 202, queued, [_JSON_CT])
         return 202
 
     def _event_type(
@@ -355,9 +359,10 @@ class Ingest:
         response: RecordedResponse | None = None,
         ordered: bool = False,
         body: bytes | None = None,
+        id: str | None = None,
     ) -> NewEvent:
         return NewEvent(
-            id=new_event_id(),
+            id=id or new_event_id(),
             kind=kind,
             plugin=ep.plugin.name,
             endpoint=ep.name,
@@ -406,6 +411,11 @@ class Ingest:
             [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.header_list()],
         )
         return response.status
+
+
+def _queued_headers(body: bytes) -> list[tuple[str, str]]:
+    """The headers of a receiver's acknowledgement, as :func:`_send` sends them."""
+    return [("content-type", "application/json"), ("content-length", str(len(body)))]
 
 
 async def _send(

@@ -30,6 +30,7 @@ from hookport.app import HookportApp, create_app
 from hookport.assembly import Endpoint
 from hookport.config import Settings, load_settings
 from hookport.events import Event
+from hookport.forms import guess_content_type
 from hookport.notify import RecordingNotifier
 from hookport.plugin import Plugin
 from hookport.routing import Match
@@ -61,6 +62,8 @@ def signed_request(
     """Sign ``body`` for ``endpoint`` as its sender would (fresh delivery id, timestamp now)."""
     path = path or endpoint.path
     extra = dict(headers or {})
+    if body and not any(k.lower() == "content-type" for k in extra):
+        extra["Content-Type"] = guess_content_type(body)  # as `hookport send` does
     query = ""
     if endpoint.verifier is not None:
         signed = endpoint.verifier.sign(

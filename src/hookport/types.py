@@ -8,9 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeAlias, overload, runtime_checkable
+from typing import Any, Literal, Protocol, TypeAlias, overload, runtime_checkable
 
 JSON: TypeAlias = dict[str, Any] | list[Any] | str | int | float | bool | None
+
+BodyFormat: TypeAlias = Literal["any", "json", "json_or_form", "json_or_payload"]
+"""What a receiver's body must be, checked after verification and before storing (else 400):
+
+- ``"any"``: not checked (Twilio's forms, Shopify's legacy XML, generic HMAC, tokens, ...);
+- ``"json"``: one strict JSON document, whatever the ``Content-Type`` (Stripe, GitLab, ...);
+- ``"json_or_form"``: a JSON document under a JSON ``Content-Type``, a UTF-8 form under
+  ``application/x-www-form-urlencoded``; any other type is refused (Slack);
+- ``"json_or_payload"``: as ``"json_or_form"``, and the form's ``payload`` field is a JSON
+  document (GitHub's and Gitea's form content type). A bodiless ``GET`` passes (Gitea's GET
+  deliveries carry the payload in the query).
+"""
 """A decoded JSON document."""
 
 
@@ -24,8 +36,8 @@ class MultiMapping(Protocol):
     """Read-only multi-valued mapping (headers, query strings, form fields).
 
     ``get`` returns the first value; ``getlist`` returns every value in arrival order. Header
-    mappings compare names case-insensitively. Starlette's ``Headers``, ``QueryParams`` and
-    ``FormData`` satisfy it.
+    mappings compare names case-insensitively. Starlette's ``Headers`` and ``QueryParams``
+    and hookport's ``FormFields`` satisfy it.
     """
 
     @overload
@@ -130,8 +142,8 @@ class Verifier(Protocol):
         ...
 
     @property
-    def requires_json(self) -> bool:
-        """True when the provider always sends JSON, so a non-JSON body is a 400."""
+    def body_format(self) -> BodyFormat:
+        """What a receiver's body must be before it is stored (else 400); see ``BodyFormat``."""
         ...
 
     def resolve(self, environ: Mapping[str, str]) -> Verifier:

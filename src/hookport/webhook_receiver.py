@@ -20,7 +20,7 @@ from hookport.errors import PayloadError, VerificationError
 from hookport.events import Event
 from hookport.http import HeaderMap, Request, Response
 from hookport.plugin import Plugin
-from hookport.types import IncomingRequest, Signed, Verified, Verifier
+from hookport.types import BodyFormat, IncomingRequest, Signed, Verified, Verifier
 
 
 @dataclass
@@ -171,9 +171,9 @@ class _CheckSignature:
         return f"{self.inner.scheme}+{own}" if self.inner is not None else own
 
     @property
-    def requires_json(self) -> bool:
+    def body_format(self) -> BodyFormat:
         """As the inner verifier."""
-        return self.inner.requires_json if self.inner is not None else False
+        return self.inner.body_format if self.inner is not None else "any"
 
     def resolve(self, environ: Mapping[str, str]) -> Verifier:
         """Resolve the inner verifier."""

@@ -173,6 +173,8 @@ def _render(event: dict[str, Any]) -> None:
     response = event.get("response")
     if response is not None:
         console.print(f"[bold]response[/bold] {response['status']}")
+        for name, value in response["headers"]:
+            console.print(f"  {name}: {value}", markup=False, highlight=False)
         console.print(response["body"], markup=False, highlight=False)
 
 

@@ -13,6 +13,7 @@ import httpx
 from hookport.app import HookportApp
 from hookport.cli._common import build, common_options, read_data, run
 from hookport.errors import HookportError
+from hookport.forms import guess_content_type
 from hookport.routing import Match
 from hookport.verify import SCHEMES, for_scheme
 
@@ -25,14 +26,6 @@ def _parse_headers(values: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"{raw!r} is not 'Name: value'", param_hint="-H")
         headers[name.strip()] = value.strip()
     return headers
-
-
-def _content_type(body: bytes) -> str:
-    try:
-        json.loads(body)
-    except ValueError:
-        return "application/octet-stream"
-    return "application/json"
 
 
 @click.command()
@@ -71,7 +64,7 @@ def send(
     ep = found.target
     extra = _parse_headers(headers)
     if body and not any(k.lower() == "content-type" for k in extra):
-        extra["Content-Type"] = _content_type(body)
+        extra["Content-Type"] = guess_content_type(body)
     base = (base_url or app.settings.server.base_url or "http://127.0.0.1").rstrip("/")
     url = base + path
     if ep.verifier is not None:

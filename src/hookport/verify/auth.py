@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import ClassVar, Self
 
 from hookport.errors import ConfigError, ForbiddenError, VerificationError
-from hookport.types import RequestHead, Signed, Verified
+from hookport.types import BodyFormat, RequestHead, Signed, Verified
 from hookport.verify._hmac import equal_any
 from hookport.verify.base import BaseVerifier, Draft, fail, header, read_env
 
@@ -56,7 +56,7 @@ class BasicVerifier(BaseVerifier):
     """HTTP Basic authentication; build it with :func:`hookport.verify.basic`."""
 
     scheme: ClassVar[str] = "basic"
-    requires_json: ClassVar[bool] = False
+    body_format: ClassVar[BodyFormat] = "any"
 
     credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     credentials_env: tuple[str, ...] = ()
@@ -134,7 +134,7 @@ class TokenVerifier(BaseVerifier):
     """Shared-token authentication; build it with :func:`hookport.verify.token`."""
 
     scheme: ClassVar[str] = "token"
-    requires_json: ClassVar[bool] = False
+    body_format: ClassVar[BodyFormat] = "any"
 
     tokens: tuple[Pair, ...] = field(default=(), repr=False)
     tokens_env: tuple[Pair, ...] = ()
@@ -240,7 +240,7 @@ class IpAllowVerifier(BaseVerifier):
     """
 
     scheme: ClassVar[str] = "ip_allow"
-    requires_json: ClassVar[bool] = False
+    body_format: ClassVar[BodyFormat] = "any"
 
     networks: tuple[IPNetwork, ...]
 

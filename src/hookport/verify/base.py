@@ -13,14 +13,22 @@ import binascii
 import dataclasses
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, ClassVar, NoReturn, Self
 
 import orjson
 
 from hookport.errors import ConfigError, HookportError, VerificationError
-from hookport.types import IncomingRequest, MultiMapping, RequestHead, Signed, Verified, Verifier
+from hookport.types import (
+    BodyFormat,
+    IncomingRequest,
+    MultiMapping,
+    RequestHead,
+    Signed,
+    Verified,
+    Verifier,
+)
 
 SecretInput = str | Sequence[str] | None
 """A secret as declared: one string, several (rotation), or none."""
@@ -161,7 +169,7 @@ class Draft:
 class BaseVerifier(ABC):
     """What every verifier shares, so that a provider module holds only its provider's logic.
 
-    A subclass is a frozen dataclass. It sets ``scheme`` and ``requires_json`` as class
+    A subclass is a frozen dataclass. It sets ``scheme`` and ``body_format`` as class
     attributes (or properties, when they depend on the instance), keeps its secrets in
     :class:`Secrets` fields, which the inherited :meth:`resolve` reads from the environment,
     and implements :meth:`verify` and :meth:`_sign`. It satisfies
@@ -175,8 +183,8 @@ class BaseVerifier(ABC):
 
     @property
     @abstractmethod
-    def requires_json(self) -> bool:
-        """True when the provider always sends JSON, so a non-JSON body is a 400."""
+    def body_format(self) -> BodyFormat:
+        """What a receiver's body must be before it is stored (else 400); see ``BodyFormat``."""
 
     def resolve(self, environ: Mapping[str, str]) -> Self:
         """A copy whose :class:`Secrets` fields hold the environment's values (or ``self``)."""
@@ -381,6 +389,22 @@ def form_field(request: IncomingRequest, name: str) -> str | None:
     except (HookportError, ValueError, LookupError):  # a malformed form is ingest's 400
         return None
     return value if isinstance(value, str) else None
+
+
+# Loosest to strictest, for the combinators. "json" counts as stricter than "json_or_payload"
+# although it refuses forms the other admits: combining a form provider with a JSON-only one
+# describes no real sender, so an order is all that is needed.
+_FORMATS: tuple[BodyFormat, ...] = ("any", "json_or_form", "json_or_payload", "json")
+
+
+def strictest(formats: Iterable[BodyFormat]) -> BodyFormat:
+    """The strictest body rule of several (``all_of``: every part's rule holds)."""
+    return max(formats, key=_FORMATS.index, default="any")
+
+
+def loosest(formats: Iterable[BodyFormat]) -> BodyFormat:
+    """The loosest body rule of several (``any_of``: any alternative may be the sender)."""
+    return min(formats, key=_FORMATS.index, default="any")
 
 
 def new_delivery_id() -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from hookport.types import IncomingRequest, Signed, Verified
+from hookport.types import BodyFormat, IncomingRequest, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
     BaseVerifier,
@@ -33,8 +33,8 @@ class BitbucketVerifier(BaseVerifier):
     """Verifies Bitbucket deliveries; build it with :func:`hookport.verify.bitbucket`."""
 
     scheme: ClassVar[str] = "bitbucket"
-    requires_json: ClassVar[bool] = True
-    """True: Bitbucket always sends JSON."""
+    body_format: ClassVar[BodyFormat] = "json"
+    """Bitbucket always sends JSON."""
     early_headers: ClassVar[tuple[str, ...]] = (SIGNATURE,)
 
     secret: Secrets

@@ -8,8 +8,8 @@ from functools import reduce
 from typing import Self
 
 from hookport.errors import ConfigError, ForbiddenError, VerificationError
-from hookport.types import IncomingRequest, RequestHead, Signed, Verified, Verifier
-from hookport.verify.base import BaseVerifier, Draft, join_scheme, precheck_of
+from hookport.types import BodyFormat, IncomingRequest, RequestHead, Signed, Verified, Verifier
+from hookport.verify.base import BaseVerifier, Draft, join_scheme, loosest, precheck_of, strictest
 
 
 def _check(verifiers: tuple[Verifier, ...], name: str) -> None:
@@ -32,9 +32,9 @@ class AllOf(BaseVerifier):
         return join_scheme("all_of", [v.scheme for v in self.verifiers])
 
     @property
-    def requires_json(self) -> bool:
-        """True when any part needs JSON."""
-        return any(v.requires_json for v in self.verifiers)
+    def body_format(self) -> BodyFormat:
+        """The strictest of the parts' (each part's rule must hold)."""
+        return strictest(v.body_format for v in self.verifiers)
 
     def resolve(self, environ: Mapping[str, str]) -> Self:
         """Resolve every part."""
@@ -80,9 +80,9 @@ class AnyOf(BaseVerifier):
         return join_scheme("any_of", [v.scheme for v in self.verifiers])
 
     @property
-    def requires_json(self) -> bool:
-        """True only when every alternative needs JSON."""
-        return all(v.requires_json for v in self.verifiers)
+    def body_format(self) -> BodyFormat:
+        """The loosest of the alternatives' (any one of them may be the sender)."""
+        return loosest(v.body_format for v in self.verifiers)
 
     def resolve(self, environ: Mapping[str, str]) -> Self:
         """Resolve every part."""

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hookport.errors import ConfigError
-from hookport.types import IncomingRequest, Reply, Signed, Verified
+from hookport.types import BodyFormat, IncomingRequest, Reply, Signed, Verified
 from hookport.verify import _ed25519
 from hookport.verify.base import (
     BaseVerifier,
@@ -85,8 +85,8 @@ class DiscordVerifier(BaseVerifier):
     """Verifies Discord requests; build it with :func:`hookport.verify.discord`."""
 
     scheme: ClassVar[str] = "discord"
-    requires_json: ClassVar[bool] = True
-    """True: interactions are JSON."""
+    body_format: ClassVar[BodyFormat] = "json"
+    """interactions are JSON."""
     early_headers: ClassVar[tuple[str, ...]] = (TIMESTAMP, SIGNATURE)
 
     public_key: Secrets

@@ -14,7 +14,7 @@ from string import Formatter
 from typing import ClassVar
 
 from hookport.errors import ConfigError
-from hookport.types import IncomingRequest, RequestHead, Signed, Verified
+from hookport.types import BodyFormat, IncomingRequest, RequestHead, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
     BaseVerifier,
@@ -51,8 +51,8 @@ class HmacVerifier(BaseVerifier):
     """Generic HMAC verifier; build it with :func:`hookport.verify.hmac`."""
 
     scheme: ClassVar[str] = "hmac"
-    requires_json: ClassVar[bool] = False
-    """False: the generic verifier makes no assumption about the body."""
+    body_format: ClassVar[BodyFormat] = "any"
+    """The generic verifier makes no assumption about the body."""
 
     secret: Secrets
     header: str

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import parse_qs
 
-from hookport.types import IncomingRequest, RequestHead, Signed, Verified
+from hookport.types import BodyFormat, IncomingRequest, RequestHead, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
     BaseVerifier,
@@ -68,8 +68,8 @@ class GiteaVerifier(BaseVerifier):
     """Verifies Gitea / Forgejo deliveries; build it with :func:`hookport.verify.gitea`."""
 
     scheme: ClassVar[str] = "gitea"
-    requires_json: ClassVar[bool] = False
-    """False: Gitea may use the form content type."""
+    body_format: ClassVar[BodyFormat] = "json_or_payload"
+    """JSON, or the form content type with the JSON in its ``payload`` field."""
 
     secret: Secrets
 

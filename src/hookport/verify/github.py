@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from hookport.types import IncomingRequest, RequestHead, Signed, Verified
+from hookport.types import BodyFormat, IncomingRequest, RequestHead, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
     BaseVerifier,
@@ -55,8 +55,8 @@ class GitHubVerifier(BaseVerifier):
     """Verifies GitHub deliveries; build it with :func:`hookport.verify.github`."""
 
     scheme: ClassVar[str] = "github"
-    requires_json: ClassVar[bool] = False
-    """False: GitHub may send the form content type (``payload=`` field)."""
+    body_format: ClassVar[BodyFormat] = "json_or_payload"
+    """JSON, or the form content type with the JSON in its ``payload`` field."""
 
     secret: Secrets
     allow_sha1: bool = False

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from hookport.types import IncomingRequest, Signed, Verified
+from hookport.types import BodyFormat, IncomingRequest, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
     BaseVerifier,
@@ -53,8 +53,8 @@ class GitLabVerifier(BaseVerifier):
     """Verifies GitLab deliveries; build it with :func:`hookport.verify.gitlab`."""
 
     scheme: ClassVar[str] = "gitlab"
-    requires_json: ClassVar[bool] = True
-    """True: GitLab always sends JSON."""
+    body_format: ClassVar[BodyFormat] = "json"
+    """GitLab always sends JSON."""
 
     token: Secrets
     signing_secret: Secrets

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from hookport.types import IncomingRequest, Signed, Verified
+from hookport.types import BodyFormat, IncomingRequest, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
     BaseVerifier,
@@ -29,8 +29,8 @@ class ShopifyVerifier(BaseVerifier):
     """Verifies Shopify deliveries; build it with :func:`hookport.verify.shopify`."""
 
     scheme: ClassVar[str] = "shopify"
-    requires_json: ClassVar[bool] = False
-    """False: a Shopify subscription may still use the legacy XML format."""
+    body_format: ClassVar[BodyFormat] = "any"
+    """A Shopify subscription may still use the legacy XML format."""
     early_headers: ClassVar[tuple[str, ...]] = (SIGNATURE,)
 
     secret: Secrets

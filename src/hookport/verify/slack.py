@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from hookport.types import IncomingRequest, Reply, Signed, Verified
+from hookport.types import BodyFormat, IncomingRequest, Reply, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
     BaseVerifier,
@@ -46,8 +46,8 @@ class SlackVerifier(BaseVerifier):
     """Verifies Slack requests; build it with :func:`hookport.verify.slack`."""
 
     scheme: ClassVar[str] = "slack"
-    requires_json: ClassVar[bool] = False
-    """False: slash commands and interactivity are form-encoded."""
+    body_format: ClassVar[BodyFormat] = "json_or_form"
+    """Events API: JSON; slash commands and interactivity: forms."""
     early_headers: ClassVar[tuple[str, ...]] = (TIMESTAMP, SIGNATURE)
 
     secret: Secrets

@@ -20,7 +20,7 @@ from typing import ClassVar, Literal
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hookport.errors import ConfigError
-from hookport.types import IncomingRequest, Signed, Verified
+from hookport.types import BodyFormat, IncomingRequest, Signed, Verified
 from hookport.verify import _ed25519, _hmac
 from hookport.verify.base import (
     BaseVerifier,
@@ -148,8 +148,8 @@ def sign_headers(
 class StandardVerifier(BaseVerifier):
     """Verifies Standard Webhooks / Svix; build it with :func:`hookport.verify.standard`."""
 
-    requires_json: ClassVar[bool] = True
-    """True: Standard Webhooks payloads are JSON."""
+    body_format: ClassVar[BodyFormat] = "json"
+    """Standard Webhooks payloads are JSON."""
 
     secret: Secrets
     public_key: Secrets

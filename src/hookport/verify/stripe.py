@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from hookport.types import IncomingRequest, Signed, Verified
+from hookport.types import BodyFormat, IncomingRequest, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
     BaseVerifier,
@@ -57,8 +57,8 @@ class StripeVerifier(BaseVerifier):
     """Verifies Stripe deliveries; build it with :func:`hookport.verify.stripe`."""
 
     scheme: ClassVar[str] = "stripe"
-    requires_json: ClassVar[bool] = True
-    """True: Stripe events are JSON."""
+    body_format: ClassVar[BodyFormat] = "json"
+    """Stripe events are JSON."""
     early_headers: ClassVar[tuple[str, ...]] = (SIGNATURE,)
 
     secret: Secrets

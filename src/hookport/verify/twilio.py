@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from hookport.types import IncomingRequest, MultiMapping, Signed, Verified
+from hookport.types import BodyFormat, IncomingRequest, MultiMapping, Signed, Verified
 from hookport.verify import _hmac
 from hookport.verify.base import (
     BaseVerifier,
@@ -86,8 +86,8 @@ class TwilioVerifier(BaseVerifier):
     """Verifies Twilio requests; build it with :func:`hookport.verify.twilio`."""
 
     scheme: ClassVar[str] = "twilio"
-    requires_json: ClassVar[bool] = False
-    """False: Twilio posts forms (JSON only for some products)."""
+    body_format: ClassVar[BodyFormat] = "any"
+    """Twilio posts forms (JSON only for some products)."""
     early_headers: ClassVar[tuple[str, ...]] = (SIGNATURE,)
 
     secret: Secrets

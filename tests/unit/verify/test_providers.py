@@ -360,9 +360,16 @@ def test_any_of_mixed_failures_are_401_with_challenge() -> None:
     assert "WWW-Authenticate" in info.value.headers
 
 
-def test_requires_json() -> None:
-    assert verify.stripe(secret="x").requires_json
-    assert not verify.github(secret="x").requires_json
-    assert not verify.slack(signing_secret="x").requires_json
-    assert verify.all_of(verify.stripe(secret="x"), verify.ip_allow("10.0.0.0/8")).requires_json
-    assert not verify.any_of(verify.stripe(secret="x"), verify.token("t")).requires_json
+def test_body_format() -> None:
+    assert verify.stripe(secret="x").body_format == "json"
+    assert verify.github(secret="x").body_format == "json_or_payload"
+    assert verify.gitea(secret="x").body_format == "json_or_payload"
+    assert verify.slack(signing_secret="x").body_format == "json_or_form"
+    assert verify.twilio(secret="x").body_format == "any"
+    ip = verify.ip_allow("10.0.0.0/8")
+    assert verify.all_of(verify.stripe(secret="x"), ip).body_format == "json"
+    assert verify.all_of(verify.github(secret="x"), ip).body_format == "json_or_payload"
+    assert verify.any_of(verify.stripe(secret="x"), verify.token("t")).body_format == "any"
+    assert verify.any_of(verify.stripe(secret="x"), verify.github(secret="y")).body_format == (
+        "json_or_payload"
+    )
