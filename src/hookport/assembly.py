@@ -13,7 +13,7 @@ frozen; the request pipeline, the workers and ``operations`` take them from one
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -22,6 +22,8 @@ from pydantic import BaseModel, ValidationError
 
 from hookport.config import Settings, WorkerSettings
 from hookport.errors import ConfigError, PluginError
+from hookport.events import Event
+from hookport.hooks.filters import compile_filter
 from hookport.injection import CallPlan, prepare_call
 from hookport.notify import Notifications
 from hookport.plugin import EventTypeSource, HandlerSpec, Plugin, Receiver, RecordMode, RouteSpec
@@ -36,6 +38,8 @@ class BoundHandler:
 
     spec: HandlerSpec
     plan: CallPlan
+    when: Callable[[Event], bool] | None = None
+    """The handler's ``when=`` filter, compiled (None: every event of its types)."""
 
     @property
     def name(self) -> str:
@@ -275,7 +279,13 @@ def _receiver_endpoint(
 def _bind(receiver: Receiver, spec: HandlerSpec, available: set[str]) -> BoundHandler:
     where = f"receiver {receiver.path} handler {spec.name}"
     plan = prepare_call(spec.func, available, plugin=receiver.plugin.name, where=where)
-    return BoundHandler(spec, plan)
+    when = spec.when
+    if when is not None and not callable(when):
+        try:
+            when = compile_filter(when, f"{where} when=")
+        except ConfigError as exc:
+            raise PluginError(receiver.plugin.name, str(exc)) from None
+    return BoundHandler(spec, plan, when)
 
 
 def _check_unique_names(receiver: Receiver, handlers: tuple[BoundHandler, ...]) -> None:

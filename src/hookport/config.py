@@ -172,6 +172,11 @@ class HooksSettings(_Section):
     max_output: Size = 1 << 20
     concurrency: int | None = Field(16, ge=1)
     """Commands of one hook at once; more wait their turn."""
+    hook: list[dict[str, Any]] = Field(default_factory=list)
+    """Hooks defined in the config: ``[[hooks]]`` tables (or ``[[hooks.hook]]`` beside other
+    ``[hooks]`` keys), adnanh's keys plus ``run``, ``forward``, ``notify``, ``filter``."""
+    forward_allow: list[str] = Field(default_factory=list)
+    """Non-public destinations forwards may reach: CIDRs, addresses or host names."""
 
 
 class AdminSettings(_Section):
@@ -275,6 +280,8 @@ def load_settings(
     data: dict[str, Any] = {}
     if file_path is not None:
         data = _read_toml(file_path)
+        if isinstance(data.get("hooks"), list):  # [[hooks]]: TOML has no room for [hooks] too
+            data["hooks"] = {"hook": data["hooks"]}
     env_values = _MappingEnvSource(Settings, env)()
     merged = _deep_merge(_deep_merge(data, env_values), overrides)
     merged["config_dir"] = file_path.resolve().parent if file_path else Path.cwd()

@@ -89,7 +89,9 @@ class Dispatcher:
             done.append(self._unknown_endpoint(event))
             return done
         handlers = [
-            h for h in endpoint.handlers_for(event.type) if h.name not in event.done_handlers
+            h
+            for h in endpoint.handlers_for(event.type)
+            if h.name not in event.done_handlers and self._accepts(h, event, done)
         ]
         if not handlers:
             log.info(
@@ -108,6 +110,18 @@ class Dispatcher:
                 self._count(event, handler, "interrupted", started)
                 raise
         return done
+
+    def _accepts(self, handler: BoundHandler, event: Event, done: list[HandlerOutcome]) -> bool:
+        """The handler's ``when=`` filter. A filter that raises fails the handler (a failed
+        outcome in ``done``, so the event is retried and the error shown), never skips it."""
+        if handler.when is None:
+            return True
+        started = self._clock()
+        try:
+            return bool(handler.when(event))
+        except Exception as exc:
+            done.append(self._failure(handler, event, started, exc, with_traceback=True))
+            return False
 
     async def _call(
         self, endpoint: ReceiverEndpoint, handler: BoundHandler, event: Event, started: float

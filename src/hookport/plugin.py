@@ -8,13 +8,14 @@ route table.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 from typing_extensions import TypeVar as DefaultTypeVar
 
+from hookport.events import Event
 from hookport.payload import payload_first
 from hookport.types import IncomingRequest, Verifier
 
@@ -30,6 +31,11 @@ RecordMode = Literal["full", "metadata", "off"]
 
 EventTypeSource = str | Callable[[IncomingRequest], str | None]
 """A header name, or a callable of the request, that gives a receiver's event type."""
+
+HandlerFilter = Callable[[Event], bool] | Mapping[str, Any]
+"""``when=`` of a handler: a predicate of the event, or a rule tree in the language of hooks'
+``trigger-rule`` (``{"match": {"type": "value", "value": "main", "parameter": {"source":
+"payload", "name": "ref"}}}``; ``and``/``or``/``not``), compiled and checked at assembly."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,8 @@ class HandlerSpec:
     event_types: tuple[str, ...]
     func: Callable[..., Any]
     name: str
+    when: HandlerFilter | None = None
+    """Run only for events it accepts (the type must match too); see :data:`HandlerFilter`."""
 
     def matches(self, event_type: str | None) -> bool:
         """True if this handler runs for ``event_type``.
@@ -102,14 +110,25 @@ class Receiver:
         self.concurrency = concurrency
         self.handlers: list[HandlerSpec] = []
 
-    def on(self, *event_types: str) -> Callable[[F], F]:
-        """Register the decorated function for these event types (``"*"``: every type)."""
+    def on(
+        self, *event_types: str, when: HandlerFilter | None = None, name: str | None = None
+    ) -> Callable[[F], F]:
+        """Register the decorated function for these event types (``"*"``: every type).
+
+        ``when``: run it only for events that pass this filter, a predicate of the event or a
+        rule tree in ``trigger-rule``'s language (:data:`HandlerFilter`); an event no handler
+        accepts is handled by none. ``name``: the handler's name in outcomes (default: the
+        function's qualified name).
+        """
         if not event_types:
             event_types = ("*",)
+        if when is not None and not callable(when) and not isinstance(when, Mapping):
+            raise TypeError("when= takes a predicate of the event or a rule table (a mapping)")
 
         def decorator(func: F) -> F:
             self.plugin._check_open()
-            self.handlers.append(HandlerSpec(tuple(event_types), func, _qualname(func)))
+            spec = HandlerSpec(tuple(event_types), func, name or _qualname(func), when)
+            self.handlers.append(spec)
             return func
 
         return decorator

@@ -15,7 +15,7 @@ import click
 from hookport.app import HookportApp, create_app
 from hookport.config import Settings, load_settings
 from hookport.discovery import load_plugins
-from hookport.hooks.settings import hooks_endpoint
+from hookport.hooks.settings import hooks_endpoint, native_hooks_plugin
 from hookport.observability import redact_logs, setup_logging
 from hookport.plugin import Plugin
 
@@ -59,6 +59,9 @@ def load(
     hooks = hooks_endpoint(settings)
     if hooks is not None:
         plugins.append(hooks.plugin)
+    native = native_hooks_plugin(settings)
+    if native is not None:
+        plugins.append(native)
     return settings, plugins
 
 

@@ -20,7 +20,7 @@ from hookport.hooks.rules import RuleError, Step, compile_regex, evaluate
 from hookport.hooks.values import ParameterNodeError
 from hookport.http import Request
 
-__all__ = ["Explanation", "explain", "lint"]
+__all__ = ["Explanation", "explain", "lint", "lint_rules"]
 
 _TYPES = {
     "value", "regex", "payload-hmac-sha1", "payload-hmac-sha256", "payload-hmac-sha512",
@@ -63,6 +63,11 @@ def _lint_match(path: str, rule: MatchRule) -> Iterator[str]:
     signed = "hmac" in rule.type or "hash" in rule.type or rule.type == "scalr-signature"
     if signed and not rule.secret:
         yield f"{path}: empty secret: every request is a 500"
+
+
+def lint_rules(rules: Rules, path: str = "filter") -> list[str]:
+    """Problems of a rule tree that would make it never true or always an error."""
+    return [issue for where, rule in _matches(rules, path) for issue in _lint_match(where, rule)]
 
 
 def lint(hook: Hook) -> list[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from hookport.hooks.command import CommandResult, run_command
 from hookport.hooks.gohttp import canonical_header, detect_content_type, status_known
 from hookport.hooks.intake import GoPanic, MultipartError, build_request
-from hookport.hooks.loading import HookSet
+from hookport.hooks.loading import CONFIG_HOOKS, HookSet
 from hookport.hooks.model import Hook
 from hookport.hooks.rules import evaluate
 from hookport.hooks.values import HookRequest, ParameterNodeError
@@ -72,9 +72,12 @@ class HooksEndpoint:
         *,
         environ: Mapping[str, str] | None = None,
         name: str = "hooks",
+        inline: Sequence[Hook] = (),
     ) -> None:
         self.options = options or HookOptions()
-        self.hooks = HookSet(files, template=self.options.template, environ=environ)
+        self.hooks = HookSet(
+            files, template=self.options.template, environ=environ, inline=inline
+        )
         self._default_methods = tuple(
             m.strip().upper() for m in self.options.http_methods if m.strip()
         )
@@ -88,7 +91,8 @@ class HooksEndpoint:
             path,
             methods=ALL_METHODS,
             name=f"{name}:hooks",
-            description=f"{len(self.hooks.hooks)} hook(s) from " + ", ".join(self.hooks.files),
+            description=f"{len(self.hooks.hooks)} hook(s) from "
+            + ", ".join([*self.hooks.files, *([CONFIG_HOOKS] if inline else [])]),
             record=self.options.record,  # type: ignore[arg-type]
         )(self.handle)
 

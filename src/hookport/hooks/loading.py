@@ -22,7 +22,10 @@ from hookport.errors import ConfigError
 from hookport.hooks.gotemplate import render_template
 from hookport.hooks.model import Hook, parse_hooks
 
-__all__ = ["HookSet", "read_hooks_file"]
+__all__ = ["CONFIG_HOOKS", "HookSet", "read_hooks_file"]
+
+CONFIG_HOOKS = "[[hooks]] in the config"
+"""Where the hooks of the config's ``[[hooks]]`` tables come from, in messages."""
 
 log = logging.getLogger("hookport.hooks")
 
@@ -91,11 +94,14 @@ class HookSet:
         *,
         template: bool = False,
         environ: Mapping[str, str] | None = None,
+        inline: Sequence[Hook] = (),
     ) -> None:
         self.files = tuple(str(f) for f in files)
         self.template = template
         self.environ = dict(environ or {})
         loaded = [_Loaded(f, self._read(f)) for f in self.files]
+        if inline:  # [[hooks]] of the config: read with the config, not reloaded with files
+            loaded.insert(0, _Loaded(CONFIG_HOOKS, tuple(inline)))
         self._check_unique(loaded)
         self._loaded = tuple(loaded)
         self._index = self._build_index(self._loaded)
@@ -137,6 +143,8 @@ class HookSet:
         report: list[str] = []
         current = list(self._loaded)
         for i, item in enumerate(current):
+            if item.path == CONFIG_HOOKS:
+                continue
             try:
                 hooks = self._read(item.path)
                 trial = [*current[:i], _Loaded(item.path, hooks), *current[i + 1 :]]
