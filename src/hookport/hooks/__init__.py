@@ -8,6 +8,12 @@ Modules: ``model`` (the hook definition), ``loading`` (files, templates, reloads
 and ``intake`` (request values), ``rules`` (trigger rules), ``command`` (running commands),
 ``endpoint`` (the route and its answers), ``gojson``/``gohttp``/``gotemplate`` (the Go
 behaviour those answers depend on), ``convert`` (TOML), ``check`` (``hookport hooks check``).
+
+``[[hooks]]`` in ``hookport.toml`` (docs/hooks.md, "Native hooks"): ``native`` (the tables
+parsed), ``actions`` (native hooks as a plugin of receivers, one handler per action),
+``forward`` (re-sending safely), ``notify_action`` (sandboxed message templates), ``filters``
+(the rule language over stored events: ``filter`` and ``when=``), ``settings`` (both kinds of
+hooks from the settings).
 """
 
 from __future__ import annotations

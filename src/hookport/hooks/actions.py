@@ -31,7 +31,7 @@ from hookport.hooks.native import ForwardAction, NativeHook, NotifyAction, RunAc
 from hookport.hooks.notify_action import template_values
 from hookport.hooks.rules import evaluate
 from hookport.hooks.values import ParameterNodeError
-from hookport.http import Request
+from hookport.http import HeaderMap, Request
 from hookport.plugin import Plugin, Receiver
 from hookport.types import IncomingRequest, Reply, Signed, Verified, Verifier
 
@@ -84,9 +84,9 @@ class TriggerGate:
     def verify(self, request: IncomingRequest, now: float) -> Verified:
         """The inner verifier, then the rules."""
         verified = self.inner.verify(request, now) if self.inner else Verified()
-        if verified.reply is not None or not isinstance(request, Request):
+        if verified.reply is not None:
             return verified
-        reply = self._rules_reply(request)
+        reply = self._rules_reply(_as_request(request))
         return verified if reply is None else Verified(reply=reply)
 
     def _rules_reply(self, request: Request) -> Reply | None:
@@ -119,6 +119,22 @@ class TriggerGate:
 
 
 _TEXT = "text/plain; charset=utf-8"
+
+
+def _as_request(request: IncomingRequest) -> Request:
+    """ingest hands verifiers a :class:`Request`; any other request is copied into one, so the
+    rules are never skipped."""
+    if isinstance(request, Request):
+        return request
+    return Request(
+        method=request.method,
+        path=request.path,
+        url=request.url,
+        raw_headers=HeaderMap([(str(k), str(v)) for k, v in request.headers.items()]),
+        query_string=str(getattr(request, "query_string", "")),
+        body=request.body,
+        client=request.client,
+    )
 
 
 @dataclass(frozen=True)
