@@ -39,7 +39,8 @@ async def test_rule_and_predicate_filters_choose_handlers(tmp_path: Path) -> Non
         assert await client.drain() == 3
         stored = await client.app.ops.list_events(EventFilter())
         assert sorted(e.status for e in stored) == ["done"] * 3  # filtered out is still done
-    assert calls == ["deploy a1", "audit b2", "deploy b3", "audit b3"]
+    # Events of one receiver may be handled in any order; each handler ran where it should.
+    assert sorted(calls) == ["audit b2", "audit b3", "deploy a1", "deploy b3"]
 
 
 @pytest.mark.anyio
