@@ -33,7 +33,7 @@ from hookport.hooks.rules import evaluate
 from hookport.hooks.values import ParameterNodeError
 from hookport.http import HeaderMap, Request
 from hookport.plugin import Plugin, Receiver
-from hookport.types import IncomingRequest, Reply, Signed, Verified, Verifier
+from hookport.types import BodyFormat, IncomingRequest, Reply, Signed, Verified, Verifier
 
 __all__ = ["CommandFailed", "TriggerGate", "native_plugin"]
 
@@ -65,9 +65,9 @@ class TriggerGate:
         return f"{self.inner.scheme}+trigger-rule" if self.inner else "trigger-rule"
 
     @property
-    def requires_json(self) -> bool:
-        """As the inner verifier says."""
-        return self.inner.requires_json if self.inner else False
+    def body_format(self) -> BodyFormat:
+        """As the inner verifier says (any body without one)."""
+        return self.inner.body_format if self.inner else "any"
 
     def resolve(self, environ: Mapping[str, str]) -> TriggerGate:
         """The inner verifier's secrets read."""
