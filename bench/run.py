@@ -88,7 +88,16 @@ CONFIGS = [
     ),
     Config("c", "Starlette, verify only", "python", script="starlette_verify.py"),
     Config("d", "Starlette + SQLite row/request", "python", "sqlite", script="starlette_sqlite.py"),
+    Config(
+        "d'",
+        "Starlette + SQLite group commit",
+        "python",
+        "sqlite",
+        script="starlette_groupcommit.py",
+    ),
     Config("e", "FastAPI, verify + json()", "python", script="fastapi_verify.py"),
+    Config("e'", "FastAPI, verify only (Header())", "python", script="fastapi_header.py"),
+    Config("r", "raw ASGI on uvicorn, verify only", "python", script="raw_asgi.py"),
     Config("f", "adnanh/webhook, /bin/true", "webhook", path="/hooks/github", health="/"),
     Config("g", "hookport, PostgreSQL, ingest only", "hookport", "postgres"),
     Config(
