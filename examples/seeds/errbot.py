@@ -37,7 +37,8 @@ class PluginExample(PluginClass[ErrbotConfig], name="errbot", channels=["chat"])
     @webhook("/github/", form_param="payload")
     async def notification(self, payload: Any) -> None:
         for room in self.settings.CHATROOM_PRESENCE:
-            await self.send("chat", "Commit on %s!" % payload["repository"]["name"])  # noqa: UP031
+            message = "Commit on %s!" % payload["repository"]["name"]  # noqa: UP031
+            await self.send("chat", message, to=room)  # errbot: self.build_identifier(room)
             self.log.info("errbot told %s", room)
 
     @webhook(raw=True)

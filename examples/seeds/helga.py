@@ -5,8 +5,9 @@ Each example side by side with the original, and every difference with its reaso
 
 helga's examples all declare ``/foo``; one plugin cannot serve one path four times (nor could
 helga: the last registration won), so the authenticated and non-200 variants live at
-``/auth/foo``, ``/status/foo`` and ``/error/foo``. ``client.msg('#foo', ...)`` goes to the
-``irc`` channel of ``[channels]`` (e.g. ``irc://helga@irc.example.net/#foo``).
+``/auth/foo``, ``/status/foo`` and ``/error/foo``. ``client.msg('#foo', ...)`` is
+``ctx.send("irc", ..., to="#foo")``: the ``irc`` channel of ``[channels]`` takes its target at
+run time (``irc = "irc://helga@irc.example.net/{to}"``).
 """
 
 from __future__ import annotations
@@ -18,19 +19,20 @@ helga = Plugin("helga", description="helga's webhook examples", channels=["irc"]
 
 @helga.route("/foo")
 async def foo(request: Request, ctx: Context) -> str:
-    await ctx.send("irc", "someone hit the /foo endpoint")
+    await ctx.send("irc", "someone hit the /foo endpoint", to="#foo")
     return "message sent"
 
 
 @helga.route(r"/foo/(?P<bar>[0-9]+)")
 async def foo_bar(request: Request, ctx: Context, bar: str) -> str:
-    await ctx.send("irc", "someone hit the /foo endpoint with bar {0}".format(bar))  # noqa: UP030, UP032
+    message = "someone hit the /foo endpoint with bar {0}".format(bar)  # noqa: UP030, UP032
+    await ctx.send("irc", message, to="#foo")
     return "message sent"
 
 
 @helga.route("/auth/foo", verify=verify.basic(credentials_env="WEBHOOKS_CREDENTIALS"))
 async def foo_authenticated(request: Request, ctx: Context) -> str:
-    await ctx.send("irc", "someone hit the /foo endpoint")
+    await ctx.send("irc", "someone hit the /foo endpoint", to="#foo")
     return "message sent"
 
 

@@ -34,7 +34,7 @@ async def notify_chat(ctx: Context[NekroConfig], chat_key: str, notification_tex
     if not chat_key:
         ctx.log.warning("Unable to send Webhook notification: target chat_key is empty.")
         return
-    await ctx.send("chat", notification_text)
+    await ctx.send("chat", notification_text, to=chat_key)  # Nekro: send_text(chat_key, ...)
     ctx.log.info("Webhook notification sent to %s.", chat_key)
 
 

@@ -167,9 +167,12 @@ class PluginClass(Generic[SettingsT_co]):
         name = self._hookport_options.get("name", type(self).__name__)
         return logging.LoggerAdapter(logging.getLogger(f"hookport.plugin.{name}"), {})
 
-    async def send(self, channel: str, message: str, *, title: str | None = None) -> None:
-        """``ctx.send`` of the running call: a notification through ``[channels]``."""
-        await self.ctx.send(channel, message, title=title)
+    async def send(
+        self, channel: str, message: str, *, title: str | None = None, to: str | None = None
+    ) -> None:
+        """``ctx.send`` of the running call: a notification through ``[channels]`` (``to``:
+        the run-time target of a channel whose URL holds ``{to}``)."""
+        await self.ctx.send(channel, message, title=title, to=to)
 
 
 def _first_line(cls: type) -> str:

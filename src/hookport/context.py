@@ -68,13 +68,20 @@ class Context(Generic[SettingsT_co]):
             logging.getLogger(f"hookport.plugin.{plugin.name}"), bound
         )
 
-    async def send(self, channel: str, message: str, *, title: str | None = None) -> None:
+    async def send(
+        self, channel: str, message: str, *, title: str | None = None, to: str | None = None
+    ) -> None:
         """Send ``message`` through notification channel ``channel`` (a name in ``[channels]``).
 
-        Raises ``NotifyError`` if the channel is unknown or delivery fails; left uncaught, that
-        fails the handler and the event is retried (at-least-once: see the class docstring).
+        ``to`` picks the recipient at run time (``to="#ops"``, ``to=chat_id``) for a channel
+        whose URL holds ``{to}`` (``irc://hookport@irc.example.net/{to}``); it is required
+        there and refused for other channels.
+
+        Raises ``NotifyError`` if the channel is unknown, the target is missing or invalid, or
+        delivery fails; left uncaught, that fails the handler and the event is retried
+        (at-least-once: see the class docstring).
         """
-        await self._notifier.send(channel, message, title=title)
+        await self._notifier.send(channel, message, title=title, to=to)
 
     def __repr__(self) -> str:
         extra: Mapping[str, Any] = self.log.extra or {}

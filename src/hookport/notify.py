@@ -2,6 +2,11 @@
 
 Channel URLs usually hold tokens (Slack webhook paths, bot tokens), so no message, log line or
 error raised here ever contains a URL: only the channel name.
+
+A channel whose URL holds the placeholder ``{to}`` (``irc://hookport@irc.example.net/{to}``)
+takes its target at run time: ``ctx.send("irc", text, to="#ops")``. The target is checked
+against :data:`TARGET` and URL-quoted before it is put in, so it cannot change the host, the
+credentials or add a second target; a channel without the placeholder refuses ``to=``.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import quote
 
 import apprise
 
@@ -21,6 +27,16 @@ from hookport.metrics import Metrics
 log = logging.getLogger("hookport.notify")
 
 _URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*)://\S+")
+
+PLACEHOLDER = "{to}"
+"""Where a channel URL takes the run-time target of ``send(..., to=...)``."""
+
+TARGET = re.compile(r"[#&@+!]?[A-Za-z0-9._~^|`\[\]{}=:-]{1,100}")
+"""What a run-time target may be: an IRC channel (``#ops``) or nick (``@alice``, ``alice``), a
+chat id, a room or user name. No ``/``, ``,``, ``?``, ``%``, spaces or control characters, so a
+target names exactly one recipient of the channel's own service."""
+
+_SAMPLE_TARGET = "hookport"  # stands in for {to} when a channel URL is checked at start-up
 
 
 class _RedactURLs(logging.Filter):
@@ -49,8 +65,11 @@ class Notifications(Protocol):
         """Raise ``ConfigError`` if any channel in ``names`` is not defined."""
         ...
 
-    async def send(self, channel: str, message: str, *, title: str | None = None) -> None:
-        """Deliver ``message`` through ``channel`` or raise ``NotifyError``."""
+    async def send(
+        self, channel: str, message: str, *, title: str | None = None, to: str | None = None
+    ) -> None:
+        """Deliver ``message`` through ``channel`` (to ``to`` if it takes a target) or raise
+        ``NotifyError``."""
         ...
 
 
@@ -79,19 +98,29 @@ class Notifier:
         """The defined channel names."""
         return frozenset(self._urls)
 
+    @property
+    def targeted(self) -> frozenset[str]:
+        """The channels whose URL takes a run-time target (``{to}``)."""
+        return frozenset(name for name, url in self._urls.items() if PLACEHOLDER in url)
+
     def check(self, names: Iterable[str], *, plugin: str) -> None:
         """Raise ``ConfigError`` naming ``plugin`` if it uses channels that are not defined."""
         _check_known(names, self._urls, plugin)
 
-    async def send(self, channel: str, message: str, *, title: str | None = None) -> None:
+    async def send(
+        self, channel: str, message: str, *, title: str | None = None, to: str | None = None
+    ) -> None:
         """Deliver ``message`` through ``channel`` without blocking the event loop.
 
-        Apprise's async API runs blocking services in its own thread pool. Raises
-        ``NotifyError`` (naming the channel) if the channel is unknown or delivery fails.
+        ``to``: the target, for a channel whose URL holds ``{to}`` (required there, refused
+        elsewhere). Apprise's async API runs blocking services in its own thread pool. Raises
+        ``NotifyError`` (naming the channel, never its URL) if the channel is unknown, the
+        target is missing, not allowed or not valid, or delivery fails.
         """
         url = self._urls.get(channel)
         if url is None:
             raise NotifyError(f"unknown notification channel {channel!r}")
+        url = with_target(channel, url, to)
         # A fresh Apprise object per send: service objects are cheap to build, and sharing one
         # across concurrent sends would share its plugin instances between threads.
         sender = apprise.Apprise()
@@ -111,6 +140,7 @@ class SentNotification:
     channel: str
     message: str
     title: str | None
+    to: str | None = None
 
 
 class RecordingNotifier:
@@ -121,10 +151,15 @@ class RecordingNotifier:
     """
 
     def __init__(
-        self, channels: Iterable[str] | None = None, *, failing: Iterable[str] = ()
+        self,
+        channels: Iterable[str] | None = None,
+        *,
+        failing: Iterable[str] = (),
+        targeted: Iterable[str] = (),
     ) -> None:
         self._channels = None if channels is None else frozenset(channels)
         self.failing = set(failing)
+        self.targeted = frozenset(targeted)
         self.sent: list[SentNotification] = []
 
     def check(self, names: Iterable[str], *, plugin: str) -> None:
@@ -132,17 +167,43 @@ class RecordingNotifier:
         if self._channels is not None:
             _check_known(names, self._channels, plugin)
 
-    async def send(self, channel: str, message: str, *, title: str | None = None) -> None:
-        """Record the message, or raise ``NotifyError`` for unknown or failing channels."""
+    async def send(
+        self, channel: str, message: str, *, title: str | None = None, to: str | None = None
+    ) -> None:
+        """Record the message, or raise ``NotifyError`` for unknown or failing channels and
+        for targets the real notifier would refuse (``targeted``: channels that take ``to``)."""
         if self._channels is not None and channel not in self._channels:
             raise NotifyError(f"unknown notification channel {channel!r}")
+        placeholder = PLACEHOLDER if channel in self.targeted else ""
+        with_target(channel, placeholder, to)
         if channel in self.failing:
             raise NotifyError(f"notification through channel {channel!r} failed")
-        self.sent.append(SentNotification(channel, message, title))
+        self.sent.append(SentNotification(channel, message, title, to))
 
     def messages(self, channel: str | None = None) -> list[str]:
         """The messages sent, to ``channel`` only if given, in order."""
         return [s.message for s in self.sent if channel is None or s.channel == channel]
+
+
+def with_target(channel: str, url: str, to: str | None) -> str:
+    """``url`` with its ``{to}`` replaced by the URL-quoted ``to``; ``NotifyError`` naming
+    ``channel`` when ``to`` is missing for a targeted channel, given for one that is not, or
+    not a :data:`TARGET`."""
+    if PLACEHOLDER not in url:
+        if to is not None:
+            raise NotifyError(
+                f"channel {channel!r} takes no target (its URL has no {PLACEHOLDER}): "
+                "send without to="
+            )
+        return url
+    if to is None:
+        raise NotifyError(f"channel {channel!r} needs a target: send(..., to=...)")
+    if not isinstance(to, str) or TARGET.fullmatch(to) is None:
+        raise NotifyError(
+            f"not a valid target for channel {channel!r}: a channel, nick or id of at most "
+            "100 characters without spaces, '/', ',', '?' or '%'"
+        )
+    return url.replace(PLACEHOLDER, quote(to, safe=""))
 
 
 def _resolve(name: str, url: str, environ: Mapping[str, str]) -> str:
@@ -150,7 +211,8 @@ def _resolve(name: str, url: str, environ: Mapping[str, str]) -> str:
         expanded = expand_env(url, environ)
     except ConfigError as exc:
         raise ConfigError(f"[channels] {name}: {exc}") from None
-    if apprise.Apprise.instantiate(expanded) is None:
+    sample = expanded.replace(PLACEHOLDER, _SAMPLE_TARGET)
+    if apprise.Apprise.instantiate(sample) is None:
         raise ConfigError(f"[channels] {name}: not a notification URL that Apprise supports")
     return expanded
 

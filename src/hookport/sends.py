@@ -1,8 +1,9 @@
 """The notification channels a handler's own source code sends to, found without running it.
 
 ``hookport check`` uses this to refuse ``ctx.send("dev", ...)`` when ``[channels]`` defines no
-``dev``: otherwise such a handler fails only when its first event arrives, and keeps failing
-until the event is dead.
+``dev``, and a send whose ``to=`` does not fit its channel (given for a channel without a
+``{to}`` in its URL, missing for one with it): otherwise such a handler fails only when its
+first event arrives, and keeps failing until the event is dead.
 
 What it can know: calls written in the handler's own body (nested functions included) as
 ``ctx.send(...)`` on the handler's ``ctx`` parameter (or a parameter annotated ``Context``),
@@ -30,6 +31,8 @@ class ChannelSend:
     channel: str | None
     file: str
     line: int
+    targeted: bool = False
+    """Whether the call passes ``to=`` (a run-time target)."""
 
 
 def channel_sends(func: Callable[..., Any], settings: object = None) -> list[ChannelSend]:
@@ -56,7 +59,8 @@ def channel_sends(func: Callable[..., Any], settings: object = None) -> list[Cha
     for call in ast.walk(node):
         if isinstance(call, ast.Call) and _is_send(call.func, contexts):
             channel = _channel(call, contexts, settings)
-            found.append(ChannelSend(channel, file, first + call.lineno - 1))
+            targeted = any(k.arg == "to" for k in call.keywords)
+            found.append(ChannelSend(channel, file, first + call.lineno - 1, targeted))
     return sorted(found, key=lambda s: s.line)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.capture_server import capture  # noqa: F401 - a fixture for every e2e test
+from tests.e2e.ircd import ircd  # noqa: F401 - a throwaway ngircd for every e2e test
 
 HOOKPORT = [sys.executable, "-m", "hookport"]
 START_TIMEOUT = 30.0

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 import pytest
@@ -68,7 +68,7 @@ def collector() -> Iterator[tuple[Collector, int]]:
             length = int(self.headers.get("content-length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
             with box.lock:
-                box.got.append((self.path, body.get("message", "")))
+                box.got.append((unquote(self.path), body.get("message", "")))
             self.send_response(200)
             self.send_header("content-length", "0")
             self.end_headers()
@@ -93,7 +93,9 @@ def config(tmp_path: Path, collector: tuple[Collector, int]) -> Path:
         f'[store]\nurl = "sqlite:///{tmp_path}/seeds.db"\n'
         '[server]\nbase_url = "https://hooks.example.com"\n'
         '[server.urls]\n"github" = "https://github.user.ultrahook.com/?access_token={token}"\n'
-        f'[channels]\nirc = "json://127.0.0.1:{port}/irc"\nchat = "json://127.0.0.1:{port}/chat"\n'
+        # Run-time targets: the recipient a handler names (to=) ends the path.
+        f'[channels]\nirc = "json://127.0.0.1:{port}/irc/{{to}}"\n'
+        f'chat = "json://127.0.0.1:{port}/chat/{{to}}"\n'
         '[admin]\ntoken_env = "HOOKPORT_ADMIN_TOKEN"\n'
         '[plugins.sample_webhook]\nNOTIFICATION_CHAT_KEY = "group_42"\n'
         '[plugins.errbot]\nCHATROOM_PRESENCE = ["#a", "#b"]\n'
@@ -120,10 +122,10 @@ def test_helga(seeds: Any, collector: tuple[Collector, int]) -> None:
     box = collector[0]
     with httpx.Client(base_url=seeds.url) as c:
         assert (c.get("/foo").status_code, c.get("/foo").text) == (200, "message sent")
-        box.wait_for("/irc", "someone hit the /foo endpoint")
+        box.wait_for("/irc/#foo", "someone hit the /foo endpoint")
         r = c.get("/foo/7")
         assert (r.status_code, r.text) == (200, "message sent")
-        box.wait_for("/irc", "someone hit the /foo endpoint with bar 7")
+        box.wait_for("/irc/#foo", "someone hit the /foo endpoint with bar 7")
         assert c.get("/foo/seven").status_code == 404  # the group is [0-9]+
         r = c.post("/foo")
         assert (r.status_code, r.headers["allow"]) == (405, "GET, HEAD, OPTIONS")  # GET default
@@ -152,7 +154,8 @@ def test_errbot(seeds: Any, collector: tuple[Collector, int]) -> None:
         r = c.post("/github/", content=ERRBOT_GITHUB,
                    headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
         assert (r.status_code, r.content) == (200, b"")  # None: an empty 200
-        wait_until(lambda: box.messages("/chat").count("Commit on test!") == 2, 15, "two rooms")
+        box.wait_for("/chat/#a", "Commit on test!")  # one message per room of CHATROOM_PRESENCE
+        box.wait_for("/chat/#b", "Commit on test!")
         r = c.post("/raw_test/", headers={"User-Agent": "curl/8"})
         assert r.text == "Your user-agent is curl/8"
         r = c.post("/example/")
@@ -216,8 +219,8 @@ def test_nekro(seeds: Any, collector: tuple[Collector, int]) -> None:
         assert (r.status_code, r.json()) == (
             200, {"status": "success", "message": "Event 'push' received and acknowledged."}
         )  # fmt: skip
-        box.wait_for("/chat", "📦 Code push event\nRepository: dev/sample\nPusher: gbin\n"
-                              "Commits: 1\nLatest commit: voila")  # fmt: skip
+        box.wait_for("/chat/group_42", "📦 Code push event\nRepository: dev/sample\nPusher: gbin\n"
+                                        "Commits: 1\nLatest commit: voila")  # fmt: skip
         r = c.post(f"{NEKRO}/github", content=push, headers=_github(push, "push", "wrong"))
         assert r.status_code == 401
         assert c.post(f"{NEKRO}/github", content=push).status_code == 401  # no signature
@@ -240,7 +243,7 @@ def test_nekro(seeds: Any, collector: tuple[Collector, int]) -> None:
         r = c.post(f"{NEKRO}/upload_report", data=fields,
                    files={"report_file": ("r.txt", report, "text/plain")})  # fmt: skip
         assert r.json() == {"status": "success", "filename": "r.txt", "size": len(report)}
-        box.wait_for("/chat", "Received new report 'weekly' (r.txt). Content summary:\nall green")
+        box.wait_for("/chat/group_7", "Received new report 'weekly' (r.txt). Content summary:\nall green")
         r = c.post(f"{NEKRO}/upload_report", data=fields,
                    files={"report_file": ("r.png", b"\x89PNG", "image/png")})  # fmt: skip
         assert (r.status_code, r.json()) == (
@@ -250,7 +253,7 @@ def test_nekro(seeds: Any, collector: tuple[Collector, int]) -> None:
 
         r = c.post(f"{NEKRO}/start_job", json={"task_id": "t1", "notify_chat_key": "group_9"})
         assert (r.status_code, r.json()["status"]) == (202, "queued")
-        box.wait_for("/chat", "Task t1 processing completed. Result is: XXXX")
+        box.wait_for("/chat/group_9", "Task t1 processing completed. Result is: XXXX")
         seeds.wait_for_line("Time-consuming task t1 completed and notified.")
         assert c.post(f"{NEKRO}/start_job", json={"task_id": "t2"}).status_code == 202
         seeds.wait_for_line("start_job: notify_chat_key not provided")

@@ -1,4 +1,5 @@
-"""``hookport check`` refuses a ``ctx.send`` to a channel ``[channels]`` does not define."""
+"""``hookport check`` refuses a ``ctx.send`` to a channel ``[channels]`` does not define, or
+whose ``to=`` does not fit the channel's URL."""
 
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ def test_undefined_literal_and_settings_channels_fail(project: Path) -> None:
     )
     assert "handler escalate sends to channel 'ops'" in out
     assert "(defined: none)" in out
-    assert "2 send(s) to notification channels not defined in [channels]" in out
+    assert "which [channels] does not define" in out
+    assert "2 send(s) that the notification channels of [channels] cannot deliver" in out
     assert "ping" not in out  # computed at run time: not checked
     assert "store ok" not in out and "config ok" not in out
 
@@ -82,3 +84,50 @@ def test_defined_channels_pass(project: Path) -> None:
     code, out = check(project, 'dev = "json://127.0.0.1:9/dev"\nops = "json://127.0.0.1:9/ops"\n')
     assert code == 0, out
     assert "store ok" in out
+
+
+TARGETED = """\
+from hookport import Plugin
+
+plugin = Plugin("rooms")
+rooms = plugin.receiver("/rooms")
+
+
+@rooms.on("*")
+async def to_a_room(event, ctx):
+    await ctx.send("irc", "hello", to=event.json["room"])
+
+
+@rooms.on("*")
+async def to_nobody(event, ctx):
+    await ctx.send("chat", "hello")
+"""
+
+
+def check_targeted(project: Path, channels: str) -> tuple[int, str]:
+    (project / "rooms.py").write_text(TARGETED, encoding="utf-8")
+    (project / "hookport.toml").write_text(
+        f'[plugins]\nload = ["rooms.py"]\n\n[channels]\n{channels}', encoding="utf-8"
+    )
+    result = CliRunner().invoke(cli, ["check"], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_to_must_fit_the_channel_url(project: Path) -> None:
+    # irc has no {to} but is sent with to=; chat has {to} but is sent without.
+    code, out = check_targeted(
+        project, 'irc = "irc://bot@127.0.0.1:9/%23ops"\nchat = "json://127.0.0.1:9/c/{to}"\n'
+    )
+    assert code != 0, out
+    assert "handler to_a_room sends to channel 'irc', with to=, but its URL has no {to}" in out
+    assert "handler to_nobody sends to channel 'chat', without to=, but its URL takes" in out
+    assert "2 send(s) that the notification channels of [channels] cannot deliver" in out
+    assert "127.0.0.1:9" not in out  # never a channel URL
+
+
+def test_to_that_fits_passes(project: Path) -> None:
+    code, out = check_targeted(
+        project, 'irc = "irc://bot@127.0.0.1:9/{to}"\nchat = "json://127.0.0.1:9/c"\n'
+    )
+    assert code == 0, out
+    assert "config ok" in out

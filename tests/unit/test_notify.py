@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from urllib.parse import unquote
 
 import pytest
 from tests.notify_sink import Receiver, notify_sink
@@ -137,3 +138,66 @@ async def test_recording_notifier_rejects_unknown_and_failing_channels() -> None
     with pytest.raises(ConfigError, match="'nope'"):
         notifier.check(["nope"], plugin="p")
     assert notifier.sent == []
+
+
+@pytest.mark.anyio
+async def test_a_target_fills_the_placeholder_url_quoted(service: Receiver) -> None:
+    notifier = notifier_for(service, chat="json://127.0.0.1:${NOTIFY_PORT}/rooms/{to}")
+    assert notifier.targeted == {"chat"}
+    await notifier.send("chat", "to a channel", to="#ops")
+    await notifier.send("chat", "to a user", to="@alice")
+    posts = service.wait_for(2)
+    # The target arrives whole, as one path segment ("#" quoted: not a fragment).
+    assert [(unquote(path), doc["message"]) for path, doc in posts] == [
+        ("/rooms/#ops", "to a channel"),
+        ("/rooms/@alice", "to a user"),
+    ]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "target",
+    ["", "#a b", "x/../../admin", "a,b", "a?x=1", "%2Fetc", "a\r\nQUIT", "x" * 101, "@", "#"],
+)
+async def test_a_target_that_could_change_the_url_is_refused(
+    service: Receiver, target: str
+) -> None:
+    notifier = notifier_for(service, chat="json://127.0.0.1:${NOTIFY_PORT}/rooms/{to}")
+    with pytest.raises(NotifyError, match="not a valid target for channel 'chat'") as raised:
+        await notifier.send("chat", "x", to=target)
+    assert str(service.port) not in str(raised.value)
+    assert service.received == []
+
+
+@pytest.mark.anyio
+async def test_to_is_required_by_a_placeholder_and_refused_without_one(
+    service: Receiver,
+) -> None:
+    notifier = notifier_for(
+        service,
+        chat="json://127.0.0.1:${NOTIFY_PORT}/rooms/{to}",
+        fixed="json://127.0.0.1:${NOTIFY_PORT}/fixed",
+    )
+    with pytest.raises(NotifyError, match="channel 'chat' needs a target"):
+        await notifier.send("chat", "x")
+    with pytest.raises(NotifyError, match="channel 'fixed' takes no target"):
+        await notifier.send("fixed", "x", to="#ops")
+    assert service.received == []
+
+
+def test_a_placeholder_url_is_checked_at_construction() -> None:
+    with pytest.raises(ConfigError, match="irc: not a notification URL") as raised:
+        Notifier({"irc": "nosuchservice://host/{to}"}, {})
+    assert "nosuchservice" not in str(raised.value)
+    assert Notifier({"irc": "irc://bot@127.0.0.1:6667/{to}"}, {}).targeted == {"irc"}
+
+
+@pytest.mark.anyio
+async def test_recording_notifier_records_targets_and_refuses_what_the_real_one_would() -> None:
+    recorder = RecordingNotifier(["irc", "dev"], targeted=["irc"])
+    await recorder.send("irc", "hi", to="#ops")
+    with pytest.raises(NotifyError, match="needs a target"):
+        await recorder.send("irc", "hi")
+    with pytest.raises(NotifyError, match="takes no target"):
+        await recorder.send("dev", "hi", to="#ops")
+    assert recorder.sent == [SentNotification("irc", "hi", None, "#ops")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -10,6 +11,7 @@ import click
 from hookport.assembly import Endpoint, RouteEndpoint
 from hookport.cli._common import build, common_options, run
 from hookport.http import ANSWERABLE, unanswerable_return
+from hookport.notify import PLACEHOLDER
 from hookport.sends import channel_sends
 from hookport.templating import TemplateResponse
 
@@ -90,12 +92,12 @@ def check(config: str | None, plugins: tuple[str, ...]) -> None:
     """Validate the config, the plugins, their secrets and the store's migrations."""
     app = build(config, plugins)
     endpoints = app.assembly.endpoints
-    undefined = undefined_channel_sends(endpoints, set(app.settings.channels))
-    if undefined:
-        for line in undefined:
+    problems = channel_send_problems(endpoints, app.settings.channels)
+    if problems:
+        for line in problems:
             click.echo(f"error: {line}", err=True)
         raise click.ClickException(
-            f"{len(undefined)} send(s) to notification channels not defined in [channels]"
+            f"{len(problems)} send(s) that the notification channels of [channels] cannot deliver"
         )
     click.echo(f"config ok; {len(app.assembly.plugins)} plugin(s), {len(endpoints)} endpoint(s)")
     unverified = [ep for ep in endpoints if ep.verifier is None]
@@ -123,27 +125,39 @@ def check(config: str | None, plugins: tuple[str, ...]) -> None:
     click.echo(f"store ok: {app.settings.store.url}")
 
 
-def undefined_channel_sends(endpoints: list[Endpoint], defined: set[str]) -> list[str]:
-    """One line per ``ctx.send`` whose channel is known from the source and not in ``defined``.
+def channel_send_problems(endpoints: list[Endpoint], channels: Mapping[str, str]) -> list[str]:
+    """One line per ``ctx.send`` known from the source that its channel cannot deliver.
 
-    Only what :func:`hookport.sends.channel_sends` can know: literal channel names (and
-    ``ctx.settings.NAME`` strings) in the handlers' own bodies; other sends are not checked.
+    ``channels``: ``[channels]`` (name to URL). A send is a problem when its channel is not
+    defined, when it passes ``to=`` to a channel whose URL has no ``{to}``, or when it passes
+    none to a channel whose URL has one. Only what :func:`hookport.sends.channel_sends` can
+    know: literal channel names (and ``ctx.settings.NAME`` strings) in the handlers' own
+    bodies; other sends are not checked.
     """
     problems: list[str] = []
-    have = ", ".join(sorted(defined)) or "none"
+    have = ", ".join(sorted(channels)) or "none"
     for ep in endpoints:
         funcs = (
             [ep.call.func] if isinstance(ep, RouteEndpoint) else [h.plan.func for h in ep.handlers]
         )
         for func in funcs:
             for send in channel_sends(func, ep.settings):
-                if send.channel is not None and send.channel not in defined:
-                    where = f"{_shown(send.file)}:{send.line}"
-                    problems.append(
-                        f"{where}: {ep.kind} {ep.path} ({ep.name}): handler {func.__name__} "
-                        f"sends to channel {send.channel!r}, which [channels] "
-                        f"does not define (defined: {have})"
-                    )
+                if send.channel is None:
+                    continue
+                url = channels.get(send.channel)
+                if url is None:
+                    why = f"which [channels] does not define (defined: {have})"
+                elif send.targeted and PLACEHOLDER not in url:
+                    why = f"with to=, but its URL has no {PLACEHOLDER} to put the target in"
+                elif not send.targeted and PLACEHOLDER in url:
+                    why = f"without to=, but its URL takes a target ({PLACEHOLDER})"
+                else:
+                    continue
+                where = f"{_shown(send.file)}:{send.line}"
+                problems.append(
+                    f"{where}: {ep.kind} {ep.path} ({ep.name}): handler {func.__name__} "
+                    f"sends to channel {send.channel!r}, {why}"
+                )
     return problems
 
 
