@@ -9,7 +9,7 @@ hookport has that map built in: the receiver's ``event_type`` says where the nam
 body's ``event`` field), and ``@events.on(name)`` is the decorator. The receiver accepts POST
 only (405 otherwise), needs no CSRF exemption (no cookies, no forms of ours), stores the
 delivery and answers 202 before a worker calls the function, with retries. An event nobody
-handles is stored and marked done with no handler run.
+handles is stored as `unhandled` (no handler run), and runs when replayed once one exists.
 """
 
 from __future__ import annotations

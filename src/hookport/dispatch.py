@@ -72,6 +72,12 @@ class Dispatcher:
         """The handlers running now, oldest first (what the slots of a worker are doing)."""
         return sorted(self._running.values(), key=lambda r: r.since)
 
+    def handles(self, event: Event) -> bool:
+        """Whether some handler of the event's endpoint takes its type (filters aside): an event
+        no handler takes is ``unhandled``, not ``done``."""
+        endpoint = self._receivers.get(event.endpoint)
+        return endpoint is not None and bool(endpoint.handlers_for(event.type))
+
     async def run(
         self, event: Event, outcomes: list[HandlerOutcome] | None = None
     ) -> list[HandlerOutcome]:

@@ -27,6 +27,7 @@ class EventStatus(enum.StrEnum):
     DONE = "done"  # every matching handler succeeded (routes are recorded as done)
     RETRYING = "retrying"  # a handler failed; due again at next_attempt_at
     DEAD = "dead"  # attempts exhausted; kept for inspection and replay
+    UNHANDLED = "unhandled"  # no handler of its endpoint takes its type; replay once one does
 
 
 def new_event_id(now: float | None = None) -> str:

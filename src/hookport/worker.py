@@ -381,6 +381,8 @@ class Worker:
     ) -> tuple[Finish, str]:
         """The attempt's end as the store records it, and how the log line describes it."""
         failures = [o for o in outcomes if not o.ok]
+        if not outcomes and not self._dispatcher.handles(event):
+            return Finish.unhandled(event.id, self.owner), "unhandled (no handler takes its type)"
         if not failures:
             return Finish.done(event.id, self.owner, outcomes), "done"
         error = "; ".join(f"{o.handler}: {o.error}" for o in failures)

@@ -264,3 +264,21 @@ async def test_concurrent_outcome_writes_keep_each_events_attempts_in_order(
         (1, "b", "Eb"),
         (1, "a", "Ea"),
     ]
+
+
+async def test_unhandled_is_kept_counted_replayable_and_pruned_like_done(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    eid = await leased(store, make_event, t0)
+    assert await store.finish(Finish.unhandled(eid, "w"))
+    event = await store.get(eid)
+    assert event is not None
+    assert (event.status, list(event.attempts), event.last_error) == (EventStatus.UNHANDLED, [], None)
+    assert (await store.counts()).get(EventStatus.UNHANDLED) == 1
+    assert await store.lease(LeaseRequest("w", 10, 60, t0 + 1000)) == []  # not work
+    assert await store.requeue([eid], t0 + 1) == [eid]  # a handler exists now: replay
+    (again,) = await store.lease(LeaseRequest("w", 1, 60, t0 + 1))
+    assert await store.finish(Finish.unhandled(again.id, "w"))
+    # Retention prunes unhandled events with the done ones (received at t0, before t0 + 1).
+    assert await store.prune(t0 + 1, 100) == 1
+    assert await store.get(eid) is None

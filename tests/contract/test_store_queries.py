@@ -72,9 +72,12 @@ async def test_counts_every_status(store: Store, make_event: EventFactory, t0: f
     await store.finish(Finish.dead(a.id, "w", [], "x"))
     (b,) = await store.lease(LeaseRequest("w", 1, 60, t0))
     await store.finish(Finish.retry(b.id, "w", [], t0 + 60, "x"))
+    (c,) = await store.lease(LeaseRequest("w", 1, 60, t0))
+    await store.finish(Finish.unhandled(c.id, "w"))
     await store.lease(LeaseRequest("w", 1, 60, t0))
     assert await store.counts() == {
-        EventStatus.QUEUED: 1,
+        EventStatus.UNHANDLED: 1,
+        EventStatus.QUEUED: 0,
         EventStatus.PROCESSING: 1,
         EventStatus.DONE: 1,
         EventStatus.RETRYING: 1,

@@ -248,3 +248,42 @@ async def test_events_of_ordered_receivers_are_appended_as_ordered(tmp_path: Pat
         for path in ("/one", "/many", "/free"):
             assert (await client.send(path, b"{}")).status_code == 202
     assert appended == [("/one", True), ("/many", False), ("/free", False)]
+
+
+@pytest.mark.anyio
+async def test_an_event_no_handler_takes_is_unhandled_and_runs_once_replayed(
+    tmp_path: Path,
+) -> None:
+    from hookport.events import EventStatus
+
+    db = {"url": f"sqlite:///{tmp_path}/u.db"}
+    before = Plugin("gh")
+    hooks = before.receiver("/gh", verify=verify.github(secret="s3cret"))
+
+    @hooks.on("push")
+    def push(event: Event) -> None:
+        pass
+
+    async with HookportClient.create([before], tmp_path, store=db) as client:
+        fork = (await client.send("/gh", b"{}", event_type="fork")).json()["id"]
+        pushed = (await client.send("/gh", b"{}", event_type="push")).json()["id"]
+        assert await client.drain() == 2
+        unhandled, done = await client.event(fork), await client.event(pushed)
+        assert unhandled is not None and done is not None
+        assert (unhandled.status, list(unhandled.attempts)) == (EventStatus.UNHANDLED, [])
+        assert done.status is EventStatus.DONE
+
+    ran: list[str] = []
+    after = Plugin("gh")
+    hooks = after.receiver("/gh", verify=verify.github(secret="s3cret"))
+
+    @hooks.on("fork")
+    def fork_handler(event: Event) -> None:
+        ran.append(event.id)
+
+    async with HookportClient.create([after], tmp_path, store=db) as client:
+        assert await client.app.ops.replay([fork]) == [fork]
+        assert await client.drain() == 1
+        replayed = await client.event(fork)
+        assert replayed is not None and replayed.status is EventStatus.DONE
+    assert ran == [fork]

@@ -206,7 +206,9 @@ async def test_a_retry_reruns_only_the_handlers_that_failed(store: Store, clock:
 
 
 @pytest.mark.anyio
-async def test_an_event_with_no_matching_handler_is_done(store: Store, clock: FakeClock) -> None:
+async def test_an_event_with_no_matching_handler_is_unhandled(
+    store: Store, clock: FakeClock
+) -> None:
     plugin = Plugin("p")
     hook = plugin.receiver("/hook")
     hook.on("push")(lambda event: None)
@@ -214,7 +216,7 @@ async def test_an_event_with_no_matching_handler_is_done(store: Store, clock: Fa
     event_id = await append(store, hook, at=clock(), type="ping")
     await make_worker(store, plugin, clock=clock).drain(timeout=10)
 
-    assert await status_of(store, event_id) is EventStatus.DONE
+    assert await status_of(store, event_id) is EventStatus.UNHANDLED
 
 
 # -- ordering and concurrency ---------------------------------------------------------------------

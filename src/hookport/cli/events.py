@@ -183,7 +183,7 @@ def _render(event: dict[str, Any]) -> None:
 @click.argument("event_ids", nargs=-1)
 @click.option(
     "--status",
-    type=click.Choice(["dead", "done", "retrying"]),
+    type=click.Choice(["dead", "done", "retrying", "unhandled"]),
     default=None,
     help="Replay every event with this status.",
 )

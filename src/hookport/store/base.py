@@ -67,14 +67,15 @@ class Pause:
         return self.expires_at is None or self.expires_at > now
 
 
-_FINISHED = (EventStatus.DONE, EventStatus.RETRYING, EventStatus.DEAD)
+_FINISHED = (EventStatus.DONE, EventStatus.RETRYING, EventStatus.DEAD, EventStatus.UNHANDLED)
 
 
 @dataclass(frozen=True, slots=True)
 class Finish:
     """The end of one attempt, for :meth:`Store.finish`: its outcomes and the event's next status.
 
-    ``status`` is ``done``, ``retrying`` (due again at ``next_attempt_at``) or ``dead``;
+    ``status`` is ``done``, ``retrying`` (due again at ``next_attempt_at``), ``dead`` or
+    ``unhandled`` (no handler takes the event's type);
     ``error`` is the attempt's error summary (``None`` when done). Build one with
     :meth:`done`, :meth:`retry` or :meth:`dead`.
     """
@@ -115,6 +116,14 @@ class Finish:
     ) -> Finish:
         """A handler failed and no attempts remain: the event is ``dead``."""
         return cls(event_id, owner, outcomes, EventStatus.DEAD, None, error)
+
+    @classmethod
+    def unhandled(cls, event_id: str, owner: str) -> Finish:
+        """No handler of the event's endpoint takes its type: nothing ran, nothing failed.
+
+        Kept (and pruned with ``done`` events) so that a replay runs it once a handler exists.
+        """
+        return cls(event_id, owner, (), EventStatus.UNHANDLED)
 
 
 LEASE_EXPIRED = "lease expired before the attempt finished (its worker stopped or lost the store)"

@@ -41,7 +41,7 @@ CREATE TABLE endpoint_pauses (
 );
 
 -- table events on events
-CREATE TABLE events (
+CREATE TABLE "events" (
     seq               INTEGER PRIMARY KEY,
     id                TEXT    NOT NULL UNIQUE,
     kind              TEXT    NOT NULL CHECK (kind IN ('receiver', 'route')),
@@ -59,7 +59,7 @@ CREATE TABLE events (
     sender            TEXT,
     source_ip         TEXT,
     status            TEXT    NOT NULL
-        CHECK (status IN ('queued', 'processing', 'done', 'retrying', 'dead')),
+        CHECK (status IN ('queued', 'processing', 'done', 'retrying', 'dead', 'unhandled')),
     attempt           INTEGER NOT NULL DEFAULT 0,
     next_attempt_at   REAL,
     lease_owner       TEXT,

@@ -305,7 +305,7 @@ SELECT id FROM events WHERE status = $1 ORDER BY seq LIMIT $2;
 DELETE FROM events
 WHERE id IN (
     SELECT id FROM events
-    WHERE status = 'done' AND received_at < $1
+    WHERE status IN ('done', 'unhandled') AND received_at < $1
     ORDER BY received_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED
@@ -324,7 +324,9 @@ SELECT 'retrying', count(*) FROM events WHERE status = 'retrying'
 UNION ALL
 SELECT 'done', count(*) FROM events WHERE status = 'done'
 UNION ALL
-SELECT 'dead', count(*) FROM events WHERE status = 'dead';
+SELECT 'dead', count(*) FROM events WHERE status = 'dead'
+UNION ALL
+SELECT 'unhandled', count(*) FROM events WHERE status = 'unhandled';
 
 -- name: endpoint_counts
 -- The metrics' one grouped query (cached by the scrape): events per endpoint and status, and

@@ -176,7 +176,7 @@ SELECT id FROM events WHERE status = :status ORDER BY seq LIMIT :limit;
 
 -- name: prune_select
 SELECT id FROM events
-WHERE status = 'done' AND received_at < :before
+WHERE status IN ('done', 'unhandled') AND received_at < :before
 ORDER BY received_at
 LIMIT :limit;
 
@@ -184,7 +184,8 @@ LIMIT :limit;
 DELETE FROM attempts WHERE event_id IN (SELECT value FROM json_each(:ids));
 
 -- name: prune_events
-DELETE FROM events WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'done';
+DELETE FROM events WHERE id IN (SELECT value FROM json_each(:ids))
+  AND status IN ('done', 'unhandled');
 
 -- name: counts
 SELECT status, count(*) AS n FROM events GROUP BY status;
