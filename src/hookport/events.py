@@ -94,7 +94,11 @@ class HandlerOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """A recorded attempt of one handler (for ``events show``)."""
+    """A recorded attempt of one handler (for ``events show``).
+
+    ``attempt`` counts from 1 within a round; ``replay`` names the round: 0 for the original
+    delivery, 1 for the first replay, and so on.
+    """
 
     attempt: int
     handler: str
@@ -103,6 +107,7 @@ class Attempt:
     finished_at: float
     error: str | None
     traceback: str | None
+    replay: int = 0
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,8 @@ class Event:
     """A recorded delivery, as handlers, the CLI and the API see it.
 
     ``attempt`` is 1 on the first run, 2 on the first retry, and so on. ``done_handlers`` names
-    the handlers that already succeeded, so a retry re-runs only those that failed.
+    the handlers that already succeeded, so a retry re-runs only those that failed. A replay
+    starts again at attempt 1; ``replays`` counts the replays.
     """
 
     id: str
@@ -135,6 +141,7 @@ class Event:
     done_handlers: frozenset[str] = frozenset()
     response: RecordedResponse | None = None
     attempts: Sequence[Attempt] = ()
+    replays: int = 0
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def log_fields(self) -> dict[str, object]:

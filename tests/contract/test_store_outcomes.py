@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from hookport.events import EventStatus, HandlerOutcome, NewEvent
-from hookport.store.base import Finish, LeaseRequest, Store
+from hookport.store.base import EventFilter, Finish, LeaseRequest, Store
 
 pytestmark = pytest.mark.anyio
 
@@ -155,7 +155,19 @@ async def test_requeue_starts_a_fresh_round(
     assert await store.finish(Finish.done(eid, "w", [outcome("a", t0 + 51), outcome("b", t0 + 51)]))
     final = await store.get(eid)
     assert final is not None
-    assert [a.attempt for a in final.attempts] == [1, 1, 1, 1]
+    # Attempt numbers start again in the new round; each attempt names its round (replay), so
+    # the history reads "original: attempt 1 (a, b); replay 1: attempt 1 (a, b)".
+    assert [(a.replay, a.attempt, a.handler) for a in final.attempts] == [
+        (0, 1, "a"),
+        (0, 1, "b"),
+        (1, 1, "a"),
+        (1, 1, "b"),
+    ]
+    assert final.replays == 1
+    assert [e.replays for e in await store.list(EventFilter()) if e.id == eid] == [1]
+    await store.requeue([eid], t0 + 60)
+    event = await store.get(eid)
+    assert event is not None and event.replays == 2
 
 
 async def test_requeue_wakes_a_waiting_worker(

@@ -51,6 +51,61 @@ async def test_list_filters_newest_first_with_keyset_pages(
     ] == [ids[2]]
 
 
+async def test_list_and_count_by_substring_time_and_id_prefix(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    events = [
+        make_event("shop:/stripe", type="charge.succeeded", delivery_id="evt_1AbC"),
+        make_event("github", type="push", delivery_id="d-77"),
+        make_event("shop:/Stripe-eu", type="Charge.refunded"),
+        make_event("gitlab", type=None),
+    ]
+    for e in events:
+        await store.append(e)
+    ids = [e.id for e in events]
+
+    async def found(**fields: object) -> list[str]:
+        flt = EventFilter(**fields)  # type: ignore[arg-type]
+        listed = [e.id for e in await store.list(flt)]
+        assert await store.count(flt, cap=100) == len(listed)  # one filter, one meaning
+        return listed
+
+    assert await found(endpoint="stripe") == []  # exact names stay exact
+    assert await found(endpoint_contains="stripe") == [ids[2], ids[0]]  # any case
+    assert await found(type_contains="CHARGE") == [ids[2], ids[0]]
+    assert await found(endpoint_contains="git", type_contains="us") == [ids[1]]
+    assert await found(since=events[1].received_at, until=events[3].received_at) == [
+        ids[2],
+        ids[1],
+    ]
+    assert await found(id_prefix=ids[1][:12].upper()) == [ids[1]]  # ids are hex, any case
+    assert await found(id_prefix="evt_1A") == [ids[0]]  # a delivery id's start, exactly
+    assert await found(id_prefix="EVT_1A") == []
+    assert await found(id_prefix="%") == []  # no wildcards
+    # Totals are bounded: the count stops at its cap.
+    assert await store.count(EventFilter(), cap=3) == 3
+    assert await store.count(EventFilter(), cap=100) == 4
+    # Keyset pages through a substring filter.
+    page = await store.list(EventFilter(endpoint_contains="s", limit=1))
+    rest = await store.list(EventFilter(endpoint_contains="s", limit=10, before_id=page[0].id))
+    assert [e.id for e in page + rest] == [ids[2], ids[0]]
+    with pytest.raises(ValueError, match="prefix"):
+        EventFilter(id_prefix="x" * 65)
+
+
+async def test_delete_leaves_events_a_worker_holds(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    ids = [(await store.append(make_event())).id for _ in range(3)]
+    (held,) = await store.lease(LeaseRequest("w", 1, 60, t0))
+    assert held.id == ids[0]
+    await store.finish(Finish.done(held.id, "w", []))
+    (busy,) = await store.lease(LeaseRequest("w", 1, 60, t0))
+    assert await store.delete([ids[2], busy.id, "f" * 32, ids[0]]) == [ids[2], ids[0]]
+    assert await store.get(ids[0]) is None and await store.get(ids[2]) is None
+    assert [e.id for e in await store.list(EventFilter())] == [busy.id]
+
+
 async def test_ids_with_status_oldest_first(
     store: Store, make_event: EventFactory, t0: float
 ) -> None:

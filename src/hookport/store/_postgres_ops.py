@@ -172,6 +172,7 @@ async def _insert_attempts(conn: Conn, kept: Sequence[tuple[Finish, asyncpg.Reco
     tagged = [(item.event_id, row["attempt"], o) for item, row in kept for o in item.outcomes]
     if not tagged:
         return
+    replays = [row["replays"] for item, row in kept for _ in item.outcomes]
     await conn.execute(
         q("insert_attempts"),
         [event_id for event_id, _, _ in tagged],
@@ -182,6 +183,7 @@ async def _insert_attempts(conn: Conn, kept: Sequence[tuple[Finish, asyncpg.Reco
         [o.finished_at for _, _, o in tagged],
         [o.error for _, _, o in tagged],
         [o.traceback for _, _, o in tagged],
+        replays,
     )
 
 

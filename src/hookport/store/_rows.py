@@ -96,7 +96,16 @@ def event_from_row(row: Row, attempts: Sequence[Attempt] = ()) -> Event:
         done_handlers=frozenset(json.loads(row["done_handlers"] or "[]")),
         response=response,
         attempts=tuple(attempts),
+        replays=_column(row, "replays", 0),
     )
+
+
+def _column(row: Row, name: str, default: Any) -> Any:
+    """``row[name]``, or ``default`` for a query that does not select it (claims)."""
+    try:
+        return row[name]
+    except (KeyError, IndexError):
+        return default
 
 
 def attempt_from_row(row: Row) -> Attempt:
@@ -109,6 +118,7 @@ def attempt_from_row(row: Row) -> Attempt:
         finished_at=row["finished_at"],
         error=row["error"],
         traceback=row["traceback"],
+        replay=row["replay"],
     )
 
 

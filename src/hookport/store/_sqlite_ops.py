@@ -145,6 +145,7 @@ def finish(conn: Connection, item: Finish) -> bool:
             {
                 "event_id": event_id,
                 "attempt": row["attempt"],
+                "replay": row["replays"],
                 "handler": o.handler,
                 "ok": int(o.ok),
                 "started_at": o.started_at,
@@ -181,6 +182,13 @@ def resume(conn: Connection, endpoint: str, now: float) -> bool:
 
 def requeue(conn: Connection, params: dict[str, Any]) -> set[str]:
     return {row[0] for row in conn.execute(q("requeue"), params).fetchall()}
+
+
+def delete(conn: Connection, ids: str) -> set[str]:
+    """Delete the events named by ``ids`` (JSON) that no worker holds, with their attempts."""
+    found = {row[0] for row in conn.execute(q("delete_events"), {"ids": ids}).fetchall()}
+    conn.execute(q("delete_attempts"), {"ids": ids_json(sorted(found))})
+    return found
 
 
 def prune(conn: Connection, before: float, limit: int) -> int:

@@ -17,10 +17,21 @@ from hookport.metrics import EndpointCount, StoreOp
 MAX_LIST = 1000
 """The most events one list call returns (pages beyond it use ``before_id``)."""
 
+MAX_PREFIX = 64
+"""The longest ``id_prefix`` a filter takes (an event id has 32 characters)."""
+
 
 @dataclass(frozen=True, slots=True)
 class EventFilter:
-    """Filters for :meth:`Store.list`; ``None`` means no filter. Newest first."""
+    """Filters for :meth:`Store.list` and :meth:`Store.count`; ``None`` means no filter.
+
+    Newest first, by id: an id begins with its arrival time in milliseconds, so id order is
+    arrival order and ``before_id`` (the last id of the previous page) is the keyset cursor.
+    ``endpoint`` and ``type`` match exactly; ``endpoint_contains`` and ``type_contains`` match
+    a substring, ignoring case (``stripe`` finds ``shop:/stripe``). ``since`` and ``until``
+    bound ``received_at`` (``since`` included, ``until`` not). ``id_prefix`` finds events whose
+    id (any case) or delivery id (exactly) starts with it.
+    """
 
     endpoint: str | None = None
     status: EventStatus | None = None
@@ -28,10 +39,16 @@ class EventFilter:
     since: float | None = None
     limit: int = 50
     before_id: str | None = None  # keyset pagination: events with id < before_id
+    until: float | None = None
+    endpoint_contains: str | None = None
+    type_contains: str | None = None
+    id_prefix: str | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.limit <= MAX_LIST:
             raise ValueError(f"limit must be between 1 and {MAX_LIST}, not {self.limit}")
+        if self.id_prefix is not None and not 1 <= len(self.id_prefix) <= MAX_PREFIX:
+            raise ValueError(f"an id prefix has 1 to {MAX_PREFIX} characters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,11 +216,25 @@ class Store(Protocol):
         """
         ...
 
+    async def count(self, filter: EventFilter, cap: int) -> int:
+        """How many events :meth:`list` would page through for ``filter`` (its ``limit`` and
+        ``before_id`` aside), counting at most ``cap``: the cost is bounded by ``cap``."""
+        ...
+
     async def requeue(self, event_ids: Sequence[str], now: float) -> builtins.list[str]:
         """Make events due again now (replay); returns the ids requeued, in the given order.
 
-        A replay starts a fresh round: attempt counter and done handlers reset. Only receiver
-        events are work: ids that do not exist or name a route record are left out.
+        A replay starts a fresh round: attempt counter and done handlers reset, and the
+        event's ``replays`` goes up by one (the attempts of the new round record it, so they
+        are told apart from the earlier rounds'). Only receiver events are work: ids that do
+        not exist or name a route record are left out.
+        """
+        ...
+
+    async def delete(self, event_ids: Sequence[str]) -> builtins.list[str]:
+        """Delete events and their attempts; returns the ids deleted, in the given order.
+
+        Events being processed (a worker holds their lease) are left out.
         """
         ...
 

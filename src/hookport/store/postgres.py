@@ -234,6 +234,13 @@ class PostgresStore:
             self._wake.notify()
         return [i for i in dict.fromkeys(event_ids) if i in found]
 
+    async def delete(self, event_ids: Sequence[str]) -> builtins.list[str]:
+        """Delete events no worker holds (attempts cascade); returns those deleted."""
+        async with self._connection() as conn:
+            rows = await conn.fetch(ops.q("delete_events"), list(event_ids))
+        found = {r[0] for r in rows}
+        return [i for i in dict.fromkeys(event_ids) if i in found]
+
     async def prune(self, before: float, limit: int) -> int:
         """Delete up to ``limit`` done events received before ``before`` (and their attempts)."""
         async with self._connection() as conn:
@@ -286,8 +293,30 @@ class PostgresStore:
                 filter.since,
                 filter.before_id,
                 filter.limit,
+                filter.endpoint_contains,
+                filter.type_contains,
+                filter.id_prefix,
+                filter.until,
             )
         return [event_from_row(row) for row in rows]
+
+    async def count(self, filter: EventFilter, cap: int) -> int:
+        """Events matching ``filter``, counted up to ``cap``."""
+        status = None if filter.status is None else str(filter.status)
+        async with self._connection("read") as conn:
+            n = await conn.fetchval(
+                ops.q("count_events"),
+                filter.endpoint,
+                status,
+                filter.type,
+                filter.since,
+                filter.until,
+                filter.endpoint_contains,
+                filter.type_contains,
+                filter.id_prefix,
+                cap,
+            )
+        return int(n)
 
     async def ids_with_status(self, status: EventStatus, limit: int = 10_000) -> builtins.list[str]:
         """Ids of events in ``status``, oldest first."""

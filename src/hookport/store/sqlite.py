@@ -244,6 +244,11 @@ class SqliteStore:
             self._wake.notify()
         return [i for i in dict.fromkeys(event_ids) if i in found]
 
+    async def delete(self, event_ids: Sequence[str]) -> list[str]:
+        """Delete events no worker holds, with their attempts; returns those deleted."""
+        found = await self._write(ops.delete, ops.ids_json(event_ids))
+        return [i for i in dict.fromkeys(event_ids) if i in found]
+
     async def prune(self, before: float, limit: int) -> int:
         """Delete up to ``limit`` done events received before ``before`` (and their attempts)."""
         return await self._write(ops.prune, before, limit)
@@ -279,15 +284,15 @@ class SqliteStore:
 
     async def list(self, filter: EventFilter) -> list[Event]:
         """Events matching ``filter``, newest first (attempts not loaded)."""
-        params = {
-            "endpoint": filter.endpoint,
-            "status": None if filter.status is None else str(filter.status),
-            "type": filter.type,
-            "since": filter.since,
-            "before_id": filter.before_id,
-            "limit": filter.limit,
-        }
+        params = {**_filter_params(filter), "before_id": filter.before_id, "limit": filter.limit}
         return await self._read(ops.select_events, ops.q("list_events"), params)
+
+    async def count(self, filter: EventFilter, cap: int) -> int:
+        """Events matching ``filter``, counted up to ``cap``."""
+        rows = await self._read(
+            ops.fetchall, ops.q("count_events"), {**_filter_params(filter), "cap": cap}
+        )
+        return int(rows[0][0])
 
     async def ids_with_status(self, status: EventStatus, limit: int = 10_000) -> builtins.list[str]:
         """Ids of events in ``status``, oldest first."""
@@ -323,3 +328,17 @@ class SqliteStore:
         if self._batcher is not None:
             self._batcher.check_recent()
         await self._read(ops.fetchall, ops.q("ping"), {})
+
+
+def _filter_params(filter: EventFilter) -> dict[str, Any]:
+    """The named parameters ``list_events`` and ``count_events`` share."""
+    return {
+        "endpoint": filter.endpoint,
+        "status": None if filter.status is None else str(filter.status),
+        "type": filter.type,
+        "since": filter.since,
+        "until": filter.until,
+        "endpoint_contains": filter.endpoint_contains,
+        "type_contains": filter.type_contains,
+        "prefix": filter.id_prefix,
+    }

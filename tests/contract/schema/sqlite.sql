@@ -30,7 +30,7 @@ CREATE TABLE attempts (
     finished_at  REAL    NOT NULL,
     error        TEXT,
     traceback    TEXT
-);
+, replay INTEGER NOT NULL DEFAULT 0);
 
 -- table endpoint_pauses on endpoint_pauses
 CREATE TABLE endpoint_pauses (
@@ -69,7 +69,7 @@ CREATE TABLE "events" (
     response_status   INTEGER,
     response_headers  TEXT,
     response_body     BLOB
-);
+, replays INTEGER NOT NULL DEFAULT 0);
 
 -- table hookport_migrations on hookport_migrations
 CREATE TABLE hookport_migrations (

@@ -214,7 +214,7 @@ WHERE id = ANY ($2::text[]) AND lease_owner = $1 AND status = 'processing';
 -- owners are parallel arrays of distinct pairs. Rows are locked in id order (the sort is below
 -- LockRows; renew's id = ANY index scan goes in id order too), so writers of overlapping sets
 -- of events never wait for each other in a cycle.
-SELECT e.id, e.lease_owner, e.attempt, e.done_handlers::text AS done_handlers
+SELECT e.id, e.lease_owner, e.attempt, e.replays, e.done_handlers::text AS done_handlers
 FROM unnest($1::text[], $2::text[]) AS k (id, owner)
 JOIN events AS e ON e.id = k.id AND e.lease_owner = k.owner
 WHERE e.status = 'processing'
@@ -224,13 +224,16 @@ FOR UPDATE OF e;
 -- name: insert_attempts
 -- Every outcome of a batch in one statement: parallel arrays, one element per outcome, in the
 -- order given (attempt ids, hence get_attempts, follow it).
-INSERT INTO attempts (event_id, attempt, handler, ok, started_at, finished_at, error, traceback)
-SELECT u.event_id, u.attempt, u.handler, u.ok, u.started_at, u.finished_at, u.error, u.traceback
+INSERT INTO attempts (
+    event_id, attempt, handler, ok, started_at, finished_at, error, traceback, replay
+)
+SELECT u.event_id, u.attempt, u.handler, u.ok, u.started_at, u.finished_at, u.error,
+    u.traceback, u.replay
 FROM unnest(
     $1::text[], $2::integer[], $3::text[], $4::boolean[], $5::double precision[],
-    $6::double precision[], $7::text[], $8::text[]
+    $6::double precision[], $7::text[], $8::text[], $9::integer[]
 ) WITH ORDINALITY AS u (
-    event_id, attempt, handler, ok, started_at, finished_at, error, traceback, ord
+    event_id, attempt, handler, ok, started_at, finished_at, error, traceback, replay, ord
 )
 ORDER BY u.ord;
 
@@ -262,33 +265,67 @@ WHERE id = ANY ($2::text[]) AND lease_owner = $1 AND status = 'processing';
 SELECT seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
     query_string, headers::text AS headers, body, params::text AS params, sender, source_ip,
     status, attempt, next_attempt_at, last_error, done_handlers::text AS done_handlers,
-    response_status, response_headers::text AS response_headers, response_body
+    response_status, response_headers::text AS response_headers, response_body, replays
 FROM events WHERE id = $1;
 
 -- name: get_attempts
-SELECT attempt, handler, ok, started_at, finished_at, error, traceback
+SELECT attempt, replay, handler, ok, started_at, finished_at, error, traceback
 FROM attempts WHERE event_id = $1 ORDER BY id;
 
 -- name: list_events
 -- Metadata only: bodies (up to 25 MB each) stay on disk until one event is shown (get_event).
+-- Newest first by id: ids begin with the arrival time in milliseconds, so id order is arrival
+-- order and events_pkey serves the keyset ($5) without a sort (an index on received_at would
+-- cost an entry on every status change: see 0003_index_diet.sql). Substring filters ($7, $8)
+-- are case-insensitive; $9 matches the start of the event id or of the delivery id.
 SELECT seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
     query_string, '[]' AS headers, ''::bytea AS body, params::text AS params, sender,
     source_ip, status, attempt, next_attempt_at, last_error, done_handlers::text AS done_handlers,
-    response_status, '[]' AS response_headers, NULL::bytea AS response_body
+    response_status, '[]' AS response_headers, NULL::bytea AS response_body, replays
 FROM events
 WHERE ($1::text IS NULL OR endpoint = $1)
   AND ($2::text IS NULL OR status = $2)
   AND ($3::text IS NULL OR type = $3)
   AND ($4::double precision IS NULL OR received_at >= $4)
+  AND ($10::double precision IS NULL OR received_at < $10)
+  AND ($7::text IS NULL OR strpos(lower(endpoint), lower($7)) > 0)
+  AND ($8::text IS NULL OR strpos(lower(coalesce(type, '')), lower($8)) > 0)
+  AND ($9::text IS NULL OR left(id, length($9)) = lower($9)
+       OR left(delivery_id, length($9)) = $9)
   AND ($5::text IS NULL OR id < $5)
 ORDER BY id DESC
 LIMIT $6;
 
+-- name: count_events
+-- How many events list_events would page through (the keyset and limit aside), counting at
+-- most $9 rows: a total costs a bounded walk whatever the table holds.
+SELECT count(*) FROM (
+    SELECT 1 FROM events
+    WHERE ($1::text IS NULL OR endpoint = $1)
+      AND ($2::text IS NULL OR status = $2)
+      AND ($3::text IS NULL OR type = $3)
+      AND ($4::double precision IS NULL OR received_at >= $4)
+      AND ($5::double precision IS NULL OR received_at < $5)
+      AND ($6::text IS NULL OR strpos(lower(endpoint), lower($6)) > 0)
+      AND ($7::text IS NULL OR strpos(lower(coalesce(type, '')), lower($7)) > 0)
+      AND ($8::text IS NULL OR left(id, length($8)) = lower($8)
+           OR left(delivery_id, length($8)) = $8)
+    LIMIT $9
+) AS matching;
+
+-- name: delete_events
+-- Events a worker holds (processing) are left: their attempt finishes first. Attempts go with
+-- their event (ON DELETE CASCADE).
+DELETE FROM events WHERE id = ANY ($1::text[]) AND status != 'processing'
+RETURNING id;
+
 -- name: requeue
--- Replay: a fresh round. Route events are records of answered requests, not work.
+-- Replay: a fresh round, numbered (replays). Route events are records of answered requests,
+-- not work.
 UPDATE events
 SET status = 'queued',
     attempt = 0,
+    replays = replays + 1,
     done_handlers = '[]',
     next_attempt_at = $2,
     last_error = NULL,

@@ -105,7 +105,7 @@ WHERE id IN (SELECT value FROM json_each(:ids))
   AND lease_owner = :owner AND status = 'processing';
 
 -- name: lookup_lease
-SELECT attempt, done_handlers FROM events
+SELECT attempt, replays, done_handlers FROM events
 WHERE id = :id AND lease_owner = :owner AND status = 'processing';
 
 -- name: finish
@@ -119,8 +119,12 @@ SET status = :status,
 WHERE id = :id;
 
 -- name: insert_attempt
-INSERT INTO attempts (event_id, attempt, handler, ok, started_at, finished_at, error, traceback)
-VALUES (:event_id, :attempt, :handler, :ok, :started_at, :finished_at, :error, :traceback);
+INSERT INTO attempts (
+    event_id, attempt, replay, handler, ok, started_at, finished_at, error, traceback
+)
+VALUES (
+    :event_id, :attempt, :replay, :handler, :ok, :started_at, :finished_at, :error, :traceback
+);
 
 -- name: release
 -- The interrupted try does not count: back to queued (never tried) or retrying (due now).
@@ -136,33 +140,69 @@ WHERE id IN (SELECT value FROM json_each(:ids))
 -- name: get_event
 SELECT seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
     query_string, headers, body, params, sender, source_ip, status, attempt, next_attempt_at,
-    last_error, done_handlers, response_status, response_headers, response_body
+    last_error, done_handlers, response_status, response_headers, response_body, replays
 FROM events WHERE id = :id;
 
 -- name: get_attempts
-SELECT attempt, handler, ok, started_at, finished_at, error, traceback
+SELECT attempt, replay, handler, ok, started_at, finished_at, error, traceback
 FROM attempts WHERE event_id = :id ORDER BY id;
 
 -- name: list_events
 -- Metadata only: bodies (up to 25 MB each) stay on disk until one event is shown (get_event).
+-- Newest first by id: ids begin with the arrival time in milliseconds, so id order is arrival
+-- order and the primary key's index serves the keyset (:before_id) without a sort. Substring
+-- filters are case-insensitive; :prefix matches the start of the event id or the delivery id.
 SELECT seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
     query_string, '[]' AS headers, X'' AS body, params, sender, source_ip, status, attempt,
     next_attempt_at, last_error, done_handlers, response_status, '[]' AS response_headers,
-    NULL AS response_body
+    NULL AS response_body, replays
 FROM events
 WHERE (:endpoint IS NULL OR endpoint = :endpoint)
   AND (:status IS NULL OR status = :status)
   AND (:type IS NULL OR type = :type)
   AND (:since IS NULL OR received_at >= :since)
+  AND (:until IS NULL OR received_at < :until)
+  AND (:endpoint_contains IS NULL OR instr(lower(endpoint), lower(:endpoint_contains)) > 0)
+  AND (:type_contains IS NULL OR instr(lower(coalesce(type, '')), lower(:type_contains)) > 0)
+  AND (:prefix IS NULL OR substr(id, 1, length(:prefix)) = lower(:prefix)
+       OR substr(delivery_id, 1, length(:prefix)) = :prefix)
   AND (:before_id IS NULL OR id < :before_id)
 ORDER BY id DESC
 LIMIT :limit;
 
+-- name: count_events
+-- How many events list_events would page through (the keyset and limit aside), counting at
+-- most :cap rows: a total costs a bounded walk whatever the table holds.
+SELECT count(*) FROM (
+    SELECT 1 FROM events
+    WHERE (:endpoint IS NULL OR endpoint = :endpoint)
+      AND (:status IS NULL OR status = :status)
+      AND (:type IS NULL OR type = :type)
+      AND (:since IS NULL OR received_at >= :since)
+      AND (:until IS NULL OR received_at < :until)
+      AND (:endpoint_contains IS NULL OR instr(lower(endpoint), lower(:endpoint_contains)) > 0)
+      AND (:type_contains IS NULL OR instr(lower(coalesce(type, '')), lower(:type_contains)) > 0)
+      AND (:prefix IS NULL OR substr(id, 1, length(:prefix)) = lower(:prefix)
+           OR substr(delivery_id, 1, length(:prefix)) = :prefix)
+    LIMIT :cap
+);
+
+-- name: delete_events
+-- Events a worker holds (processing) are left: their attempt finishes first.
+DELETE FROM events
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status != 'processing'
+RETURNING id;
+
+-- name: delete_attempts
+DELETE FROM attempts WHERE event_id IN (SELECT value FROM json_each(:ids));
+
 -- name: requeue
--- Replay: a fresh round. Route events are records of answered requests, not work.
+-- Replay: a fresh round, numbered (replays). Route events are records of answered requests,
+-- not work.
 UPDATE events
 SET status = 'queued',
     attempt = 0,
+    replays = replays + 1,
     done_handlers = '[]',
     next_attempt_at = :now,
     last_error = NULL,

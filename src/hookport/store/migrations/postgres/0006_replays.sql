@@ -1,0 +1,6 @@
+-- Replays are numbered: events.replays counts the times an event was replayed, and each attempt
+-- records the replay it belongs to (0: the original delivery), so attempt numbers that start
+-- again at 1 after a replay are grouped under it instead of repeating. Adding a column with a
+-- constant default rewrites nothing (PostgreSQL 11+).
+ALTER TABLE events ADD COLUMN replays integer NOT NULL DEFAULT 0;
+ALTER TABLE attempts ADD COLUMN replay integer NOT NULL DEFAULT 0;
