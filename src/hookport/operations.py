@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -20,10 +20,18 @@ from hookport.events import Event, EventStatus
 from hookport.pauses import PauseBook
 from hookport.redaction import REDACTED, Redaction
 from hookport.routing import compile_path
-from hookport.store.base import EventFilter, Pause, Store
+from hookport.store.base import MAX_LIST, EventFilter, Pause, Store
 from hookport.types import Verifier
 from hookport.verify.auth import TokenVerifier
 from hookport.verify.combinators import AllOf, AnyOf
+
+COUNT_CAP = 10_000
+"""The most events a total counts (a page shows "10,000+" beyond it)."""
+
+BULK_CAP = 10_000
+"""The most events one bulk replay or delete acts on."""
+
+_BACKLOG = frozenset({"queued", "retrying", "processing"})
 
 
 @dataclass
@@ -133,6 +141,53 @@ class Operations:
     async def replay(self, event_ids: Sequence[str]) -> list[str]:
         """Make these events due again; returns the ids that exist."""
         return await self.store.requeue(list(event_ids), self.clock())
+
+    async def count_events(self, filter: EventFilter, cap: int = COUNT_CAP) -> int:
+        """How many events match ``filter`` (its page aside), counted up to ``cap``."""
+        return await self.store.count(filter, cap)
+
+    async def matching_ids(self, filter: EventFilter, cap: int = BULK_CAP) -> list[str]:
+        """Ids of the events matching ``filter`` (``before_id`` included), newest first, at
+        most ``cap`` (for bulk replay and delete)."""
+        ids: list[str] = []
+        before = filter.before_id
+        while len(ids) < cap:
+            size = min(MAX_LIST, cap - len(ids))
+            page = await self.store.list(replace(filter, limit=size, before_id=before))
+            ids += [e.id for e in page]
+            if len(page) < size:
+                break
+            before = page[-1].id
+        return ids
+
+    async def delete(self, event_ids: Sequence[str]) -> list[str]:
+        """Delete events and their attempts; returns the ids deleted (events being processed
+        are left)."""
+        return await self.store.delete(list(event_ids))
+
+    async def endpoint_load(self, windows: Sequence[float] = (300.0, 3600.0)) -> dict[str, Any]:
+        """Per endpoint: its events by status, its backlog (queued, retrying, processing),
+        since when the oldest due one waits, and how many arrived in each of ``windows``
+        (seconds; each count capped at :data:`COUNT_CAP`)."""
+        now = self.clock()
+        load: dict[str, Any] = {}
+        for ep in self.assembly.endpoints:
+            received = {
+                w: await self.store.count(EventFilter(endpoint=ep.name, since=now - w), COUNT_CAP)
+                for w in windows
+            }
+            load[ep.name] = {"statuses": {}, "backlog": 0, "due_since": None, "received": received}
+        for row in await self.store.endpoint_counts(now):
+            entry = load.get(row.endpoint)
+            if entry is None:  # events of an endpoint no longer served
+                continue
+            entry["statuses"][row.status] = row.count
+            if row.status in _BACKLOG:
+                entry["backlog"] += row.count
+            if row.due_since is not None:
+                since = entry["due_since"]
+                entry["due_since"] = row.due_since if since is None else min(since, row.due_since)
+        return load
 
     async def ids_with_status(self, status: EventStatus) -> list[str]:
         """Ids of every event in ``status`` (for bulk replay)."""
@@ -256,6 +311,7 @@ def event_summary(
         "delivery_id": event.delivery_id,
         "status": event.status.value,
         "attempt": event.attempt,
+        "replays": event.replays,
         "received_at": event.received_at,
         "next_attempt_at": event.next_attempt_at,
         "last_error": r.scrub(event.last_error) if event.last_error else event.last_error,
@@ -284,6 +340,7 @@ def event_detail(
     data["attempts"] = [
         {
             "attempt": a.attempt,
+            "replay": a.replay,
             "handler": a.handler,
             "ok": a.ok,
             "started_at": a.started_at,

@@ -122,11 +122,15 @@ def test_no_surface_shows_a_credential_and_replay_still_verifies(
         )
         assert signed_in.status_code == 303
         shown.append(("dashboard index", c.get("/_hookport/").text))
+        shown.append(("dashboard live list", c.get("/_hookport/?partial=1").text))
+        shown.append(("dashboard endpoints", c.get("/_hookport/endpoints").text))
         for name, event_id in ids.items():
             page = c.get(f"/_hookport/events/{event_id}")
             assert page.status_code == 200
             shown.append((f"dashboard event {name}", page.text))
-        assert "access_token=[redacted]&amp;ticket=[redacted]" in shown[-1][1]
+            live = c.get(f"/_hookport/events/{event_id}?partial=1").text
+            shown.append((f"dashboard event {name} live", live))
+        assert "access_token=[redacted]&amp;ticket=[redacted]" in shown[-2][1]
 
         # Replay re-checks the stored (unredacted) credential: the handler sees the original.
         replayed = c.post(f"/_hookport/api/events/{ids['gitlab']}/replay", headers=auth)

@@ -9,7 +9,9 @@ carries the session's CSRF token and must come from this site (``Origin``/``Refe
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from hookport.admin import filters
 from hookport.admin.auth import AdminAuth
 from hookport.admin.session import COOKIE, CSRF_FIELD, Session
+from hookport.errors import NotFoundError
 from hookport.events import EventStatus
-from hookport.operations import Operations, format_time
-from hookport.store.base import EventFilter
+from hookport.operations import BULK_CAP, COUNT_CAP, Operations, format_time
 
 Handler = Callable[[Request], Awaitable[Response]]
 _STATUSES = [s.value for s in EventStatus]
@@ -52,15 +55,21 @@ class Dashboard:
         )
         self.env.filters["when"] = format_time
         self.env.filters["pretty"] = _pretty
+        self.env.filters["thousands"] = "{:,}".format
 
     def routes(self) -> list[Route]:
         """Routes relative to the ``/_hookport`` mount."""
+        post = ["POST"]
         return [
             Route("/", self.guarded(self.index)),
             Route("/login", self.login, methods=["GET", "POST"]),
-            Route("/logout", self.guarded(self.logout), methods=["POST"]),
+            Route("/logout", self.guarded(self.logout), methods=post),
             Route("/events/{event_id}", self.guarded(self.show)),
-            Route("/events/{event_id}/replay", self.guarded(self.replay), methods=["POST"]),
+            Route("/events/{event_id}/replay", self.guarded(self.replay), methods=post),
+            Route("/bulk", self.guarded(self.bulk), methods=post),
+            Route("/endpoints", self.guarded(self.endpoints)),
+            Route("/endpoints/pause", self.guarded(self.pause), methods=post),
+            Route("/endpoints/resume", self.guarded(self.resume), methods=post),
         ]
 
     def page(
@@ -158,36 +167,136 @@ class Dashboard:
         return response
 
     async def index(self, request: Request) -> Response:
-        """Counts per status, endpoints, and the newest deliveries (filterable)."""
+        """Deliveries: totals per status, the filter form, one keyset page of the list and
+        the bulk actions. ``?partial=1``: only the live part (totals and list), which the
+        page's script fetches every few seconds."""
         ops = self.ops
-        q = request.query_params
-        status = q.get("status") or ""
-        flt = EventFilter(
-            endpoint=q.get("endpoint") or None,
-            status=EventStatus(status) if status in _STATUSES else None,
-            type=q.get("type") or None,
-            limit=100,
-        )
-        events = [ops.summary(e) for e in await ops.list_events(flt)]
+        try:
+            view = filters.parse(request.query_params, ops.clock())
+        except filters.FilterError as exc:
+            return self.page("error.html", request, 400, message=str(exc))
+        flt = view.filter
+        events = await ops.list_events(flt)
+        paused = await ops.paused()
+        values: dict[str, Any] = {
+            "stats": await ops.stats(),
+            "events": [ops.summary(e, paused) for e in events],
+            "total": await ops.count_events(flt),
+            "cap": COUNT_CAP,
+            "view": view,
+            "older": events[-1].id if len(events) == flt.limit else None,
+        }
+        if request.query_params.get("partial"):
+            return self.page("deliveries_live.html", request, **values)
+        live = f"{_root(request)}/?{view.query(before=flt.before_id, n=view.offset or None)}"
         return self.page(
             "index.html",
             request,
-            stats=await ops.stats(),
-            routes=ops.routes(),
-            events=events,
             statuses=_STATUSES,
-            query=dict(q),
+            ranges=list(filters.RANGES),
+            sizes=filters.SIZES,
+            live=live + ("&" if live[-1] != "?" else "") + "partial=1",
+            **values,
         )
 
     async def show(self, request: Request) -> Response:
-        """One delivery: request, attempts with errors, response."""
+        """One delivery: request and response, attempts grouped by replay, durations, the
+        next attempt; ``?partial=1``: only the live part (status and attempts)."""
         event = await self.ops.get_event(request.path_params["event_id"])
         if event is None:
             return self.page("missing.html", request, 404)
-        return self.page("event.html", request, event=self.ops.detail(event))
+        detail = self.ops.detail(event, await self.ops.paused())
+        rounds = _rounds(detail["attempts"], event.replays)
+        name = "event_live.html" if request.query_params.get("partial") else "event.html"
+        return self.page(name, request, event=detail, rounds=rounds)
 
     async def replay(self, request: Request) -> Response:
-        """``POST events/{id}/replay``, then back to the event."""
+        """``POST events/{id}/replay`` (the page asks to confirm first), then back to the
+        event, whose live part shows the new round run."""
         event_id = request.path_params["event_id"]
         await self.ops.replay([event_id])
         return RedirectResponse(f"{_root(request)}/events/{event_id}", status_code=303)
+
+    async def bulk(self, request: Request) -> Response:
+        """``POST bulk``: replay or delete every event the filter matches, in two steps.
+
+        ``step=preview`` shows how many events the action takes and asks to confirm; the
+        confirmation carries the newest id the preview counted (``through``), so events that
+        arrive after the preview are left alone. At most :data:`BULK_CAP` events an action.
+        """
+        form = await request.form()
+        fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+        action = fields.get("action", "")
+        if action not in {"replay", "delete"}:
+            return self.page("error.html", request, 400, message="action: replay or delete")
+        try:
+            view = filters.parse(fields, self.ops.clock(), paged=False)
+        except filters.FilterError as exc:
+            return self.page("error.html", request, 400, message=str(exc))
+        through = fields.get("through", "")
+        if fields.get("step") != "confirm":
+            newest = await self.ops.list_events(replace(view.filter, limit=1))
+            count = await self.ops.count_events(view.filter, BULK_CAP)
+            return self.page(
+                "bulk_preview.html",
+                request,
+                action=action,
+                count=count,
+                cap=BULK_CAP,
+                view=view,
+                through=newest[0].id if newest else "",
+            )
+        if not _ID.fullmatch(through):
+            return self.page("error.html", request, 400, message="nothing to act on")
+        # before_id is exclusive: "through" + "0" sorts right after "through" among 32-digit ids.
+        ids = await self.ops.matching_ids(replace(view.filter, before_id=through + "0"))
+        done = await (self.ops.replay(ids) if action == "replay" else self.ops.delete(ids))
+        return self.page(
+            "bulk_done.html", request, action=action, done=len(done), asked=len(ids), view=view
+        )
+
+    async def endpoints(self, request: Request) -> Response:
+        """Endpoints: state, backlog, arrival rates, pause and resume."""
+        return self.page(
+            "endpoints.html",
+            request,
+            routes=await self.ops.route_states(),
+            load=await self.ops.endpoint_load(),
+            now=self.ops.clock(),
+            durations=_PAUSES,
+        )
+
+    async def pause(self, request: Request) -> Response:
+        """``POST endpoints/pause``: ``name`` and ``for`` (empty: until resumed)."""
+        form = await request.form()
+        name, duration = str(form.get("name", "")), str(form.get("for", ""))
+        if duration and duration not in _PAUSES:
+            return self.page("error.html", request, 400, message="for: a duration offered")
+        try:
+            await self.ops.pause(name, duration=_PAUSES.get(duration), by="dashboard")
+        except NotFoundError as exc:
+            return self.page("error.html", request, 404, message=str(exc))
+        return RedirectResponse(f"{_root(request)}/endpoints", status_code=303)
+
+    async def resume(self, request: Request) -> Response:
+        """``POST endpoints/resume``: ``name``; its held events run, oldest first."""
+        try:
+            await self.ops.resume(str((await request.form()).get("name", "")))
+        except NotFoundError as exc:
+            return self.page("error.html", request, 404, message=str(exc))
+        return RedirectResponse(f"{_root(request)}/endpoints", status_code=303)
+
+
+_ID = re.compile(r"[0-9a-f]{32}")
+_PAUSES = {"15m": 900.0, "1h": 3600.0, "24h": 86400.0}
+"""Pause lengths the endpoints page offers (empty: until resumed)."""
+
+
+def _rounds(attempts: list[dict[str, Any]], replays: int) -> list[dict[str, Any]]:
+    """Attempts grouped by round, newest round first: the original delivery (0), then each
+    replay, each with its attempts and their durations; a replay not yet run is listed empty."""
+    grouped: list[list[dict[str, Any]]] = [[] for _ in range(replays + 1)]
+    for a in attempts:
+        n = min(max(int(a["replay"]), 0), replays)
+        grouped[n].append({**a, "ms": (a["finished_at"] - a["started_at"]) * 1000})
+    return [{"replay": n, "attempts": grouped[n]} for n in range(replays, -1, -1)]
