@@ -338,6 +338,7 @@ def test_endpoints_page_pauses_and_resumes(serve: Any, tmp_path: Path, page: Pag
     page.goto(f"{server.url}/_hookport/endpoints")
     row = page.locator("tr[data-endpoint='shop:/stripe']")
     expect(row.locator("[data-state]")).to_have_text("active")
+    expect(row.locator("[data-label=handlers]")).to_contain_text("on_stripe")
     row.locator("button", has_text="Pause").click()
     expect(row.locator("[data-state]")).to_have_text("paused")
     expect(row).to_contain_text("until resumed · by dashboard")
