@@ -93,6 +93,18 @@ async def test_list_and_count_by_substring_time_and_id_prefix(
         EventFilter(id_prefix="x" * 65)
 
 
+async def test_arrivals_count_a_window_per_endpoint(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    old = make_event("github", received_at=t0 - 7200)
+    hour = [make_event("github", received_at=t0 - 1800), make_event("stripe", received_at=t0 - 900)]
+    recent = [make_event("github", received_at=t0 - 10) for _ in range(2)]
+    for e in [old, *hour, *recent]:
+        await store.append(e)
+    assert await store.arrivals(t0 - 3600, t0 - 300) == {"github": (3, 2), "stripe": (1, 0)}
+    assert await store.arrivals(t0 + 1, t0 + 1) == {}
+
+
 async def test_delete_leaves_events_a_worker_holds(
     store: Store, make_event: EventFactory, t0: float
 ) -> None:

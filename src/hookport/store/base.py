@@ -51,6 +51,12 @@ class EventFilter:
             raise ValueError(f"an id prefix has 1 to {MAX_PREFIX} characters")
 
 
+def id_floor(since: float) -> str:
+    """The smallest id an event received at ``since`` can have (its leading milliseconds), less
+    a minute for the moments between an id's making and its ``received_at``."""
+    return f"{max(int((since - 60) * 1000), 0):012x}"
+
+
 @dataclass(frozen=True, slots=True)
 class LeaseRequest:
     """What a worker asks of :meth:`Store.lease`.
@@ -219,6 +225,11 @@ class Store(Protocol):
     async def count(self, filter: EventFilter, cap: int) -> int:
         """How many events :meth:`list` would page through for ``filter`` (its ``limit`` and
         ``before_id`` aside), counting at most ``cap``: the cost is bounded by ``cap``."""
+        ...
+
+    async def arrivals(self, since: float, recent: float) -> dict[str, tuple[int, int]]:
+        """Per endpoint: how many events were received since ``since`` and since ``recent``
+        (``recent >= since``). Reads only that window (ids begin with the arrival time)."""
         ...
 
     async def requeue(self, event_ids: Sequence[str], now: float) -> builtins.list[str]:

@@ -34,7 +34,14 @@ from hookport.store._batch import Batcher, GroupCommit, Wakeup
 from hookport.store._pgconn import Listener, driver_errors
 from hookport.store._postgres_ops import Conn
 from hookport.store._rows import attempt_from_row, event_from_row
-from hookport.store.base import EventFilter, Finish, LeaseRequest, Pause, StoreObserver
+from hookport.store.base import (
+    EventFilter,
+    Finish,
+    LeaseRequest,
+    Pause,
+    StoreObserver,
+    id_floor,
+)
 
 log = logging.getLogger("hookport.store")
 
@@ -233,6 +240,12 @@ class PostgresStore:
         if found:
             self._wake.notify()
         return [i for i in dict.fromkeys(event_ids) if i in found]
+
+    async def arrivals(self, since: float, recent: float) -> dict[str, tuple[int, int]]:
+        """Per endpoint, events received since ``since`` and since ``recent``."""
+        async with self._connection("read") as conn:
+            rows = await conn.fetch(ops.q("arrivals"), since, recent, id_floor(since))
+        return {row[0]: (int(row[1]), int(row[2])) for row in rows}
 
     async def delete(self, event_ids: Sequence[str]) -> builtins.list[str]:
         """Delete events no worker holds (attempts cascade); returns those deleted."""

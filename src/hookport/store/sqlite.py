@@ -36,7 +36,14 @@ from hookport.observability import LogLimiter
 from hookport.store import _sqlite_ops as ops
 from hookport.store import migrate
 from hookport.store._batch import Batcher, GroupCommit, Wakeup
-from hookport.store.base import EventFilter, Finish, LeaseRequest, Pause, StoreObserver
+from hookport.store.base import (
+    EventFilter,
+    Finish,
+    LeaseRequest,
+    Pause,
+    StoreObserver,
+    id_floor,
+)
 
 log = logging.getLogger("hookport.store")
 
@@ -243,6 +250,12 @@ class SqliteStore:
         if found:
             self._wake.notify()
         return [i for i in dict.fromkeys(event_ids) if i in found]
+
+    async def arrivals(self, since: float, recent: float) -> dict[str, tuple[int, int]]:
+        """Per endpoint, events received since ``since`` and since ``recent``."""
+        params = {"since": since, "recent": recent, "low": id_floor(since)}
+        rows = await self._read(ops.fetchall, ops.q("arrivals"), params)
+        return {row[0]: (int(row[1]), int(row[2] or 0)) for row in rows}
 
     async def delete(self, event_ids: Sequence[str]) -> list[str]:
         """Delete events no worker holds, with their attempts; returns those deleted."""

@@ -313,6 +313,15 @@ SELECT count(*) FROM (
     LIMIT $9
 ) AS matching;
 
+-- name: arrivals
+-- Per endpoint, events received since $1 and since $2 ($2 >= $1). $3 is the id of the earliest
+-- of them at most (ids start with the arrival time in milliseconds), so events_pkey reads only
+-- that window, whatever the table holds.
+SELECT endpoint, count(*) AS n, count(*) FILTER (WHERE received_at >= $2) AS recent
+FROM events
+WHERE id >= $3 AND received_at >= $1
+GROUP BY endpoint;
+
 -- name: delete_events
 -- Events a worker holds (processing) are left: their attempt finishes first. Attempts go with
 -- their event (ON DELETE CASCADE).

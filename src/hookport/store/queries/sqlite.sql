@@ -187,6 +187,15 @@ SELECT count(*) FROM (
     LIMIT :cap
 );
 
+-- name: arrivals
+-- Per endpoint, events received since :since and since :recent (:recent >= :since). :low is
+-- the id of the earliest of them at most (ids start with the arrival time in milliseconds), so
+-- the primary key's index reads only that window, whatever the table holds.
+SELECT endpoint, count(*) AS n, sum(received_at >= :recent) AS recent
+FROM events
+WHERE id >= :low AND received_at >= :since
+GROUP BY endpoint;
+
 -- name: delete_events
 -- Events a worker holds (processing) are left: their attempt finishes first.
 DELETE FROM events
