@@ -15,9 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hookport import Event, Plugin, Request, Response, verify
-from hookport.context import Context
-from hookport.templating import template
+from hookport import Context, Event, Plugin, Request, Response, template, verify
 
 
 class Settings(BaseModel):
@@ -73,7 +71,6 @@ github = plugin.receiver(
 def on_push(event: Event, ctx: Context) -> None:
     """Log who pushed what where."""
     body = event.json
-    assert isinstance(body, dict)
     pusher = body.get("pusher", {}).get("name", "someone")
     repo = body.get("repository", {}).get("full_name", "?")
     commits = len(body.get("commits", []))
@@ -84,7 +81,6 @@ def on_push(event: Event, ctx: Context) -> None:
 async def on_issue(event: Event, ctx: Context[Settings]) -> None:
     """Announce new issues on the configured channel."""
     body = event.json
-    assert isinstance(body, dict)
     issue = body.get("issue", {})
     await ctx.send(
         ctx.settings.channel,
@@ -97,6 +93,5 @@ async def on_issue(event: Event, ctx: Context[Settings]) -> None:
 def notify(request: Request, ctx: Context) -> dict[str, str]:
     """Where the ``dev`` channel's notifications land (Apprise json:// posts here)."""
     note = request.json
-    assert isinstance(note, dict)
     ctx.log.info("notification: %s — %s", note.get("title"), note.get("message"))
     return {"received": "ok"}

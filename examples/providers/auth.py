@@ -1,7 +1,6 @@
 """Basic auth, shared tokens and IP allow-lists (docs/providers/auth.md)."""
 
-from hookport import Event, Plugin, verify
-from hookport.context import Context
+from hookport import Context, Event, Plugin, verify
 
 plugin = Plugin("auth-example")
 

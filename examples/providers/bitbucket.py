@@ -1,7 +1,6 @@
 """Bitbucket: repository pushes (docs/providers/bitbucket.md)."""
 
-from hookport import Event, Plugin, verify
-from hookport.context import Context
+from hookport import Context, Event, Plugin, verify
 
 plugin = Plugin("bitbucket-example")
 bitbucket = plugin.receiver("/bitbucket", verify=verify.bitbucket(secret_env="BITBUCKET_SECRET"))

@@ -1,8 +1,7 @@
 """Any sender that signs with HMAC: here a hex SHA-256 in X-Acme-Signature, with a
 timestamp header (docs/providers/generic-hmac.md)."""
 
-from hookport import Event, Plugin, verify
-from hookport.context import Context
+from hookport import Context, Event, Plugin, verify
 
 plugin = Plugin("acme-example")
 acme = plugin.receiver(

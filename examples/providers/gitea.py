@@ -1,7 +1,6 @@
 """Gitea / Forgejo: pushes (docs/providers/gitea.md)."""
 
-from hookport import Event, Plugin, verify
-from hookport.context import Context
+from hookport import Context, Event, Plugin, verify
 
 plugin = Plugin("gitea-example")
 gitea = plugin.receiver("/gitea", verify=verify.gitea(secret_env="GITEA_SECRET"))

@@ -1,7 +1,6 @@
 """GitHub: announce pushes and new pull requests (docs/providers/github.md)."""
 
-from hookport import Event, Plugin, verify
-from hookport.context import Context
+from hookport import Context, Event, Plugin, verify
 
 plugin = Plugin("github-example")
 github = plugin.receiver("/github", verify=verify.github(secret_env="GITHUB_SECRET"))

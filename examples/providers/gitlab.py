@@ -1,7 +1,6 @@
 """GitLab: pushes and merge requests (docs/providers/gitlab.md)."""
 
-from hookport import Event, Plugin, verify
-from hookport.context import Context
+from hookport import Context, Event, Plugin, verify
 
 plugin = Plugin("gitlab-example")
 gitlab = plugin.receiver("/gitlab", verify=verify.gitlab(secret_env="GITLAB_TOKEN"))

@@ -1,7 +1,6 @@
 """Shopify: new orders (docs/providers/shopify.md)."""
 
-from hookport import Event, Plugin, verify
-from hookport.context import Context
+from hookport import Context, Event, Plugin, verify
 
 plugin = Plugin("shopify-example")
 shopify = plugin.receiver(

@@ -3,8 +3,7 @@
 The ``url_verification`` challenge is answered by hookport itself.
 """
 
-from hookport import Event, Plugin, verify
-from hookport.context import Context
+from hookport import Context, Event, Plugin, verify
 
 plugin = Plugin("slack-example")
 slack = plugin.receiver("/slack", verify=verify.slack(secret_env="SLACK_SIGNING_SECRET"))

@@ -1,7 +1,6 @@
 """Standard Webhooks (and Svix) senders (docs/providers/standard-webhooks.md)."""
 
-from hookport import Event, Plugin, verify
-from hookport.context import Context
+from hookport import Context, Event, Plugin, verify
 
 plugin = Plugin("standard-example")
 acme = plugin.receiver("/hooks/acme", verify=verify.standard(secret_env="ACME_WEBHOOK_SECRET"))

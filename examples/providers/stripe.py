@@ -1,7 +1,6 @@
 """Stripe: fulfil paid checkouts, flag failed payments (docs/providers/stripe.md)."""
 
-from hookport import Event, Plugin, verify
-from hookport.context import Context
+from hookport import Context, Event, Plugin, verify
 
 plugin = Plugin("stripe-example")
 stripe = plugin.receiver("/stripe", verify=verify.stripe(secret_env="STRIPE_WEBHOOK_SECRET"))

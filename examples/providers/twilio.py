@@ -6,8 +6,7 @@ A route, so the reply goes back in the same request; Twilio signs the full URL, 
 
 from xml.sax.saxutils import escape
 
-from hookport import Plugin, Request, Response, verify
-from hookport.context import Context
+from hookport import Context, Plugin, Request, Response, verify
 
 plugin = Plugin("twilio-example")
 

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import json
 
-from hookport import Context, Event, Plugin
-from hookport.types import IncomingRequest
+from hookport import Context, Event, IncomingRequest, Plugin
 
 blog = Plugin("event_map", description="the blog's event-name -> function map")
 

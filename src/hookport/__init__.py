@@ -26,6 +26,7 @@ from hookport.events import Event, EventStatus
 from hookport.http import Request, Response
 from hookport.plugin import Plugin, Receiver
 from hookport.templating import template
+from hookport.types import IncomingRequest
 from hookport.webhook_receiver import ReceiverEvent, WebhookReceiver
 
 __version__ = "0.1.0"
@@ -38,6 +39,7 @@ __all__ = [
     "HTTPError",
     "HookportApp",
     "HookportError",
+    "IncomingRequest",
     "NotifyError",
     "Plugin",
     "PluginClass",

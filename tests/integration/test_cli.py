@@ -241,6 +241,10 @@ def hello(name): return ""
 def example(name, action): return ""
 @plugin.route(r"^/foo/(?P<bar>[0-9]+)$")
 def foo(bar): return ""
+@plugin.route(r"/bare/(?P<n>[0-9]+)")
+def bare(): return ""
+@plugin.route("/nop/<name>/")
+def nop(): return ""
 plugin.receiver("/tokens", verify=verify.token({"ci": "t-one", "bot": "t/two"}, header=None),
                 name="tokens")
 plugin.receiver("/tunnel", verify=verify.token("t3", header=None), name="tunnel")
@@ -267,6 +271,8 @@ def test_routes_urls_for_every_path_form(
             f"{base}/hello/{{name}}",
             f"{base}/example/{{name}}/{{action}}/",
             r"https://hooks.example.com + a path matching ^/api/plugin/me\.mod/webhook/foo/(?P<bar>[0-9]+)$",
+            r"https://hooks.example.com + a path matching ^/api/plugin/me\.mod/webhook/bare/(?P<n>[0-9]+)",
+            f"{base}/nop/{{name}}/",
             f"{base}/tokens?access_token=t-one",
             f"{base}/tokens?access_token=t%2Ftwo",
             "https://tunnel.example/x?access_token=t3",

@@ -60,6 +60,34 @@ async def test_helga_errbot_and_nekro_paths_port_as_written(tmp_path: Path) -> N
 
 
 @pytest.mark.anyio
+async def test_handlers_that_ask_no_parameter_are_served_at_the_real_urls(tmp_path: Path) -> None:
+    # Issue 11: such handlers were served at the literal text of the path and the URLs 404ed.
+    plugin = Plugin("bare")
+
+    @plugin.route(r"/foo/(?P<bar>[0-9]+)")  # helga, no ^ nor $
+    def foo() -> str:
+        return "foo"
+
+    @plugin.route("/example/<name>/<action>/", methods=["POST"])  # errbot
+    def example() -> str:
+        return "example"
+
+    orgs = plugin.receiver(r"/orgs/(?P<org>[a-z]+)")
+
+    @orgs
+    def on_org(event: Event) -> None:
+        pass
+
+    async with HookportClient.create([plugin], tmp_path) as client:
+        assert (await client.send("/foo/42", method="GET")).text == "foo"
+        assert (await client.send("/foo/(?P<bar>[0-9]+)", method="GET")).status_code == 404
+        assert (await client.send("/example/alice/deploy/")).text == "example"
+        assert (await client.send("/example/alice/")).status_code == 404
+        assert (await client.send("/orgs/acme", b"{}")).status_code == 202
+        assert (await client.send("/orgs/(?P<org>[a-z]+)", b"{}")).status_code == 404
+
+
+@pytest.mark.anyio
 async def test_star_methods_reach_the_handler_for_every_method(tmp_path: Path) -> None:
     async with HookportClient.create([seed_paths_plugin()], tmp_path) as client:
         assert (await client.send("/resource", method="GET")).json() == {"status": "available"}

@@ -38,6 +38,8 @@ inbox = plugin.receiver("/in")
 async def on_push(event: Event, ctx: Context[Settings]) -> None:
     channel: str = ctx.settings.channel
     await ctx.send(channel, event.text)
+    # a payload is indexed as its provider sends it, with no isinstance narrowing first
+    await ctx.send(channel, f"{event.json['pusher']['name']} pushed")
 
 
 def untyped(ctx: Context) -> None:

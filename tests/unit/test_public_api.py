@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import types
+import typing
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,53 @@ def test_untyped_settings_fail_type_checking() -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert 'Item "BaseModel" of "BaseModel | None" has no attribute "channel"' in result.stdout
     assert 'Item "None" of "BaseModel | None" has no attribute "channel"' in result.stdout
+
+
+EXAMPLES = sorted((ROOT / "examples").rglob("*.py"))
+
+
+def _hookport_submodule_imports(tree: ast.AST) -> list[str]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hookport."):
+            found.append(f"line {node.lineno}: from {node.module} import ...")
+        elif isinstance(node, ast.Import):
+            found += [
+                f"line {node.lineno}: import {alias.name}"
+                for alias in node.names
+                if alias.name.startswith("hookport.")
+            ]
+    return found
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_examples_import_only_from_hookport(path: Path) -> None:
+    # Issue 11: what a plugin needs is importable from ``hookport`` itself.
+    assert _hookport_submodule_imports(ast.parse(path.read_text())) == []
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_examples_need_no_assert_to_use_settings_or_payloads(path: Path) -> None:
+    # Issue 11: ``ctx.settings`` was ``BaseModel | None`` and ``event.json`` a union, so the
+    # shipped example asserted isinstance before using either. Typed settings and ``Any``
+    # payloads make that needless; mypy --strict on github_notify.py (above) proves it.
+    tree = ast.parse(path.read_text())
+    asserts = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert)]
+    assert asserts == [], f"assert statements on lines {asserts}"
+
+
+def test_the_example_checks_see_every_example() -> None:
+    assert {p.parent.name for p in EXAMPLES} == {"examples", "providers", "seeds"}
+    assert len(EXAMPLES) >= 18
+
+
+def test_payloads_are_indexed_without_narrowing() -> None:
+    # The DESIGN example ``event.json['pusher']['name']`` type-checks as written.
+    assert hookport.Event.json.fget is not None and hookport.Request.json.fget is not None
+    for func in (
+        hookport.Event.json.fget,
+        hookport.Request.json.fget,
+        hookport.Event.form_param,
+        hookport.Request.form_param,
+    ):
+        assert typing.get_type_hints(func)["return"] is typing.Any, func
