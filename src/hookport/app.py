@@ -29,6 +29,7 @@ from hookport.pauses import PauseBook
 from hookport.plugin import Plugin
 from hookport.proxies import parse_networks
 from hookport.redaction import Redaction
+from hookport.rejections import RejectionLog
 from hookport.store import open_store
 from hookport.store.base import Store
 from hookport.threads import ThreadLane
@@ -75,6 +76,12 @@ class HookportApp:
             redaction=self.redaction,
             pause_book=pauses,
         )
+        self.rejections = RejectionLog(
+            store,
+            keep=settings.store.rejected_keep,
+            max_age=settings.store.rejected_max_age,
+            metrics=self.metrics,
+        )
         self.ingest = Ingest(
             assembly,
             store,
@@ -87,6 +94,7 @@ class HookportApp:
             body_timeout=settings.server.body_timeout,
             max_buffered=settings.server.max_buffered,
             pauses=pauses,
+            rejections=self.rejections if settings.store.rejected_keep else None,
         )
         self.worker: Worker | None = None
         if workers and assembly.receivers:
@@ -147,6 +155,9 @@ class HookportApp:
             if self.worker is not None and start_workers:
                 await self.worker.start()
             self._tasks.append(asyncio.create_task(self._prune_loop(), name="hookport-prune"))
+            self._tasks.append(
+                asyncio.create_task(self.rejections.run(), name="hookport-rejections")
+            )
             self._started = True
             fields = {"endpoints": len(self.assembly.endpoints), "workers": self.worker is not None}
             log.info("started", extra=fields)

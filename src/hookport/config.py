@@ -113,6 +113,10 @@ class StoreSettings(_Section):
     pool_size: int = Field(10, ge=1)
     route_record_max: Size = 65_536
     """Bodies (request and response) of a recorded route call larger than this are not kept."""
+    rejected_keep: int = Field(10_000, ge=0)
+    """Rejected deliveries kept (the newest; metadata only): ``hookport events rejected``."""
+    rejected_max_age: Duration = 7 * 86400.0
+    """Rejected deliveries older than this are pruned."""
 
 
 class BackoffSettings(_Section):

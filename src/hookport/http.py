@@ -236,9 +236,14 @@ def _charset(content_type: str | None) -> str | None:
 
 
 class Response:
-    """An HTTP answer a route handler returns: body, status, headers and media type."""
+    """An HTTP answer a route handler returns: body, status, headers and media type.
 
-    __slots__ = ("body", "headers", "media_type", "status")
+    ``rejected``: set it to a short reason to record the answer as a rejected delivery
+    (``hookport events rejected``) whatever its status, as hooks whose trigger rules do not
+    match are (adnanh answers those 200). Any 4xx answer is recorded without it.
+    """
+
+    __slots__ = ("body", "headers", "media_type", "rejected", "status")
 
     def __init__(
         self,
@@ -255,6 +260,7 @@ class Response:
         self.status = status
         self.headers = dict(headers or {})
         self.media_type = media_type
+        self.rejected: str | None = None
 
     @classmethod
     def json(

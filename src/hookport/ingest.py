@@ -53,6 +53,7 @@ from hookport.metrics import Metrics
 from hookport.observability import LogLimiter
 from hookport.pauses import PauseBook
 from hookport.proxies import resolve_client
+from hookport.rejections import RejectionLog, rejection
 from hookport.routing import Match
 from hookport.store.base import Store
 from hookport.templating import html_renderer
@@ -86,6 +87,7 @@ class Ingest:
         body_timeout: float = 60.0,
         max_buffered: int = 100_000_000,
         pauses: PauseBook | None = None,
+        rejections: RejectionLog | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.assembly = assembly
@@ -101,6 +103,7 @@ class Ingest:
         self.bodies = BodyBudget(max_buffered)
         self.clock = clock
         self.pauses = pauses
+        self.rejected = rejections
         self._rejections = LogLimiter(log)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
@@ -118,24 +121,28 @@ class Ingest:
                     await send({"type": "http.response.body", "body": b""})
                     self.metrics.count_request(None, method, 204)
                     return
-                await _send_json(
-                    send,
-                    405,
-                    {"error": f"method {method} not allowed; use {allow}"},
-                    [(b"allow", allow.encode())],
-                )
+                reason = f"method {method} not allowed; use {allow}"
+                await _send_json(send, 405, {"error": reason}, [(b"allow", allow.encode())])
                 self.metrics.count_request(None, method, 405)
+                self._reject(scope, path, None, 405, reason)
             else:
                 await _send_json(send, 404, {"error": f"no endpoint at {path}"})
                 self.metrics.count_request(None, method, 404)
+                self._reject(scope, path, None, 404, "no endpoint serves this path")
             return
         status = 500
         hold = self.bodies.hold()
         try:
-            status = await self._handle(endpoint, scope, receive, send, path, found.params, hold)
+            status, rejected = await self._handle(
+                endpoint, scope, receive, send, path, found.params, hold
+            )
             self.metrics.observe_ingest(endpoint.kind, time.perf_counter() - started)
+            if rejected is not None:
+                self._reject(scope, path, endpoint.name, status, rejected)
         except (HTTPError, StoreUnavailable) as exc:  # the one place errors become answers
             status = await self._send_error(send, endpoint, exc, scope)
+            if 400 <= status < 500:
+                self._reject(scope, path, endpoint.name, status, exc.message)
         except ClientDisconnected:
             status = 499
         except Exception:  # the last line of defence: log it, answer 500, keep serving
@@ -154,7 +161,8 @@ class Ingest:
         path: str,
         params: dict[str, Any],
         hold: BodyHold,
-    ) -> int:
+    ) -> tuple[int, str | None]:
+        """The answer's status, and why it is a rejected delivery (``None``: it is not)."""
         if isinstance(ep, RouteEndpoint) and self.pauses is not None:
             await self._check_paused(ep)  # a paused receiver goes on storing: only routes stop
         head = self._head(scope, path, params)
@@ -170,10 +178,10 @@ class Ingest:
                 await _send(
                     send, reply.status, reply.body, [(b"content-type", reply.media_type.encode())]
                 )
-                return reply.status
+                return reply.status, _rejected_status(reply.status, "answered by the verifier")
         if isinstance(ep, RouteEndpoint):
             return await self._route(ep, request, verified, send)
-        return await self._receive(ep, request, verified, send)
+        return await self._receive(ep, request, verified, send), None
 
     async def _check_paused(self, ep: RouteEndpoint) -> None:
         assert self.pauses is not None
@@ -183,6 +191,29 @@ class Ingest:
         if pause.expires_at is None:
             raise EndpointPaused(ep.name)
         raise EndpointPaused(ep.name, math.ceil(pause.expires_at - self.clock()))
+
+    def _reject(
+        self, scope: Scope, path: str, endpoint: str | None, status: int, reason: str
+    ) -> None:
+        """Count and record a rejected delivery (metadata only; never blocks: see
+        hookport.rejections)."""
+        self.metrics.delivery_rejected(endpoint, status)
+        if self.rejected is None:
+            return
+        names = [k.decode("latin-1") for k, _ in scope["headers"]]
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"0")
+        self.rejected.add(
+            rejection(
+                method=scope["method"],
+                path=path,
+                endpoint=endpoint,
+                status=status,
+                reason=reason,
+                source_ip=self._client(scope),
+                header_names=names,
+                body_size=int(declared) if declared.isdigit() else 0,
+            )
+        )
 
     def _client(self, scope: Scope) -> str | None:
         peer = scope.get("client")
@@ -277,7 +308,7 @@ class Ingest:
 
     async def _route(
         self, ep: RouteEndpoint, request: Request, verified: Verified, send: Send
-    ) -> int:
+    ) -> tuple[int, str | None]:
         ctx = Context(
             plugin=ep.plugin,
             notifier=self.assembly.notifier,
@@ -301,7 +332,8 @@ class Ingest:
         )
         if ep.record != "off":
             await self._record(ep, request, verified, response)
-        return response.status
+        rejected = response.rejected or _rejected_status(response.status, "answered by the route")
+        return response.status, rejected
 
     def _to_response(self, ep: RouteEndpoint, result: Any) -> Response:
         try:
@@ -411,6 +443,11 @@ class Ingest:
             [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.header_list()],
         )
         return response.status
+
+
+def _rejected_status(status: int, reason: str) -> str | None:
+    """``reason`` for a 4xx answer (a rejected delivery), else None."""
+    return reason if 400 <= status < 500 else None
 
 
 def _queued_headers(body: bytes) -> list[tuple[str, str]]:

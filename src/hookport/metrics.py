@@ -229,6 +229,12 @@ class Metrics:
             "by endpoint",
             ["endpoint"],
         )
+        self.rejected = self._counter(
+            "hookport_rejected",
+            "Rejected deliveries (4xx answers, hook rule mismatches) by endpoint and status "
+            "(endpoint 'unmatched': no endpoint serves the path)",
+            ["endpoint", "status"],
+        )
         self.rejections_dropped = self._counter(
             "hookport_rejections_dropped",
             "Rejected deliveries not recorded because the recording queue was full",
@@ -321,6 +327,10 @@ class Metrics:
     def answered_unavailable(self, endpoint: str) -> None:
         """Count a 503 of ``endpoint``."""
         self._child(self.unavailable, endpoint).inc()
+
+    def delivery_rejected(self, endpoint: str | None, status: int) -> None:
+        """Count a rejected delivery (``endpoint`` None: no endpoint serves its path)."""
+        self._child(self.rejected, UNMATCHED if endpoint is None else endpoint, str(status)).inc()
 
     def rejection_dropped(self) -> None:
         """Count a rejected delivery the recorder had no room for."""

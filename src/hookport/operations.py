@@ -7,6 +7,7 @@ show too.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -20,7 +21,7 @@ from hookport.events import Event, EventStatus
 from hookport.pauses import PauseBook
 from hookport.redaction import REDACTED, Redaction
 from hookport.routing import compile_path
-from hookport.store.base import MAX_LIST, EventFilter, Pause, Store
+from hookport.store.base import MAX_LIST, EventFilter, Pause, RejectionFilter, Store
 from hookport.types import Verifier
 from hookport.verify.auth import TokenVerifier
 from hookport.verify.combinators import AllOf, AnyOf
@@ -195,6 +196,11 @@ class Operations:
     async def ids_with_status(self, status: EventStatus) -> list[str]:
         """Ids of every event in ``status`` (for bulk replay)."""
         return await self.store.ids_with_status(status)
+
+    async def rejections(self, filter: RejectionFilter) -> list[dict[str, Any]]:
+        """Rejected deliveries (4xx answers, hook rule mismatches), newest first: metadata
+        only, as plain values (``at`` is Unix time)."""
+        return [dataclasses.asdict(r) for r in await self.store.rejections(filter)]
 
     async def stats(self) -> dict[str, int]:
         """Number of events per status."""

@@ -34,7 +34,7 @@ from hookport.http import Response as HookportResponse
 from hookport.http import error_response
 from hookport.metrics import Metrics
 from hookport.operations import Operations, pause_fields
-from hookport.store.base import EventFilter
+from hookport.store.base import EventFilter, RejectionFilter
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -59,6 +59,7 @@ class AdminAPI:
             Route("/api/stats", self.guarded(self.stats)),
             Route("/api/events", self.guarded(self.list_events)),
             Route("/api/events/{event_id}", self.guarded(self.show_event)),
+            Route("/api/rejections", self.guarded(self.list_rejections)),
             Route("/api/events/{event_id}/replay", self.guarded(self.replay), methods=["POST"]),
             Route("/api/endpoints/{name}/pause", self.guarded(self.pause), methods=["POST"]),
             Route("/api/endpoints/{name}/resume", self.guarded(self.resume), methods=["POST"]),
@@ -148,7 +149,7 @@ class AdminAPI:
           - {name: endpoint, in: query, schema: {type: string}, description: endpoint name}
           - name: status
             in: query
-            schema: {type: string, enum: [queued, processing, done, retrying, dead]}
+            schema: {type: string, enum: [queued, processing, done, retrying, dead, unhandled]}
           - {name: type, in: query, schema: {type: string}, description: event type}
           - {name: since, in: query, schema: {type: number}, description: Unix time}
           - {name: limit, in: query, schema: {type: integer, default: 50}}
@@ -173,6 +174,31 @@ class AdminAPI:
         events = await self.ops.list_events(flt)
         paused = await self.ops.paused()
         return JSONResponse({"events": [self.ops.summary(e, paused) for e in events]})
+
+    async def list_rejections(self, request: Request) -> Response:
+        """List rejected deliveries (4xx answers and hook rule mismatches), newest first.
+
+        Metadata only: time, method, path, endpoint (``null`` for a path no endpoint serves),
+        status, reason, source address, header names and declared body size; never a body or a
+        header's value. ``GET api/rejections?endpoint=&since=&limit=``.
+        ---
+        parameters:
+          - {name: endpoint, in: query, schema: {type: string}, description: endpoint name}
+          - {name: since, in: query, schema: {type: number}, description: Unix time}
+          - {name: limit, in: query, schema: {type: integer, default: 50}}
+        responses:
+          "400": {description: a query parameter that does not parse}
+        """
+        q = request.query_params
+        try:
+            flt = RejectionFilter(
+                since=float(q["since"]) if q.get("since") else None,
+                endpoint=q.get("endpoint") or None,
+                limit=int(q.get("limit", "50")),
+            )
+        except ValueError as exc:
+            return _error(400, f"bad query parameter: {exc}")
+        return JSONResponse({"rejections": await self.ops.rejections(flt)})
 
     async def show_event(self, request: Request) -> Response:
         """One event with its headers, body, attempts and response.

@@ -1,4 +1,5 @@
-"""``hookport events list / show / replay``: inspect and replay recorded deliveries."""
+"""``hookport events list / show / replay / rejected``: inspect and replay recorded deliveries,
+and see the ones hookport refused."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from hookport.config import parse_duration
 from hookport.events import Event, EventStatus
 from hookport.operations import Operations, is_held
 from hookport.operations import format_time as _when
-from hookport.store.base import MAX_LIST, EventFilter, Pause
+from hookport.store.base import MAX_LIST, EventFilter, Pause, RejectionFilter
 
 STATUSES = [s.value for s in EventStatus]
 T = TypeVar("T")
@@ -216,3 +217,51 @@ def replay(
 async def _with_store(app: HookportApp, action: Callable[[Operations], Awaitable[T]]) -> T:
     async with app.ops.opened() as ops:
         return await action(ops)
+
+
+@events.command("rejected")
+@common_options
+@click.option("--endpoint", default=None, help="Only rejections of this endpoint (its name).")
+@click.option("--since", default=None, help="Only newer than this duration ago, e.g. 1h, 3d.")
+@click.option("--limit", type=click.IntRange(1, MAX_LIST), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def rejected(
+    config: str | None,
+    plugins: tuple[str, ...],
+    endpoint: str | None,
+    since: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List rejected deliveries (4xx answers, hook rule mismatches): why didn't it fire?
+
+    Metadata only: time, method, path, endpoint, status, reason, source address and the header
+    names; never a body or a header's value.
+    """
+    import time
+
+    try:
+        since_ts = time.time() - parse_duration(since) if since else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    flt = RejectionFilter(since=since_ts, endpoint=endpoint, limit=limit)
+    app = build(config, plugins)
+    found = run(_with_store(app, lambda ops: ops.rejections(flt)))
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    table = Table(title=f"{len(found)} rejected deliveries")
+    for column in ("at", "status", "method", "path", "endpoint", "reason", "from", "headers"):
+        table.add_column(column, overflow="fold")
+    for r in found:  # request-controlled text: never rich markup
+        table.add_row(
+            _when(r["at"]),
+            str(r["status"]),
+            escape(r["method"]),
+            escape(r["path"]),
+            escape(r["endpoint"] or "(no endpoint)"),
+            escape(r["reason"]),
+            escape(r["source_ip"] or ""),
+            escape(", ".join(r["header_names"])),
+        )
+    Console(width=180).print(table)

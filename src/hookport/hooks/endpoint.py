@@ -104,10 +104,14 @@ class HooksEndpoint:
         """Answer one request for hook ``id`` as adnanh/webhook 2.8 does."""
         hook = self.hooks.get(id)
         if hook is None:
-            return _answer(404, b"Hook not found.", {})
+            missing = _answer(404, b"Hook not found.", {})
+            missing.rejected = "no hook with this id"
+            return missing
         if not self._method_allowed(hook, request.method):
             log.info("HTTP %s method not allowed for hook %r", request.method, id)
-            return _answer(405, b"", {})
+            refused = _answer(405, b"", {})
+            refused.rejected = f"method {request.method} not allowed for hook {hook.id!r}"[:200]
+            return refused
         headers = {canonical_header(k): v for k, v in self.options.response_headers.items()}
         prepared = _prepare(request, hook, headers)
         if isinstance(prepared, Response):
@@ -212,7 +216,9 @@ def _check_rules(hook: Hook, req: HookRequest, headers: dict[str, str]) -> Respo
         return None
     log.info("hook %r got matched, but the trigger rules were not satisfied", hook.id)
     status = hook.mismatch_code if status_known(hook.mismatch_code) else 200
-    return _answer(status, b"Hook rules were not satisfied.", headers)
+    answer = _answer(status, b"Hook rules were not satisfied.", headers)
+    answer.rejected = f"hook {hook.id!r}: trigger rules not satisfied"[:200]
+    return answer
 
 
 def _answer(status: int, body: bytes, headers: Mapping[str, str]) -> Response:

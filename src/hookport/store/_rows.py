@@ -17,6 +17,7 @@ from hookport.events import (
     headers_to_json,
     params_to_json,
 )
+from hookport.store.base import Rejection
 
 PENDING = (EventStatus.QUEUED, EventStatus.PROCESSING, EventStatus.RETRYING)
 
@@ -132,3 +133,26 @@ def merge_done(done_json: str | None, outcomes: Iterable[HandlerOutcome]) -> str
 def dedupe_key(event: NewEvent) -> tuple[str, str] | None:
     """The (endpoint, delivery id) pair that makes a delivery a duplicate, if it has one."""
     return None if event.delivery_id is None else (event.endpoint, event.delivery_id)
+
+
+def rejection_row(r: Rejection) -> tuple[Any, ...]:
+    """Column values of a ``rejections`` row, in the order of the insert queries."""
+    names = json.dumps(list(r.header_names), separators=(",", ":"))
+    return (
+        r.at, r.method, r.path, r.endpoint, r.status, r.reason, r.source_ip, names, r.body_size
+    )  # fmt: skip
+
+
+def rejection_from_row(row: Row) -> Rejection:
+    """A :class:`Rejection` from a ``list_rejections`` row."""
+    return Rejection(
+        at=row["at"],
+        method=row["method"],
+        path=row["path"],
+        endpoint=row["endpoint"],
+        status=row["status"],
+        reason=row["reason"],
+        source_ip=row["source_ip"],
+        header_names=tuple(json.loads(row["header_names"])),
+        body_size=row["body_size"],
+    )

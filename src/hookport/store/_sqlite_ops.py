@@ -20,8 +20,9 @@ from hookport.store._rows import (
     event_from_row,
     insert_row,
     merge_done,
+    rejection_row,
 )
-from hookport.store.base import LEASE_EXPIRED, Finish, LeaseRequest
+from hookport.store.base import LEASE_EXPIRED, Finish, LeaseRequest, Rejection
 
 log = logging.getLogger("hookport.store")
 
@@ -172,6 +173,17 @@ def finish(conn: Connection, item: Finish) -> bool:
 def finish_many(conn: Connection, items: Sequence[Finish]) -> list[bool]:
     """Several outcome writes in the caller's transaction; False where the lease was lost."""
     return [finish(conn, item) for item in items]
+
+
+def record_rejections(
+    conn: Connection, rejections: Sequence[Rejection], keep: int, before: float
+) -> None:
+    """Insert rejections, then prune to the newest ``keep`` received at or after ``before``."""
+    columns = ("at", "method", "path", "endpoint", "status", "reason", "source_ip",
+               "header_names", "body_size")  # fmt: skip
+    rows = [dict(zip(columns, rejection_row(r), strict=True)) for r in rejections]
+    conn.executemany(q("insert_rejection"), rows)
+    conn.execute(q("prune_rejections"), {"before": before, "keep": keep})
 
 
 def resume(conn: Connection, endpoint: str, now: float) -> bool:

@@ -90,6 +90,39 @@ class Pause:
         return self.expires_at is None or self.expires_at > now
 
 
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A delivery hookport refused (a 4xx, or a hook whose rules did not match): metadata only.
+
+    Never the body or a header's value: ``header_names`` are the names the request sent,
+    ``body_size`` what it declared (``Content-Length``). ``endpoint`` is ``None`` for a path no
+    endpoint serves; ``reason`` is the answer's message (or the hook rule's), bounded in length.
+    """
+
+    at: float
+    method: str
+    path: str
+    endpoint: str | None
+    status: int
+    reason: str
+    source_ip: str | None = None
+    header_names: tuple[str, ...] = ()
+    body_size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RejectionFilter:
+    """Filters for :meth:`Store.rejections`: since a time, of one endpoint; newest first."""
+
+    since: float | None = None
+    endpoint: str | None = None
+    limit: int = 50
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= MAX_LIST:
+            raise ValueError(f"limit must be between 1 and {MAX_LIST}, not {self.limit}")
+
+
 _FINISHED = (EventStatus.DONE, EventStatus.RETRYING, EventStatus.DEAD, EventStatus.UNHANDLED)
 
 
@@ -290,4 +323,15 @@ class Store(Protocol):
 
     async def pauses(self, now: float) -> builtins.list[Pause]:
         """The pauses in force at ``now`` (expired ones are left out), by endpoint name."""
+        ...
+
+    async def record_rejections(
+        self, rejections: Sequence[Rejection], *, keep: int, before: float
+    ) -> None:
+        """Commit ``rejections`` in one transaction, then prune: only the newest ``keep`` are
+        kept, and none received before ``before``."""
+        ...
+
+    async def rejections(self, filter: RejectionFilter) -> builtins.list[Rejection]:
+        """Recorded rejections matching ``filter``, newest first."""
         ...

@@ -33,12 +33,19 @@ from hookport.store import migrate
 from hookport.store._batch import Batcher, GroupCommit, Wakeup
 from hookport.store._pgconn import Listener, driver_errors
 from hookport.store._postgres_ops import Conn
-from hookport.store._rows import attempt_from_row, event_from_row
+from hookport.store._rows import (
+    attempt_from_row,
+    event_from_row,
+    rejection_from_row,
+    rejection_row,
+)
 from hookport.store.base import (
     EventFilter,
     Finish,
     LeaseRequest,
     Pause,
+    Rejection,
+    RejectionFilter,
     StoreObserver,
     id_floor,
 )
@@ -282,6 +289,27 @@ class PostgresStore:
         async with self._connection() as conn:
             rows = await conn.fetch(ops.q("pauses"), now)
         return [Pause(r[0], r[1], r[2], r[3]) for r in rows]
+
+    # -- rejections ------------------------------------------------------------------------
+
+    async def record_rejections(
+        self, rejections: Sequence[Rejection], *, keep: int, before: float
+    ) -> None:
+        """Commit ``rejections`` (one multi-row insert) and prune by ``keep`` and ``before``."""
+        if not rejections:
+            return
+        columns = list(zip(*(rejection_row(r) for r in rejections), strict=True))
+        async with self._transaction() as conn:
+            await conn.execute(ops.q("insert_rejection"), *map(list, columns))
+            await conn.execute(ops.q("prune_rejections"), before, keep)
+
+    async def rejections(self, filter: RejectionFilter) -> builtins.list[Rejection]:
+        """Recorded rejections matching ``filter``, newest first."""
+        async with self._connection("read") as conn:
+            rows = await conn.fetch(
+                ops.q("list_rejections"), filter.since, filter.endpoint, filter.limit
+            )
+        return [rejection_from_row(row) for row in rows]
 
     # -- reads -----------------------------------------------------------------------------
 

@@ -36,11 +36,14 @@ from hookport.observability import LogLimiter
 from hookport.store import _sqlite_ops as ops
 from hookport.store import migrate
 from hookport.store._batch import Batcher, GroupCommit, Wakeup
+from hookport.store._rows import rejection_from_row
 from hookport.store.base import (
     EventFilter,
     Finish,
     LeaseRequest,
     Pause,
+    Rejection,
+    RejectionFilter,
     StoreObserver,
     id_floor,
 )
@@ -288,6 +291,21 @@ class SqliteStore:
         """The pauses in force at ``now``."""
         rows = await self._read(ops.fetchall, ops.q("pauses"), {"now": now})
         return [Pause(row[0], row[1], row[2], row[3]) for row in rows]
+
+    # -- rejections ------------------------------------------------------------------------
+
+    async def record_rejections(
+        self, rejections: Sequence[Rejection], *, keep: int, before: float
+    ) -> None:
+        """Commit ``rejections`` in one transaction and prune by ``keep`` and ``before``."""
+        if rejections:
+            await self._write(ops.record_rejections, rejections, keep, before)
+
+    async def rejections(self, filter: RejectionFilter) -> builtins.list[Rejection]:
+        """Recorded rejections matching ``filter``, newest first."""
+        params = {"since": filter.since, "endpoint": filter.endpoint, "limit": filter.limit}
+        rows = await self._read(ops.fetchall, ops.q("list_rejections"), params)
+        return [rejection_from_row(row) for row in rows]
 
     # -- reads -----------------------------------------------------------------------------
 

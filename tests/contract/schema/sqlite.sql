@@ -19,6 +19,9 @@ CREATE INDEX events_pending_endpoint ON events (endpoint, seq)
 -- index events_status_received on events
 CREATE INDEX events_status_received ON events (status, received_at);
 
+-- index rejections_at on rejections
+CREATE INDEX rejections_at ON rejections (at);
+
 -- table attempts on attempts
 CREATE TABLE attempts (
     id           INTEGER PRIMARY KEY,
@@ -76,5 +79,19 @@ CREATE TABLE hookport_migrations (
     version     INTEGER PRIMARY KEY,
     name        TEXT NOT NULL,
     applied_at  REAL NOT NULL
+);
+
+-- table rejections on rejections
+CREATE TABLE rejections (
+    id            INTEGER PRIMARY KEY,
+    at            REAL    NOT NULL,
+    method        TEXT    NOT NULL,
+    path          TEXT    NOT NULL,
+    endpoint      TEXT,
+    status        INTEGER NOT NULL,
+    reason        TEXT    NOT NULL,
+    source_ip     TEXT,
+    header_names  TEXT    NOT NULL DEFAULT '[]',
+    body_size     INTEGER NOT NULL DEFAULT 0
 );
 

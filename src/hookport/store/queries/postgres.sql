@@ -411,3 +411,24 @@ DELETE FROM endpoint_pauses WHERE endpoint = $1 RETURNING expires_at;
 SELECT endpoint, paused_at, expires_at, paused_by FROM endpoint_pauses
 WHERE expires_at IS NULL OR expires_at > $1
 ORDER BY endpoint;
+
+-- Rejected deliveries (rejections: metadata only, bounded by count and age).
+
+-- name: insert_rejection
+INSERT INTO rejections (at, method, path, endpoint, status, reason, source_ip, header_names,
+                        body_size)
+SELECT * FROM unnest($1::float8[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],
+                     $7::text[], $8::text[], $9::bigint[]);
+
+-- name: prune_rejections
+DELETE FROM rejections
+WHERE at < $1
+   OR id <= (SELECT max(id) FROM rejections) - $2;
+
+-- name: list_rejections
+SELECT at, method, path, endpoint, status, reason, source_ip, header_names, body_size
+FROM rejections
+WHERE ($1::float8 IS NULL OR at >= $1)
+  AND ($2::text IS NULL OR endpoint = $2)
+ORDER BY id DESC
+LIMIT $3;

@@ -276,3 +276,23 @@ DELETE FROM endpoint_pauses WHERE endpoint = :endpoint RETURNING expires_at;
 SELECT endpoint, paused_at, expires_at, paused_by FROM endpoint_pauses
 WHERE expires_at IS NULL OR expires_at > :now
 ORDER BY endpoint;
+
+-- Rejected deliveries (rejections: metadata only, bounded by count and age).
+
+-- name: insert_rejection
+INSERT INTO rejections (at, method, path, endpoint, status, reason, source_ip, header_names,
+                        body_size)
+VALUES (:at, :method, :path, :endpoint, :status, :reason, :source_ip, :header_names, :body_size);
+
+-- name: prune_rejections
+DELETE FROM rejections
+WHERE at < :before
+   OR id <= (SELECT max(id) FROM rejections) - :keep;
+
+-- name: list_rejections
+SELECT at, method, path, endpoint, status, reason, source_ip, header_names, body_size
+FROM rejections
+WHERE (:since IS NULL OR at >= :since)
+  AND (:endpoint IS NULL OR endpoint = :endpoint)
+ORDER BY id DESC
+LIMIT :limit;

@@ -1,0 +1,144 @@
+"""Rejected deliveries end to end: every 4xx of a real ``hookport serve`` (and a hook whose rules
+do not match, which adnanh answers 200) is recorded with its reason as metadata only, listed by
+``hookport events rejected`` and the admin API, counted in metrics, and bounded."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.e2e.conftest import run_hookport, wait_until
+
+SITE = str(Path(__file__).parent / "plugins" / "site.py")
+TOKEN = "admin-token-for-rejections"
+SECRET = "gh-secret-for-rejections"
+HEADER_VALUE = "very-secret-header-value-xyz"
+
+
+def _config(tmp_path: Path, keep: int = 10_000) -> Path:
+    hooks = tmp_path / "hooks.json"
+    hooks.write_text(
+        json.dumps([{
+            "id": "deploy",
+            "execute-command": "/bin/true",
+            "trigger-rule": {"match": {"type": "value", "value": "main",
+                                       "parameter": {"source": "payload", "name": "ref"}}},
+        }])
+    )
+    config = tmp_path / "hookport.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path}/r.db"\nrejected_keep = {keep}\n'
+        f'[server]\nmax_body_size = "64KiB"\n'
+        f'[hooks]\nfiles = ["{hooks}"]\n'
+    )
+    return config
+
+
+ENV = {
+    "SITE_GITHUB_SECRET": SECRET,
+    "HOOKPORT_CHANNELS__OUT": "json://127.0.0.1:9/x",
+    "HOOKPORT_ADMIN_TOKEN": TOKEN,
+}
+
+
+def _rejected(config: Path, tmp_path: Path, *args: str) -> list[dict[str, Any]]:
+    done = run_hookport(
+        "events", "rejected", "--json", "--config", str(config), "--plugin", SITE, *args,
+        cwd=tmp_path, env=ENV,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    found: list[dict[str, Any]] = json.loads(done.stdout)
+    return found
+
+
+def test_every_rejection_is_recorded_with_its_reason_and_no_values(
+    serve: Any, tmp_path: Path
+) -> None:
+    config = _config(tmp_path)
+    server = serve("--config", str(config), "--plugin", SITE, env=ENV)
+    body = b'{"zen": "hi"}'
+    good_sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    with httpx.Client(base_url=server.url) as c:
+        expected = [
+            (c.post("/nowhere", headers={"X-Secret-Header": HEADER_VALUE}), 404, None),
+            (c.delete("/hello/x"), 405, None),  # the path, not the method: no endpoint
+            (c.post("/github", content=body, headers={"X-GitHub-Event": "push",
+                    "X-Hub-Signature-256": "sha256=" + "0" * 64,
+                    "Content-Type": "application/json"}), 401, "site:/github"),
+            (c.post("/github", content=b"not json", headers={"X-GitHub-Event": "push",
+                    "X-Hub-Signature-256": "sha256=" + hmac.new(SECRET.encode(), b"not json",
+                    hashlib.sha256).hexdigest(), "Content-Type": "application/json"}),
+             400, "site:/github"),
+            (c.post("/private", auth=("alice", "wrong")), 401, "site:private"),
+            (c.get("/internal"), 403, "site:internal"),
+            (c.post("/inbox", content=b"x" * 70_000), 413, "site:/inbox"),
+            (c.get("/teapot"), 418, "site:teapot"),
+            (c.post("/hooks/deploy", json={"ref": "dev"}), 200, "hooks:hooks"),
+        ]
+        for answer, status, _ in expected:
+            assert answer.status_code == status, (answer.request.url, answer.text)
+        ok = c.post("/github", content=body, headers={"X-GitHub-Event": "push",
+                    "X-Hub-Signature-256": good_sig, "Content-Type": "application/json"})  # fmt: skip
+        assert ok.status_code == 202  # accepted deliveries are not rejections
+
+        wait_until(lambda: len(_rejected(config, tmp_path)) >= len(expected), 20, "the record")
+        found = list(reversed(_rejected(config, tmp_path)))  # oldest first, as sent
+        assert [(r["status"], r["endpoint"]) for r in found] == [
+            (status, endpoint) for _, status, endpoint in expected
+        ]
+        reasons = [r["reason"] for r in found]
+        assert reasons[0] == "no endpoint serves this path"
+        assert reasons[1].startswith("method DELETE not allowed")
+        assert reasons[2] == "signature does not match"
+        assert "JSON" in reasons[3]
+        assert reasons[8] == "hook 'deploy': trigger rules not satisfied"
+        first = found[0]
+        assert first["method"] == "POST" and first["path"] == "/nowhere"
+        assert first["source_ip"] == "127.0.0.1"
+        assert "x-secret-header" in first["header_names"]
+        assert found[6]["body_size"] == 70_000
+
+        # Filters, the admin API, metrics.
+        only = _rejected(config, tmp_path, "--endpoint", "site:/github")
+        assert [r["status"] for r in only] == [400, 401]
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        api = c.get("/_hookport/api/rejections?endpoint=site:/inbox", headers=auth).json()
+        assert [r["status"] for r in api["rejections"]] == [413]
+        assert c.get("/_hookport/api/rejections?limit=0", headers=auth).status_code == 400
+        metrics = c.get("/_hookport/metrics", headers=auth).text
+        assert 'hookport_rejected_total{endpoint="unmatched",status="404"} 1.0' in metrics
+        assert 'hookport_rejected_total{endpoint="hooks:hooks",status="200"} 1.0' in metrics
+
+    # Metadata only: neither the header's value nor any body reached the store.
+    raw = b"".join(
+        Path(f"{tmp_path}/r.db{suffix}").read_bytes()
+        for suffix in ("", "-wal")
+        if Path(f"{tmp_path}/r.db{suffix}").exists()
+    )
+    assert HEADER_VALUE.encode() not in raw
+    assert b"x" * 1000 not in raw
+
+
+def test_the_record_keeps_only_the_newest(serve: Any, tmp_path: Path) -> None:
+    config = _config(tmp_path, keep=5)
+    server = serve("--config", str(config), "--plugin", SITE, env=ENV)
+    with httpx.Client(base_url=server.url) as c:
+        for i in range(30):
+            assert c.get(f"/missing/{i}").status_code == 404
+    wait_until(
+        lambda: [r["path"] for r in _rejected(config, tmp_path)][:1] == ["/missing/29"],
+        20,
+        "the last rejection to be recorded",
+    )
+    server.stop()
+    with sqlite3.connect(tmp_path / "r.db") as db:
+        assert db.execute("SELECT count(*) FROM rejections").fetchone()[0] == 5
+    assert [r["path"] for r in _rejected(config, tmp_path)] == [
+        f"/missing/{i}" for i in range(29, 24, -1)
+    ]
