@@ -97,6 +97,8 @@ class ReceiverEndpoint:
     max_attempts: int
     timeout: float | None
     concurrency: int | None
+    routed: bool = True
+    """False: no HTTP request reaches it directly; a route of its plugin enqueues its events."""
 
     @property
     def scheme(self) -> str:
@@ -130,8 +132,9 @@ class Assembly:
 
     @property
     def endpoints(self) -> list[Endpoint]:
-        """Every endpoint in match precedence."""
-        return [entry.target for entry in self.table.entries]
+        """Every endpoint in match precedence, then receivers no request reaches directly."""
+        routed = [entry.target for entry in self.table.entries]
+        return routed + [ep for ep in self.receivers.values() if not ep.routed]
 
     def endpoint(self, name: str) -> Endpoint | None:
         """The endpoint called ``name``, or None."""
@@ -150,6 +153,7 @@ def assemble(
     plugins = tuple(plugins)
     environ = settings.secret_environ()
     entries: list[tuple[str, tuple[str, ...], Endpoint, str]] = []
+    unrouted: list[tuple[ReceiverEndpoint, str]] = []
     all_settings: dict[str, BaseModel | None] = {}
     for plugin in plugins:
         plugin.freeze()
@@ -167,13 +171,17 @@ def assemble(
             entries.append((route.path, spec.methods, route, plugin.name))
         for recv in plugin.receivers:
             receiver = _receiver_endpoint(plugin, recv, plugin_settings, environ, settings.worker)
-            entries.append((receiver.path, recv.methods, receiver, plugin.name))
+            if recv.routed:
+                entries.append((receiver.path, recv.methods, receiver, plugin.name))
+            else:
+                unrouted.append((receiver, plugin.name))
     names: set[str] = set()
-    for _, _, ep, owner in entries:
+    for ep, owner in [(ep, owner) for _, _, ep, owner in entries] + unrouted:
         if ep.name in names:
             raise PluginError(owner, f"two endpoints are named {ep.name!r}")
         names.add(ep.name)
     receivers = {ep.name: ep for _, _, ep, _ in entries if isinstance(ep, ReceiverEndpoint)}
+    receivers.update((ep.name, ep) for ep, _ in unrouted)
     return Assembly(plugins, RouteTable(entries), receivers, all_settings, notifier)
 
 
@@ -273,6 +281,7 @@ def _receiver_endpoint(
         max_attempts=recv.max_attempts or worker.max_attempts,
         timeout=recv.timeout if recv.timeout is not None else worker.timeout,
         concurrency=recv.concurrency,
+        routed=recv.routed,
     )
 
 

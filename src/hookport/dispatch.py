@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from hookport.assembly import Assembly, BoundHandler, ReceiverEndpoint
 from hookport.context import Context
-from hookport.errors import HandlerTimeout, WorkerStopped
-from hookport.events import Event, HandlerOutcome
+from hookport.errors import HandlerTimeout, ReportedFailure, WorkerStopped
+from hookport.events import Event, HandlerOutcome, HandlerReport
 from hookport.metrics import HandlerOutcome as OutcomeLabel
 from hookport.metrics import Metrics
 from hookport.threads import ThreadLane
@@ -138,7 +138,9 @@ class Dispatcher:
             event.id, endpoint.name, handler.name, time.monotonic(), endpoint.timeout
         )
         try:
-            await handler.plan.call(values, threads=self._threads, timeout=endpoint.timeout)
+            result = await handler.plan.call(
+                values, threads=self._threads, timeout=endpoint.timeout
+            )
         except HandlerTimeout as exc:
             self._count(event, handler, "timeout", started)
             return self._failure(handler, event, started, exc, with_traceback=False)
@@ -148,7 +150,10 @@ class Dispatcher:
         finally:
             del self._running[key]
         self._count(event, handler, "ok", started)
-        return HandlerOutcome(handler.name, ok=True, started_at=started, finished_at=self._clock())
+        report = result.text if isinstance(result, HandlerReport) else None
+        return HandlerOutcome(
+            handler.name, ok=True, started_at=started, finished_at=self._clock(), traceback=report
+        )
 
     def _count(
         self, event: Event, handler: BoundHandler, outcome: OutcomeLabel, started: float
@@ -192,7 +197,7 @@ class Dispatcher:
             started_at=started,
             finished_at=self._clock(),
             error=error,
-            traceback="".join(traceback.format_exception(exc)) if with_traceback else None,
+            traceback=_detail(exc, with_traceback),
         )
 
     def _unknown_endpoint(self, event: Event) -> HandlerOutcome:
@@ -200,3 +205,10 @@ class Dispatcher:
         now = self._clock()
         error = f"LookupError: no receiver {event.endpoint!r} is loaded in this process"
         return HandlerOutcome("<dispatch>", ok=False, started_at=now, finished_at=now, error=error)
+
+
+def _detail(exc: BaseException, with_traceback: bool) -> str | None:
+    """What a failed attempt keeps: the failure's own report, else its traceback."""
+    if isinstance(exc, ReportedFailure):
+        return exc.report
+    return "".join(traceback.format_exception(exc)) if with_traceback else None

@@ -186,6 +186,15 @@ class HandlerTimeout(HookportError, TimeoutError):
     """A handler ran longer than its timeout."""
 
 
+class ReportedFailure(HookportError):
+    """A handler failure that carries its own record: ``report`` is kept with the attempt
+    instead of a traceback (a command's exit code and output, for example)."""
+
+    def __init__(self, message: str, report: str) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 class WorkerStopped(HookportError):
     """The worker stopped (shutdown timeout) while a handler of the event was still running.
 

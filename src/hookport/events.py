@@ -82,7 +82,11 @@ class AppendResult:
 
 @dataclass(frozen=True, slots=True)
 class HandlerOutcome:
-    """One handler's run within one attempt."""
+    """One handler's run within one attempt.
+
+    ``traceback``: a failure's Python traceback, or the handler's own report (a
+    :class:`HandlerReport` it returned, a ``ReportedFailure`` it raised).
+    """
 
     handler: str
     ok: bool
@@ -90,6 +94,14 @@ class HandlerOutcome:
     finished_at: float
     error: str | None = None
     traceback: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerReport:
+    """What a handler may return to have ``text`` kept with its attempt (``events show``, the
+    dashboard): a command's exit code and output, for example."""
+
+    text: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from hookport.errors import HTTPError, PayloadError, StoreUnavailable
 from hookport.events import form_param, parse_json
 from hookport.forms import FormFields, UploadedFile, parse_form
 
-__all__ = ["HTTPError", "Request", "Response", "UnsupportedReturn", "UploadedFile"]
+__all__ = ["Enqueue", "HTTPError", "Request", "Response", "UnsupportedReturn", "UploadedFile"]
 
 
 class HeaderMap:
@@ -288,6 +288,22 @@ class Response:
         return f"<Response {self.status} {len(self.body)} bytes>"
 
 
+@dataclass(frozen=True, slots=True)
+class Enqueue:
+    """A route's answer that hands the request to a receiver of the same plugin.
+
+    The request is stored as an event of ``receiver`` (an endpoint name), with ``event_type``
+    and the delivery id the receiver would take (dedupe); ``response`` is answered once it is
+    committed (to a duplicate too), and recorded as the event's response. Workers then run the
+    receiver's handlers as for any of its events. A store that cannot commit is a 503, as for
+    a receiver. adnanh/webhook hooks that do not wait for their command answer this way.
+    """
+
+    receiver: str
+    response: Response
+    event_type: str | None = None
+
+
 class UnsupportedReturn(TypeError):
     """A route handler returned a value that :func:`to_response` cannot answer.
 
@@ -374,7 +390,7 @@ def _is_status(status: object) -> bool:
 
 
 _ANSWERABLE_TYPES: tuple[type, ...] = (
-    str, bytes, bytearray, memoryview, dict, list, Response, type(None),
+    str, bytes, bytearray, memoryview, dict, list, Response, Enqueue, type(None),
 )  # fmt: skip
 
 

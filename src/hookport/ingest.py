@@ -41,6 +41,7 @@ from hookport.events import (
     new_event_id,
 )
 from hookport.http import (
+    Enqueue,
     HeaderMap,
     Request,
     RequestHead,
@@ -322,6 +323,8 @@ class Ingest:
         except HTTPError as exc:
             response = error_response(exc)
         else:
+            if isinstance(result, Enqueue):
+                return await self._enqueue(ep, request, verified, result, send)
             response = self._to_response(ep, result)
         await _send(
             send,
@@ -334,6 +337,39 @@ class Ingest:
             await self._record(ep, request, verified, response)
         rejected = response.rejected or _rejected_status(response.status, "answered by the route")
         return response.status, rejected
+
+    async def _enqueue(
+        self, ep: RouteEndpoint, request: Request, verified: Verified, job: Enqueue, send: Send
+    ) -> int:
+        """Store ``request`` as an event of ``job.receiver``, then answer ``job.response``."""
+        target = self.assembly.receivers.get(job.receiver)
+        if target is None or target.plugin is not ep.plugin:
+            raise LookupError(f"route {ep.name} enqueued for {job.receiver!r}, not a receiver "
+                              "of its plugin")  # fmt: skip
+        response = job.response
+        event = self._new_event(
+            target,
+            request,
+            verified,
+            kind="receiver",
+            type=job.event_type,
+            delivery_id=self._delivery_id(target, request, verified),
+            ordered=target.ordered,
+            response=RecordedResponse(response.status, response.header_list(), response.body),
+        )
+        check_storable(event)
+        stored = len(event.body) + sum(len(k) + len(v) for k, v in event.headers)
+        if stored > self.max_body_size:
+            raise PayloadTooLarge(self.max_body_size)
+        await self.store.append(event)  # a duplicate gets the same answer: it was taken
+        await _send(
+            send,
+            response.status,
+            response.body,
+            [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.header_list()],
+            head=request.method == "HEAD",
+        )
+        return response.status
 
     def _to_response(self, ep: RouteEndpoint, result: Any) -> Response:
         try:

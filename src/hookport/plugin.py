@@ -96,6 +96,7 @@ class Receiver:
         max_attempts: int | None,
         timeout: float | None,
         concurrency: int | None,
+        routed: bool = True,
     ) -> None:
         self.plugin = plugin
         self.path = path
@@ -108,6 +109,7 @@ class Receiver:
         self.max_attempts = max_attempts
         self.timeout = timeout
         self.concurrency = concurrency
+        self.routed = routed
         self.handlers: list[HandlerSpec] = []
 
     def on(
@@ -311,6 +313,7 @@ class Plugin(Generic[SettingsT_co]):
         max_attempts: int | None = ...,
         timeout: float | None = ...,
         concurrency: int | None = ...,
+        routed: bool = ...,
     ) -> Receiver: ...
     def receiver(
         self,
@@ -325,8 +328,13 @@ class Plugin(Generic[SettingsT_co]):
         max_attempts: int | None = None,
         timeout: float | None = None,
         concurrency: int | None = None,
+        routed: bool = True,
     ) -> Receiver:
-        """Declare an accept-then-process endpoint and return its :class:`Receiver`."""
+        """Declare an accept-then-process endpoint and return its :class:`Receiver`.
+
+        ``routed=False``: the receiver takes no HTTP requests itself; its events come from a
+        route of the same plugin that answers :class:`~hookport.http.Enqueue` (``path`` is then
+        the route's, shown by ``hookport routes``)."""
         self._check_open()
         if max_attempts is not None and max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -346,6 +354,7 @@ class Plugin(Generic[SettingsT_co]):
             max_attempts=max_attempts,
             timeout=timeout,
             concurrency=concurrency,
+            routed=routed,
         )
         self.receivers.append(recv)
         return recv

@@ -156,23 +156,31 @@ class _AnnouncingServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def run_worker(app: HookportApp) -> None:
-    """Run only the app's workers (no HTTP) until SIGTERM/SIGINT, then drain and exit."""
+def run_worker(app: HookportApp, *, on_reload: Callable[[], object] | None = None) -> None:
+    """Run only the app's workers (no HTTP) until SIGTERM/SIGINT, then drain and exit.
+
+    ``on_reload``: called on SIGHUP and SIGUSR1 (hooks files are re-read), as in :func:`serve`.
+    """
     if app.worker is None:
         raise SystemExit("no receivers to work for: load a plugin that declares a receiver")
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        handled = [signal.SIGTERM, signal.SIGINT]
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        if on_reload is not None:
+            handled += [signal.SIGHUP, signal.SIGUSR1]
+            for sig in (signal.SIGHUP, signal.SIGUSR1):
+                loop.add_signal_handler(sig, on_reload)
         await app.startup()
         print("hookport worker running", flush=True)
         try:
             await stop.wait()
             app.stop_requested()
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in handled:
                 loop.remove_signal_handler(sig)
             await app.shutdown()
 

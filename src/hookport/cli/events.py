@@ -169,7 +169,8 @@ def _render(event: dict[str, Any]) -> None:
         console.print(table)
         last_tb = next((a["traceback"] for a in reversed(attempts) if a["traceback"]), None)
         if last_tb:
-            console.print("[bold]last traceback[/bold]")
+            label = "last traceback" if last_tb.startswith("Traceback") else "last report"
+            console.print(f"[bold]{label}[/bold]")
             console.print(last_tb, markup=False, highlight=False)
     response = event.get("response")
     if response is not None:

@@ -157,6 +157,7 @@ def tls_files(settings: Settings) -> tuple[str, str] | None:
 )
 @click.option("--receiver", "old_endpoints", multiple=True, hidden=True)  # the round-1 name
 @log_options
+@hooks_options
 def worker(
     config: str | None,
     plugins: tuple[str, ...],
@@ -165,13 +166,19 @@ def worker(
     old_endpoints: tuple[str, ...],
     log_level: str | None,
     log_format: str | None,
+    hooks: dict[str, object],
 ) -> None:
-    """Run workers only (no HTTP), for scale-out."""
+    """Run workers only (no HTTP), for scale-out.
+
+    With --hooks (or [hooks] files), it runs the commands of stored hooks; SIGHUP and SIGUSR1
+    re-read the files, as for serve."""
     from hookport.server import run_worker
 
     overrides: dict[str, object] = {"server": _log_overrides(log_level, log_format)}
     if concurrency is not None:
         overrides["worker"] = {"concurrency": concurrency}
+    if hooks:
+        overrides["hooks"] = hooks
     app = build(
         config,
         plugins,
@@ -180,4 +187,5 @@ def worker(
         quiet=False,
         **overrides,
     )
-    run_worker(app)
+    with hooks_reloading(app) as reload:
+        run_worker(app, on_reload=reload)

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookport.context import Context
-from hookport.errors import HookportError
-from hookport.events import Event
-from hookport.hooks.command import run_command
+from hookport.events import Event, HandlerReport
+from hookport.hooks.command import CommandFailed, report, run_command
 from hookport.hooks.filters import compile_filter, request_of
 from hookport.hooks.forward import send_forward
 from hookport.hooks.gohttp import status_known
@@ -39,11 +38,7 @@ __all__ = ["CommandFailed", "TriggerGate", "native_plugin"]
 
 log = logging.getLogger("hookport.hooks")
 
-Handler = Callable[..., Coroutine[Any, Any, None]]
-
-
-class CommandFailed(HookportError):
-    """A native hook's command exited non-zero, failed to start or was killed at its timeout."""
+Handler = Callable[..., Coroutine[Any, Any, HandlerReport | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,24 +206,28 @@ def _on(
 
 
 def _run_handler(action: RunAction, hook_id: str, runtime: Runtime) -> Handler:
-    async def run(event: Event) -> None:
+    async def run(event: Event) -> HandlerReport:
         req = request_of(event, action.hook)
         result = await run_command(
             action.hook,
             req,
             timeout=action.timeout or runtime.default_timeout,
             max_output=runtime.max_output,
+            split=True,
         )
-        tail = result.output[-2000:].decode("utf-8", "replace").strip()
+        tail = (result.output + result.stderr)[-2000:].decode("utf-8", "replace").strip()
         log.info(
             "hook %r command %s: exit=%s %.3fs, %d bytes of output%s",
-            hook_id, result.argv[0], result.exit_code, result.duration, len(result.output),
+            hook_id, result.argv[0], result.exit_code, result.duration,
+            len(result.output) + len(result.stderr),
             " (truncated)" if result.truncated else "",
             extra={**event.log_fields(), "hook": hook_id},
         )  # fmt: skip
         if not result.ok:
             shown = f"; output: {tail}" if tail else ""
-            raise CommandFailed(f"{result.argv[0]}: {result.error or 'failed'}{shown}")
+            raise CommandFailed(f"{result.argv[0]}: {result.error or 'failed'}{shown}",
+                                report(result))  # fmt: skip
+        return HandlerReport(report(result))
 
     return run
 

@@ -11,7 +11,9 @@ The environment is hookport's plus ``pass-environment-to-command`` and the file 
 ``pass-file-to-command``; names are sanitised (``=``, NUL and other characters that cannot be
 in a name become ``_``). The command runs in its own process group: at its timeout the whole
 group is killed. Stdout and stderr are read through one pipe (adnanh answers with the
-interleaved ``CombinedOutput``), and at most ``max_output`` bytes are kept.
+interleaved ``CombinedOutput``), and at most ``max_output`` bytes are kept; with ``split=True``
+(a stored hook's run, recorded in the event) stdout and stderr are read apart, each capped.
+:func:`report` is what an attempt records of a run: exit code, and the tails of both streams.
 """
 
 from __future__ import annotations
@@ -26,12 +28,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hookport.errors import ReportedFailure
 from hookport.hooks.model import Hook
 from hookport.hooks.values import HookRequest, ParameterNodeError, ValueErrorKind, b64decode_prefix
 
-__all__ = ["CommandResult", "find_executable", "run_command"]
+__all__ = [
+    "RECORDED_OUTPUT", "CommandFailed", "CommandResult", "find_executable", "report", "run_command",
+]  # fmt: skip
+
+RECORDED_OUTPUT = 8192
+"""Bytes of each stream an attempt's record keeps (the end of it: where errors are)."""
 
 _BAD_NAME = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+class CommandFailed(ReportedFailure):
+    """A hook's command exited non-zero, failed to start or was killed at its timeout; its
+    :func:`report` is kept with the attempt."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +53,12 @@ class CommandResult:
 
     argv: tuple[str, ...]
     exit_code: int | None  # None: it did not start, or was killed at its timeout
-    output: bytes
+    output: bytes  # stdout and stderr interleaved; stdout only with split=True
     truncated: bool
     timed_out: bool
     error: str | None  # why it failed to start, or why it counts as failed
     duration: float
+    stderr: bytes = b""  # with split=True
 
     @property
     def ok(self) -> bool:
@@ -129,8 +143,12 @@ async def run_command(
     timeout: float,  # noqa: ASYNC109 - the command's own limit, enforced by killing it
     max_output: int,
     environ: dict[str, str] | None = None,
+    split: bool = False,
 ) -> CommandResult:
-    """Run ``hook``'s command for ``req``; never raises for the command's own failures."""
+    """Run ``hook``'s command for ``req``; never raises for the command's own failures.
+
+    ``split``: read stdout and stderr apart (``output`` and ``stderr``, each capped at
+    ``max_output``) instead of interleaved through one pipe."""
     loop = asyncio.get_running_loop()
     started = loop.time()
     problems: list[str] = []
@@ -144,7 +162,7 @@ async def run_command(
     files_env, paths = _write_files(hook, req, problems)
     try:
         full_env = {**(os.environ if environ is None else environ), **env, **files_env}
-        return await _spawn(argv, program, hook, full_env, timeout, max_output, started)
+        return await _spawn(argv, program, hook, full_env, timeout, max_output, started, split)
     finally:
         for path in paths:
             with contextlib.suppress(OSError):
@@ -159,6 +177,7 @@ async def _spawn(
     timeout: float,  # noqa: ASYNC109 - enforced by killing the process group
     max_output: int,
     started: float,
+    split: bool = False,
 ) -> CommandResult:
     loop = asyncio.get_running_loop()
     try:
@@ -169,28 +188,28 @@ async def _spawn(
             env={k.encode(): v.encode("utf-8", "surrogateescape") for k, v in env.items()},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+            stderr=asyncio.subprocess.PIPE if split else asyncio.subprocess.STDOUT,
             start_new_session=True,  # its own process group, killed whole at the timeout
         )
     except (OSError, ValueError) as exc:
         return CommandResult(tuple(argv), None, b"", False, False, f"exec: {exc}", 0.0)
-    output = bytearray()
+    output, errors = bytearray(), bytearray()
     truncated = False
 
-    async def pump() -> None:
+    async def pump(stream: asyncio.StreamReader | None, into: bytearray) -> None:
         nonlocal truncated
-        if proc.stdout is None:
+        if stream is None:
             return
-        while chunk := await proc.stdout.read(65536):
-            room = max_output - len(output)
+        while chunk := await stream.read(65536):
+            room = max_output - len(into)
             if len(chunk) > room:
                 truncated = True
-            output.extend(chunk[:room])  # keep draining so the command never blocks on a pipe
+            into.extend(chunk[:room])  # keep draining so the command never blocks on a pipe
 
     timed_out = False
     try:
         async with asyncio.timeout(timeout):
-            await asyncio.gather(pump(), proc.wait())
+            await asyncio.gather(pump(proc.stdout, output), pump(proc.stderr, errors), proc.wait())
     except TimeoutError:
         timed_out = True
         _kill_group(proc.pid)
@@ -206,8 +225,27 @@ async def _spawn(
         error = f"exit status {code}" if code > 0 else f"signal: {signal.Signals(-code).name}"
     return CommandResult(
         tuple(argv), None if timed_out else code, bytes(output), truncated, timed_out, error,
-        loop.time() - started,
+        loop.time() - started, bytes(errors),
     )  # fmt: skip
+
+
+def report(result: CommandResult, limit: int = RECORDED_OUTPUT) -> str:
+    """What an attempt records of a run: the command, its exit code (or why it has none), its
+    duration, and the last ``limit`` bytes of stdout and of stderr."""
+    code = "none" if result.exit_code is None else str(result.exit_code)
+    lines = [
+        f"command: {result.argv[0] if result.argv else ''}",
+        f"exit code: {code}" + (f" ({result.error})" if result.error else ""),
+        f"duration: {result.duration:.3f}s",
+    ]
+    for name, data in (("stdout", result.output), ("stderr", result.stderr)):
+        cut = len(data) > limit
+        shown = data[-limit:].decode("utf-8", "replace")
+        more = " (truncated)" if cut or (result.truncated and data) else ""
+        lines.append(f"{name} ({len(data)} bytes{more}):")
+        if shown:
+            lines.append(shown.rstrip("\n"))
+    return "\n".join(lines) + "\n"
 
 
 def _kill_group(pid: int) -> None:

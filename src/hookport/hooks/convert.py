@@ -49,6 +49,8 @@ def _rules(rules: Rules) -> dict[str, Any]:
         out["not"] = _rules(rules.not_)
     if rules.match is not None:
         out["match"] = _match(rules.match)
+    if rules.verify is not None:
+        out["verify"] = dict(rules.verify.spec)
     return out
 
 

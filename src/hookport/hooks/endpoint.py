@@ -5,6 +5,16 @@ ordinary :class:`~hookport.plugin.Plugin` through the public API, so verificatio
 ``hookport routes`` and the dashboard treat it like any other route. The handler follows
 adnanh 2.8's ``hookHandler`` step by step; each answer (status, body, headers, the
 ``Content-Type`` Go would sniff) is built here.
+
+A hook that waits for its command (``include-command-output-in-response``) runs it in the
+request. Any other hook is *stored*: the route answers :class:`~hookport.http.Enqueue`, so the
+delivery is committed as an event of the plugin's receiver ``{name}:commands`` (type: the hook
+id; dedupe by delivery id) before adnanh's answer is sent, and the workers run the command as
+that receiver's handler: at least once, retried with backoff, then ``dead``, replayable; each
+attempt keeps the command's exit code, stdout and stderr (:func:`~hookport.hooks.command.report`).
+The handler looks the hook up by id when it runs, so a reload (in ``serve`` or ``worker``)
+applies to events already stored. At most ``concurrency`` commands of one hook run at once in
+a process, inline and stored together.
 """
 
 from __future__ import annotations
@@ -15,14 +25,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hookport.hooks.command import CommandResult, run_command
+from hookport.events import Event, HandlerReport
+from hookport.hooks.command import CommandFailed, CommandResult, report, run_command
+from hookport.hooks.filters import request_of
 from hookport.hooks.gohttp import canonical_header, detect_content_type, status_known
 from hookport.hooks.intake import GoPanic, MultipartError, build_request
 from hookport.hooks.loading import CONFIG_HOOKS, HookSet
 from hookport.hooks.model import Hook
 from hookport.hooks.rules import evaluate
 from hookport.hooks.values import HookRequest, ParameterNodeError
-from hookport.http import Request, Response
+from hookport.http import Enqueue, Request, Response
 from hookport.plugin import Plugin
 
 __all__ = ["ALL_METHODS", "HookOptions", "HooksEndpoint", "HooksPlugin"]
@@ -82,7 +94,6 @@ class HooksEndpoint:
             m.strip().upper() for m in self.options.http_methods if m.strip()
         )
         self._slots: dict[str, asyncio.Semaphore] = {}
-        self._background: set[asyncio.Task[None]] = set()
         self.plugin = HooksPlugin(name, self)
         prefix = self.options.prefix.strip("/")
         path = f"/{prefix}/{{id:path}}" if prefix else "/{id:path}"
@@ -95,12 +106,20 @@ class HooksEndpoint:
             + ", ".join([*self.hooks.files, *([CONFIG_HOOKS] if inline else [])]),
             record=self.options.record,  # type: ignore[arg-type]
         )(self.handle)
+        self.commands = self.plugin.receiver(
+            path,
+            methods=ALL_METHODS,
+            name=f"{name}:commands",
+            description="commands of hooks that answer before they run: stored, run by workers",
+            routed=False,
+        )
+        self.commands.on("*", name="command")(self.run_stored)
 
     def reload(self) -> list[str]:
         """Re-read every hooks file (SIGHUP, SIGUSR1, ``--hooks-hotreload``)."""
         return self.hooks.reload()
 
-    async def handle(self, request: Request, id: str) -> Response:
+    async def handle(self, request: Request, id: str) -> Response | Enqueue:
         """Answer one request for hook ``id`` as adnanh/webhook 2.8 does."""
         hook = self.hooks.get(id)
         if hook is None:
@@ -121,13 +140,29 @@ class HooksEndpoint:
             return refusal
         return await self._trigger(hook, prepared, headers)
 
-    async def _trigger(self, hook: Hook, req: HookRequest, headers: dict[str, str]) -> Response:
+    async def run_stored(self, event: Event) -> HandlerReport:
+        """A stored hook's command, run by a worker; a failure is retried (the event's
+        record keeps each attempt's exit code, stdout and stderr)."""
+        hook_id = str(event.params.get("id", ""))
+        hook = self.hooks.get(hook_id)
+        if hook is None:
+            raise CommandFailed(f"no hook {hook_id!r} is loaded now", "")
+        result = await self._run(hook, request_of(event, hook), split=True)
+        text = report(result)
+        if not result.ok:
+            program = result.argv[0] if result.argv else hook.execute_command
+            raise CommandFailed(f"{program}: {result.error or 'failed'}", text)
+        return HandlerReport(text)
+
+    async def _trigger(
+        self, hook: Hook, req: HookRequest, headers: dict[str, str]
+    ) -> Response | Enqueue:
         for header in hook.response_headers:
             headers[canonical_header(header.name)] = header.value
         success = hook.success_code if status_known(hook.success_code) else 200
         if not hook.capture_output:
-            self._start_background(hook, req)
-            return _answer(success, hook.response_message.encode(), headers)
+            answer = _answer(success, hook.response_message.encode(), headers)
+            return Enqueue(self.commands.name, answer, event_type=hook.id)
         result = await self._run(hook, req)
         if result.ok:
             return _answer(success, result.output, headers)
@@ -143,18 +178,20 @@ class HooksEndpoint:
             return method in self._default_methods
         return True
 
-    async def _run(self, hook: Hook, req: HookRequest) -> CommandResult:
+    async def _run(self, hook: Hook, req: HookRequest, *, split: bool = False) -> CommandResult:
         slots = self._slot(hook)
         if slots is None:
-            result = await self._execute(hook, req)
+            result = await self._execute(hook, req, split)
         else:
             async with slots:
-                result = await self._execute(hook, req)
+                result = await self._execute(hook, req, split)
         return result
 
-    async def _execute(self, hook: Hook, req: HookRequest) -> CommandResult:
+    async def _execute(self, hook: Hook, req: HookRequest, split: bool) -> CommandResult:
         timeout = hook.timeout or self.options.timeout
-        result = await run_command(hook, req, timeout=timeout, max_output=self.options.max_output)
+        result = await run_command(
+            hook, req, timeout=timeout, max_output=self.options.max_output, split=split
+        )
         level = logging.INFO if result.ok else logging.WARNING
         log.log(
             level,
@@ -164,7 +201,7 @@ class HooksEndpoint:
             result.exit_code,
             f"error={result.error!r} " if result.error else "",
             result.duration,
-            len(result.output),
+            len(result.output) + len(result.stderr),
             " (truncated)" if result.truncated else "",
         )
         return result
@@ -177,14 +214,6 @@ class HooksEndpoint:
         if key not in self._slots:
             self._slots[key] = asyncio.Semaphore(limit)
         return self._slots[key]
-
-    def _start_background(self, hook: Hook, req: HookRequest) -> None:
-        async def run() -> None:
-            await self._run(hook, req)
-
-        task = asyncio.get_running_loop().create_task(run(), name=f"hook-{hook.id}")
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
 
 def _prepare(request: Request, hook: Hook, headers: dict[str, str]) -> HookRequest | Response:

@@ -61,11 +61,19 @@ def parse_filter(value: Any, where: str) -> Rules:
         raise ConfigError(f"{where}: a filter is a rule table (and/or/not/match)")
     if rules is None or rules == Rules():
         raise ConfigError(f"{where}: an empty filter (it needs and, or, not or match)")
+    if _has_verify(rules):
+        raise ConfigError(f"{where}: verify checks a request as it arrives; put it in the "
+                          "hook's trigger-rule (or verify), not in a filter")  # fmt: skip
     # A filter never answers a request: lint's notes about answers do not apply to it.
     problems = [p.split(": every request is a 500")[0] for p in lint_rules(rules)]
     if problems:
         raise ConfigError(f"{where}: " + "; ".join(problems))
     return rules
+
+
+def _has_verify(rules: Rules) -> bool:
+    children = [*(rules.and_ or ()), *(rules.or_ or ()), *([rules.not_] if rules.not_ else [])]
+    return rules.verify is not None or any(_has_verify(c) for c in children)
 
 
 @dataclass(frozen=True, slots=True)

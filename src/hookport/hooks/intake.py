@@ -51,6 +51,7 @@ def build_request(request: Request, hook: Hook) -> HookRequest:
         headers=headers,
         query=dict(parse_query(request.query_string, strict=False)),
         soft_signature_failures=hook.soft_signature_failures,
+        request=request,
     )
     if "json" in content_type:
         hook_request.payload = parse_json_payload(request.body)

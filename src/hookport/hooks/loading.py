@@ -10,6 +10,7 @@ hookport's own spelling: ``[[hooks]]`` tables with the same keys (``hookport hoo
 from __future__ import annotations
 
 import logging
+import os
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import yaml
 from hookport.errors import ConfigError
 from hookport.hooks.gotemplate import render_template
 from hookport.hooks.model import Hook, parse_hooks
+from hookport.hooks.verifiers import resolve_hook
 
 __all__ = ["CONFIG_HOOKS", "HookSet", "read_hooks_file"]
 
@@ -69,7 +71,8 @@ def read_hooks_file(
     else:
         data = _decode_yaml(text, repr(str(file)))
     try:
-        return parse_hooks(data)
+        secrets = os.environ if environ is None else environ
+        return tuple(resolve_hook(hook, secrets) for hook in parse_hooks(data))
     except ConfigError as exc:
         raise ConfigError(f"hooks file {str(file)!r}: {exc}") from None
 

@@ -10,7 +10,8 @@ adnanh reads a hooks file with ghodss/yaml: YAML becomes JSON, then ``encoding/j
 
 Two keys are hookport's own (adnanh ignores them, so a file stays valid for both):
 ``timeout`` (seconds or a duration such as ``"5m"``) and ``concurrency`` (commands of this hook
-at once).
+at once). So is the rule node ``verify`` (:mod:`hookport.hooks.verifiers`): a hookport
+verifier inside a ``trigger-rule``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 from hookport.config import parse_duration
 from hookport.errors import ConfigError
 from hookport.hooks.gojson import format_float32
+from hookport.hooks.verifiers import VerifyRule, parse_verify_rule
 
 __all__ = ["Argument", "Header", "Hook", "MatchRule", "Rules", "parse_hooks"]
 
@@ -60,12 +62,14 @@ class MatchRule:
 
 @dataclass(frozen=True, slots=True)
 class Rules:
-    """A rule node; the first of ``and``, ``or``, ``not``, ``match`` that is set decides."""
+    """A rule node; the first of ``and``, ``or``, ``not``, ``match``, ``verify`` that is set
+    decides (``verify`` is hookport's own)."""
 
     and_: tuple[Rules, ...] | None = None
     or_: tuple[Rules, ...] | None = None
     not_: Rules | None = None
     match: MatchRule | None = None
+    verify: VerifyRule | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +236,12 @@ def parse_rules(value: Any, where: str) -> Rules | None:
         or_=None if or_ is None else _list(or_, f"{where}.or", _child),
         not_=parse_rules(f.get("not"), f"{where}.not"),
         match=_match(f.get("match"), f"{where}.match"),
+        verify=_verify(f.get("verify"), f"{where}.verify"),
     )
+
+
+def _verify(value: Any, where: str) -> VerifyRule | None:
+    return None if value is None else parse_verify_rule(value, where)
 
 
 def _child(value: Any, where: str) -> Rules:

@@ -33,8 +33,8 @@ from hookport.hooks.filters import parse_filter
 from hookport.hooks.forward import DestinationPolicy, ForwardTarget
 from hookport.hooks.model import Argument, Hook, Rules, parse_argument, parse_hook
 from hookport.hooks.notify_action import MessageTemplate
+from hookport.hooks.verifiers import build_verifier, resolve_hook
 from hookport.types import Verifier
-from hookport.verify import factories
 
 __all__ = ["NativeHook", "NotifyAction", "RunAction", "parse_config_hooks"]
 
@@ -54,10 +54,6 @@ _ANSWER_KEYS = (
     "response-message", "response-headers", "success-http-response-code",
     "include-command-output-in-response", "include-command-output-in-response-on-error",
 )  # fmt: skip
-_VERIFY_SCHEMES = frozenset({
-    "github", "gitlab", "gitea", "bitbucket", "stripe", "slack", "standard", "svix", "shopify",
-    "twilio", "discord", "hmac", "basic", "token", "ip_allow",
-})  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +133,7 @@ def parse_config_hooks(
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}")
         try:
-            hook = parse_hook(dict(table), "hook")
+            hook = resolve_hook(parse_hook(dict(table), "hook"), env.secrets)
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
         if not is_native:  # adnanh's keys only: served as adnanh serves it (even without an id)
@@ -235,23 +231,7 @@ def _table(value: Any, where: str, keys: set[str]) -> Mapping[str, Any]:
 
 
 def _verifier(value: Any, where: str) -> Verifier | None:
-    if value is None:
-        return None
-    if not isinstance(value, Mapping) or not isinstance(value.get("scheme"), str):
-        raise ConfigError(f"{where}: expected a table with a scheme, e.g. "
-                          '{scheme = "github", secret_env = "GITHUB_SECRET"}')  # fmt: skip
-    options = {k.replace("-", "_"): v for k, v in value.items() if k != "scheme"}
-    scheme = value["scheme"]
-    if scheme not in _VERIFY_SCHEMES:
-        raise ConfigError(f"{where}: unknown scheme {scheme!r}; one of "
-                          + ", ".join(sorted(_VERIFY_SCHEMES)))  # fmt: skip
-    try:
-        verifier: Verifier = getattr(factories, scheme)(**options)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: {exc}".replace("() ", " ")) from None
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-    return verifier
+    return None if value is None else build_verifier(value, where)
 
 
 def _run(

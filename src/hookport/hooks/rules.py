@@ -23,8 +23,10 @@ from datetime import datetime
 
 import re2
 
+from hookport.errors import ForbiddenError, VerificationError
 from hookport.hooks.model import MatchRule, Rules
 from hookport.hooks.values import HookRequest, ParameterNodeError, ValueErrorKind
+from hookport.hooks.verifiers import VerifyRule
 
 __all__ = ["RuleError", "SignatureError", "Step", "evaluate"]
 
@@ -65,6 +67,8 @@ def _node(rules: Rules, req: HookRequest, path: str, trace: list[Step]) -> Resul
         result = (not matched, error)
     elif rules.match is not None:
         return _match(rules.match, req, f"{path}.match", trace)  # it traces itself
+    elif rules.verify is not None:
+        return _verify(rules.verify, req, f"{path}.verify", trace)
     else:
         result = (False, None)
     kind = "and" if rules.and_ is not None else "or" if rules.or_ is not None else "not"
@@ -99,6 +103,23 @@ def _why(error: RuleFailure | None) -> str:
     if error is None:
         return ""
     return f"{type(error).__name__}: {error}"
+
+
+def _verify(rule: VerifyRule, req: HookRequest, path: str, trace: list[Step]) -> Result:
+    """A hookport verifier as a rule: a refusal is a signature failure."""
+    verifier = rule.verifier
+    if req.request is None:
+        error = RuleError("no request to verify")
+        trace.append(Step(path, False, f"verify {verifier.scheme}: {_why(error)}"))
+        return False, error
+    try:
+        verifier.verify(req.request, time.time())
+    except (VerificationError, ForbiddenError) as exc:
+        failure = SignatureError(exc.message)
+        trace.append(Step(path, False, f"verify {verifier.scheme}: {_why(failure)}"))
+        return False, failure
+    trace.append(Step(path, True, f"verify {verifier.scheme}: accepted"))
+    return True, None
 
 
 def _match(rule: MatchRule, req: HookRequest, path: str, trace: list[Step]) -> Result:

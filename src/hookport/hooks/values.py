@@ -17,6 +17,7 @@ from urllib.parse import unquote_to_bytes
 from hookport.hooks.gohttp import canonical_header
 from hookport.hooks.gojson import decode_first, marshal, to_text
 from hookport.hooks.model import Argument
+from hookport.types import IncomingRequest
 
 __all__ = ["HookRequest", "ParameterNodeError", "ValueErrorKind", "get_parameter", "parse_query"]
 
@@ -46,6 +47,8 @@ class HookRequest:
     payload: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
     soft_signature_failures: bool = False
+    request: IncomingRequest | None = None
+    """The request itself, for ``verify`` rules (hookport's verifiers read it whole)."""
 
     def get(self, arg: Argument) -> str:
         """The referenced value as text; ``ParameterNodeError`` or ``ValueErrorKind``."""
