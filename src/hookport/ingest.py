@@ -324,7 +324,7 @@ class Ingest:
             response = error_response(exc)
         else:
             if isinstance(result, Enqueue):
-                return await self._enqueue(ep, request, verified, result, send)
+                return await self._enqueue(ep, request, verified, result, send), None
             response = self._to_response(ep, result)
         await _send(
             send,
