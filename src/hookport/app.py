@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,7 +22,7 @@ from hookport.errors import ConfigError
 from hookport.events import EventStatus
 from hookport.ingest import Ingest
 from hookport.metrics import Metrics, multiprocess_dir
-from hookport.notify import Notifier
+from hookport.notify import Notifications, Notifier, RecordingNotifier
 from hookport.observability import RedactingFilter
 from hookport.operations import Operations
 from hookport.pauses import PauseBook
@@ -224,17 +224,28 @@ def create_app(
     *,
     workers: bool = True,
     worker_endpoints: list[str] | None = None,
+    inspect_only: bool = False,
 ) -> HookportApp:
     """Assemble ``plugins`` with ``settings`` (default: :func:`load_settings`) into an ASGI app.
 
     Mount it under FastAPI or Starlette at any prefix. ``workers=False`` makes an ingest-only
     node; ``worker_endpoints`` limits the in-process workers to these receivers. Raises
     ``PluginError``/``ConfigError`` for anything wrong, before serving.
+
+    ``inspect_only``: for commands that only look at (or replay) what is stored: secrets that
+    are not set resolve to placeholders and channels are not checked, so listing
+    events needs none of the plugins' secrets. Such an app must never serve.
     """
     settings = settings or load_settings()
     metrics = Metrics(multiprocess_dir=multiprocess_dir())
-    notifier = Notifier(settings.channels, settings.secret_environ(), metrics=metrics)
-    assembly = assemble(plugins, settings, notifier)
+    if inspect_only:
+        environ: Mapping[str, str] = _Placeholders(settings.secret_environ())
+        notifier: Notifications = RecordingNotifier()
+        workers = False
+    else:
+        environ = settings.secret_environ()
+        notifier = Notifier(settings.channels, environ, metrics=metrics)
+    assembly = assemble(plugins, settings, notifier, environ=environ)
     unknown = sorted(set(worker_endpoints or ()) - set(assembly.receivers))
     if unknown:
         known = ", ".join(sorted(assembly.receivers)) or "none"
@@ -248,6 +259,24 @@ def create_app(
         worker_endpoints=worker_endpoints,
         metrics=metrics,
     )
+
+
+class _Placeholders(Mapping[str, str]):
+    """An environment where every variable is set: a missing one reads as ``NAME-unset:unset``
+    (which also parses as basic-auth credentials). Secrets with a stricter format (a Discord
+    public key, a Standard Webhooks ``whsec_`` key) still need a value."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def __getitem__(self, name: str) -> str:
+        return self._environ.get(name) or f"{name}-unset:unset"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._environ)
+
+    def __len__(self) -> int:
+        return len(self._environ)
 
 
 def _log_secrets(settings: Settings, assembly: Assembly, admin_token: str | None) -> set[str]:

@@ -142,16 +142,21 @@ class Assembly:
 
 
 def assemble(
-    plugins: Iterable[Plugin], settings: Settings, notifier: Notifications
+    plugins: Iterable[Plugin],
+    settings: Settings,
+    notifier: Notifications,
+    *,
+    environ: Mapping[str, str] | None = None,
 ) -> Assembly:
     """Validate and freeze ``plugins`` into one :class:`Assembly`.
 
     ``notifier`` backs ``ctx.send`` (a ``Notifier`` over ``[channels]``; tests pass a
-    ``RecordingNotifier``). Production (``create_app``) and tests assemble through this one
-    function.
+    ``RecordingNotifier``). ``environ``: where verifiers' secrets resolve (default:
+    ``settings.secret_environ()``). Production (``create_app``) and tests assemble through this
+    one function.
     """
     plugins = tuple(plugins)
-    environ = settings.secret_environ()
+    environ = settings.secret_environ() if environ is None else environ
     entries: list[tuple[str, tuple[str, ...], Endpoint, str]] = []
     unrouted: list[tuple[ReceiverEndpoint, str]] = []
     all_settings: dict[str, BaseModel | None] = {}

@@ -289,3 +289,67 @@ def test_routes_urls_for_every_path_form(
     assert len(rows["tokens"]["urls"]) == 2
     code, out = invoke(runner, "check", "--config", "hookport.toml", "--plugin", "urls.py")
     assert "[server.urls] sets a URL for 'nowhere', which is no endpoint" in out
+
+
+def _local_pushes(runner: CliRunner, count: int) -> list[str]:
+    ids = []
+    for _ in range(count):
+        code, out = invoke(
+            runner, "send", "/github", "--local", "--data", f"@{PUSH}", "--event", "push",
+            "--plugin", EXAMPLE,
+        )  # fmt: skip
+        assert code == 0, out
+        ids.append(re.search(r"event ([0-9a-f]{32})", out).group(1))  # type: ignore[union-attr]
+    return ids
+
+
+def test_reading_commands_need_no_secrets_never_create_a_store_and_print_plain(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOKPORT_STORE__URL", f"sqlite:///{tmp_path}/none.db")
+    code, out = invoke(runner, "events", "list", "--plugin", EXAMPLE)
+    assert code == 1 and f"no store at {tmp_path}/none.db" in out
+    assert not (tmp_path / "none.db").exists()  # reading did not create it
+
+    monkeypatch.setenv("HOOKPORT_STORE__URL", f"sqlite:///{tmp_path}/cli.db")
+    ids = _local_pushes(runner, 3)
+    for name in ("GITHUB_SECRET", "EXAMPLE_DEPLOY_CREDENTIALS", "HOOKPORT_CHANNELS__DEV"):
+        monkeypatch.delenv(name)  # what an operator's shell may lack
+    code, out = invoke(runner, "events", "list", "--limit", "2", "--plugin", EXAMPLE)
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0].split("\t")[:3] == ["id", "received", "endpoint"]  # plain: tab-separated
+    assert not any(ch in out for ch in "┏━│─")  # no box drawing when piped
+    assert "showing 2 of 3" in out and f"next page: --before {ids[1]}" in out
+    code, out = invoke(runner, "events", "list", "--before", ids[1], "--plugin", EXAMPLE)
+    assert ids[0] in out and "showing 1 of" in out
+    code, shown = invoke(runner, "events", "show", ids[0][:20], "--json", "--plugin", EXAMPLE)
+    assert code == 0 and json.loads(shown)["id"] == ids[0]  # a unique prefix is enough
+    code, out = invoke(runner, "events", "show", ids[0][:4], "--plugin", EXAMPLE)
+    assert code == 1 and "at least 8 characters" in out
+
+
+def test_replay_by_filter_dry_run_and_confirmation(runner: CliRunner) -> None:
+    ids = _local_pushes(runner, 3)
+    code, out = invoke(runner, "events", "replay", "--status", "done", "--dry-run",
+                       "--plugin", EXAMPLE)  # fmt: skip
+    assert code == 0 and "would replay 3 event(s)" in out
+    code, listed = invoke(runner, "events", "list", "--status", "done", "--json", "--plugin", EXAMPLE)
+    assert len(json.loads(listed)) == 3  # the dry run changed nothing
+    code, out = invoke(runner, "events", "replay", "--type", "push", "--since", "1h", "--json",
+                       "--plugin", EXAMPLE)  # fmt: skip
+    assert code == 0 and sorted(json.loads(out)["replayed"]) == sorted(ids)
+
+
+def test_replaying_many_events_asks_first(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setattr(sys.modules["hookport.cli.events"], "CONFIRM_OVER", 2)
+    _local_pushes(runner, 3)
+    code, out = invoke(runner, "events", "replay", "--status", "done", "--plugin", EXAMPLE)
+    assert code == 1 and "3 events match; add --yes" in out  # not a terminal: no prompt
+    code, out = invoke(runner, "events", "replay", "--status", "done", "--yes",
+                       "--plugin", EXAMPLE)  # fmt: skip
+    assert code == 0 and "replayed 3 event(s)" in out

@@ -6,18 +6,24 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from hookport.app import HookportApp, create_app
 from hookport.config import Settings, load_settings
 from hookport.discovery import load_plugins
 from hookport.hooks.settings import hooks_endpoint, native_hooks_plugin
 from hookport.observability import redact_logs, setup_logging
+from hookport.operations import Operations
 from hookport.plugin import Plugin
+from hookport.store._url import parse_store_url
+from hookport.store.base import EventFilter
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -72,13 +78,96 @@ def build(
     workers: bool = False,
     endpoints: list[str] | None = None,
     quiet: bool = True,
+    inspect_only: bool = False,
     **overrides: Any,
 ) -> HookportApp:
-    """The assembled app (store not yet opened); from here on its secrets are masked in logs."""
+    """The assembled app (store not yet opened); from here on its secrets are masked in logs.
+
+    ``inspect_only``: for commands that read (or replay) the store: the plugins' secrets and
+    channels need not be set (see :func:`hookport.app.create_app`).
+    """
     settings, plugins = load(config, plugin_specs, quiet=quiet, **overrides)
-    app = create_app(settings, plugins, workers=workers, worker_endpoints=endpoints)
+    app = create_app(
+        settings, plugins, workers=workers, worker_endpoints=endpoints, inspect_only=inspect_only
+    )
     redact_logs(app.log_filter)
     return app
+
+
+def store_missing(app: HookportApp) -> Path | None:
+    """The SQLite file ``[store] url`` names when it does not exist (else None)."""
+    url = parse_store_url(app.settings.store.url)
+    if url.backend == "sqlite" and not url.path.exists():
+        return url.path
+    return None
+
+
+def require_store(app: HookportApp) -> None:
+    """Refuse to read a store that does not exist: opening it would create an empty one."""
+    missing = store_missing(app)
+    if missing is not None:
+        raise click.ClickException(
+            f"no store at {missing}: nothing was recorded there (run this where hookport "
+            "serve runs, or point --config / [store] url / HOOKPORT_STORE__URL at its store)"
+        )
+
+
+async def with_store(app: HookportApp, action: Callable[[Operations], Awaitable[T]]) -> T:
+    """Open the (existing) store, run ``action`` on the operations, close it."""
+    require_store(app)
+    async with app.ops.opened() as ops:
+        return await action(ops)
+
+
+def interactive() -> bool:
+    """Whether standard output is a terminal (else output is plain: no boxes, no padding)."""
+    return sys.stdout.isatty()
+
+
+def console() -> Console:
+    """Rich output for a terminal (colour unless ``NO_COLOR``); plain, unwrapped text when
+    piped."""
+    if interactive():
+        return Console(no_color="NO_COLOR" in os.environ)
+    return Console(no_color=True, highlight=False, soft_wrap=True, force_terminal=False)
+
+
+def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """A table: boxed and coloured on a terminal; tab-separated lines (a header line first,
+    then one line per row, nothing padded) when piped. Cells are text, never markup."""
+    rows = [list(row) for row in rows]
+    if not interactive():
+        click.echo("\t".join(columns))
+        for row in rows:
+            click.echo("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row))
+        return
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    console().print(table)
+
+
+async def resolve_event_id(ops: Operations, given: str) -> str:
+    """An event id from its unique prefix (8 or more characters; the full 32 as is)."""
+    wanted = given.strip().lower()
+    if len(wanted) == 32:
+        return wanted
+    if len(wanted) < 8:
+        raise click.ClickException(
+            f"{given!r} is too short: give at least 8 characters of an event id"
+        )
+    found = await ops.list_events(EventFilter(id_prefix=wanted, limit=3))
+    ids = [e.id for e in found if e.id.startswith(wanted)]
+    if not ids:
+        raise click.ClickException(f"no event with an id starting {given!r}")
+    if len(ids) > 1:
+        raise click.ClickException(
+            f"{given!r} is ambiguous: {len(ids) if len(ids) < 3 else '3 or more'} events' ids "
+            "start with it; give more characters"
+        )
+    return ids[0]
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

@@ -4,26 +4,33 @@ and see the ones hookport refused."""
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
 from rich.syntax import Syntax
-from rich.table import Table
 
-from hookport.app import HookportApp
-from hookport.cli._common import build, common_options, run
+from hookport.cli._common import (
+    build,
+    common_options,
+    interactive,
+    print_table,
+    resolve_event_id,
+    run,
+    with_store,
+)
+from hookport.cli._common import (
+    console as plain_console,
+)
 from hookport.config import parse_duration
 from hookport.events import Event, EventStatus
-from hookport.operations import Operations, is_held
+from hookport.operations import COUNT_CAP, Operations, is_held
 from hookport.operations import format_time as _when
 from hookport.store.base import MAX_LIST, EventFilter, Pause, RejectionFilter
 
 STATUSES = [s.value for s in EventStatus]
-T = TypeVar("T")
+CONFIRM_OVER = 20
+"""Replaying more events than this asks first (``--yes`` does not)."""
 
 
 @click.group()
@@ -33,63 +40,79 @@ def events() -> None:
 
 @events.command("list")
 @common_options
-@click.option("--endpoint", default=None, help="Only events of this endpoint (its name).")
+@click.option("--endpoint", default=None, help="Only events of this endpoint (its exact name).")
 @click.option("--receiver", "old_endpoint", default=None, hidden=True)  # the round-1 name
+@click.option("--match", "contains", default=None, help="Endpoint names containing this text.")
 @click.option("--status", type=click.Choice(STATUSES), default=None)
 @click.option("--type", "event_type", default=None)
 @click.option("--since", default=None, help="Only newer than this duration ago, e.g. 1h, 3d.")
 @click.option("--limit", type=click.IntRange(1, MAX_LIST), default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--before", default=None, metavar="EVENT_ID", help="The next page: older than this.")
+@click.option("--json", "as_json", is_flag=True, help="Print the events as a JSON list.")
 def list_events(
     config: str | None,
     plugins: tuple[str, ...],
     endpoint: str | None,
     old_endpoint: str | None,
+    contains: str | None,
     status: str | None,
     event_type: str | None,
     since: str | None,
     limit: int,
+    before: str | None,
     as_json: bool,
 ) -> None:
-    """List recorded deliveries, newest first."""
-    import time
-
-    try:
-        since_ts = time.time() - parse_duration(since) if since else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from None
+    """List recorded deliveries (and route calls), newest first, a page at a time."""
     flt = EventFilter(
         endpoint=endpoint or old_endpoint,
+        endpoint_contains=contains,
         status=EventStatus(status) if status else None,
         type=event_type,
-        since=since_ts,
+        since=_since(since),
         limit=limit,
+        before_id=before,
     )
-    app = build(config, plugins)
+    app = build(config, plugins, inspect_only=True)
 
-    async def go(ops: Operations) -> tuple[list[Event], dict[str, Pause]]:
-        return await ops.list_events(flt), await ops.paused()
+    async def go(ops: Operations) -> tuple[list[Event], int, dict[str, Pause]]:
+        return await ops.list_events(flt), await ops.count_events(flt), await ops.paused()
 
-    found, paused = run(_with_store(app, go))
+    found, total, paused = run(with_store(app, go))
     if as_json:
         click.echo(json.dumps([app.ops.summary(e, paused) for e in found], indent=2))
         return
-    table = Table(title=f"{len(found)} events")
-    for column in ("id", "received", "endpoint", "type", "status", "attempt", "delivery id"):
-        table.add_column(column, overflow="fold")
-    for e in found:  # stored values are text, never rich markup
-        table.add_row(
-            e.id,
-            _when(e.received_at),
-            escape(e.endpoint),
-            escape(e.type or ""),
-            e.status.value + (" (held: paused)" if is_held(e, paused) else ""),
-            str(e.attempt),
-            escape(e.delivery_id or ""),
-        )
-    Console(width=180).print(table)
+    columns = ("id", "received", "endpoint", "type", "status", "attempt", "delivery id")
+    print_table(
+        "events",
+        columns,
+        (
+            (
+                e.id,
+                _when(e.received_at),
+                e.endpoint,
+                "(route call)" if e.kind == "route" else e.type or "",
+                e.status.value + (" (held: paused)" if is_held(e, paused) else ""),
+                str(e.attempt),
+                e.delivery_id or "",
+            )
+            for e in found
+        ),
+    )
+    shown_total = f"{total:,}+" if total >= COUNT_CAP else f"{total:,}"
+    click.echo(f"showing {len(found):,} of {shown_total}" if found else "no events match")
+    if found and total > len(found) and len(found) == limit:
+        click.echo(f"next page: --before {found[-1].id}")
     for name in sorted({e.endpoint for e in found} & paused.keys()):
         click.echo(f"{name} is paused ({pause_note(paused[name])}): hookport resume {name}")
+
+
+def _since(since: str | None) -> float | None:
+    import time
+
+    try:
+        return time.time() - parse_duration(since) if since else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
 
 
 def pause_note(pause: Pause) -> str:
@@ -104,13 +127,16 @@ def pause_note(pause: Pause) -> str:
 @click.argument("event_id")
 @click.option("--json", "as_json", is_flag=True)
 def show_event(config: str | None, plugins: tuple[str, ...], event_id: str, as_json: bool) -> None:
-    """Show one delivery: headers, body, status, attempts with errors, response."""
-    app = build(config, plugins)
+    """Show one delivery: headers, body, status, attempts with errors, response.
+
+    EVENT_ID: the id, or its first 8 or more characters (as the dashboard shows them).
+    """
+    app = build(config, plugins, inspect_only=True)
 
     async def go(ops: Operations) -> tuple[Event | None, dict[str, Pause]]:
-        return await ops.get_event(event_id), await ops.paused()
+        return await ops.get_event(await resolve_event_id(ops, event_id)), await ops.paused()
 
-    event, paused = run(_with_store(app, go))
+    event, paused = run(with_store(app, go))
     if event is None:
         raise click.ClickException(f"no event {event_id}")
     shown = app.ops.detail(event, paused)  # credentials redacted, as every surface shows them
@@ -125,7 +151,7 @@ def show_event(config: str | None, plugins: tuple[str, ...], event_id: str, as_j
 def _render(event: dict[str, Any]) -> None:
     """Print an event's detail (as :meth:`Operations.detail` shows it). Every stored value is
     printed as text: ``[red]`` in a header or a type is not rich markup."""
-    console = Console(width=160)
+    console = plain_console()
     e: dict[str, Any] = {k: escape(v) if isinstance(v, str) else v for k, v in event.items()}
     query = f"?{e['query_string']}" if e["query_string"] else ""
     console.print(
@@ -154,19 +180,21 @@ def _render(event: dict[str, Any]) -> None:
         console.print(event["body"], markup=False, highlight=False)
     attempts = event["attempts"]
     if attempts:
-        table = Table(title="attempts")
-        for column in ("attempt", "handler", "result", "started", "seconds", "error"):
-            table.add_column(column, overflow="fold")
-        for a in attempts:
-            table.add_row(
-                str(a["attempt"]),
-                escape(a["handler"]),
-                "ok" if a["ok"] else "failed",
-                _when(a["started_at"]),
-                f"{a['finished_at'] - a['started_at']:.3f}",
-                escape(a["error"] or ""),
-            )
-        console.print(table)
+        print_table(
+            "attempts",
+            ("attempt", "handler", "result", "started", "seconds", "error"),
+            (
+                (
+                    str(a["attempt"]),
+                    a["handler"],
+                    "ok" if a["ok"] else "failed",
+                    _when(a["started_at"]),
+                    f"{a['finished_at'] - a['started_at']:.3f}",
+                    a["error"] or "",
+                )
+                for a in attempts
+            ),
+        )
         last_tb = next((a["traceback"] for a in reversed(attempts) if a["traceback"]), None)
         if last_tb:
             label = "last traceback" if last_tb.startswith("Traceback") else "last report"
@@ -187,37 +215,74 @@ def _render(event: dict[str, Any]) -> None:
     "--status",
     type=click.Choice(["dead", "done", "retrying", "unhandled"]),
     default=None,
-    help="Replay every event with this status.",
+    help="Replay the events with this status (with the filters below).",
 )
+@click.option("--endpoint", default=None, help="Only events of this endpoint (its exact name).")
+@click.option("--type", "event_type", default=None, help="Only events of this type.")
+@click.option("--since", default=None, help="Only newer than this duration ago, e.g. 1h, 3d.")
+@click.option("--dry-run", is_flag=True, help="Say what would be replayed; change nothing.")
+@click.option("--yes", is_flag=True, help=f"Do not ask before replaying more than {CONFIRM_OVER}.")
+@click.option("--json", "as_json", is_flag=True, help="Print the ids replayed as JSON.")
 def replay(
-    config: str | None, plugins: tuple[str, ...], event_ids: tuple[str, ...], status: str | None
+    config: str | None,
+    plugins: tuple[str, ...],
+    event_ids: tuple[str, ...],
+    status: str | None,
+    endpoint: str | None,
+    event_type: str | None,
+    since: str | None,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
 ) -> None:
-    """Make events due again; a running worker processes them."""
-    if bool(event_ids) == bool(status):
-        raise click.UsageError("give event ids or --status, not both and not neither")
-    app = build(config, plugins)
+    """Make events due again (by id or id prefix, or by filter); a running worker runs them."""
+    by_filter = bool(status or endpoint or event_type or since)
+    if bool(event_ids) == by_filter:
+        raise click.UsageError("give event ids, or filters (--status, --endpoint, --type, --since)")
+    flt = EventFilter(
+        status=EventStatus(status) if status else None,
+        endpoint=endpoint,
+        type=event_type,
+        since=_since(since),
+        limit=MAX_LIST,
+    )
+    app = build(config, plugins, inspect_only=True)
+
+    async def chosen(ops: Operations) -> list[str]:
+        if event_ids:
+            return [await resolve_event_id(ops, given) for given in event_ids]
+        return await ops.matching_ids(flt)
 
     async def go(ops: Operations) -> tuple[list[str], list[str]]:
-        ids = list(event_ids) or await ops.ids_with_status(EventStatus(status or "dead"))
+        ids = await chosen(ops)
+        if dry_run or not ids:
+            return ids, []
+        if len(ids) > CONFIRM_OVER and not yes:
+            if not interactive():
+                raise click.ClickException(
+                    f"{len(ids):,} events match; add --yes to replay them (or --dry-run)"
+                )
+            click.confirm(f"replay {len(ids):,} events?", abort=True)
         done: list[str] = []
-        with Progress(transient=True) as progress:
-            task = progress.add_task("replaying", total=len(ids))
-            for start in range(0, len(ids), 200):
-                chunk = ids[start : start + 200]
-                done.extend(await ops.replay(chunk))
-                progress.advance(task, len(chunk))
+        for start in range(0, len(ids), 200):
+            done.extend(await ops.replay(ids[start : start + 200]))
         return ids, done
 
-    ids, done = run(_with_store(app, go))
+    ids, done = run(with_store(app, go))
+    if as_json:
+        click.echo(json.dumps({"matched": ids, "replayed": done, "dry_run": dry_run}, indent=2))
+        return
+    if dry_run:
+        click.echo(f"would replay {len(ids):,} event(s)")
+        for event_id in ids[:20]:
+            click.echo(f"  {event_id}")
+        if len(ids) > 20:
+            click.echo(f"  ... and {len(ids) - 20:,} more")
+        return
+    click.echo(f"replayed {len(done):,} event(s)")
     missing = sorted(set(ids) - set(done))
-    click.echo(f"replayed {len(done)} event(s)")
     if missing:
-        raise click.ClickException(f"no such event(s): {', '.join(missing)}")
-
-
-async def _with_store(app: HookportApp, action: Callable[[Operations], Awaitable[T]]) -> T:
-    async with app.ops.opened() as ops:
-        return await action(ops)
+        raise click.ClickException(f"no such event(s) to replay: {', '.join(missing)}")
 
 
 @events.command("rejected")
@@ -239,30 +304,27 @@ def rejected(
     Metadata only: time, method, path, endpoint, status, reason, source address and the header
     names; never a body or a header's value.
     """
-    import time
-
-    try:
-        since_ts = time.time() - parse_duration(since) if since else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from None
-    flt = RejectionFilter(since=since_ts, endpoint=endpoint, limit=limit)
-    app = build(config, plugins)
-    found = run(_with_store(app, lambda ops: ops.rejections(flt)))
+    flt = RejectionFilter(since=_since(since), endpoint=endpoint, limit=limit)
+    app = build(config, plugins, inspect_only=True)
+    found = run(with_store(app, lambda ops: ops.rejections(flt)))
     if as_json:
         click.echo(json.dumps(found, indent=2))
         return
-    table = Table(title=f"{len(found)} rejected deliveries")
-    for column in ("at", "status", "method", "path", "endpoint", "reason", "from", "headers"):
-        table.add_column(column, overflow="fold")
-    for r in found:  # request-controlled text: never rich markup
-        table.add_row(
-            _when(r["at"]),
-            str(r["status"]),
-            escape(r["method"]),
-            escape(r["path"]),
-            escape(r["endpoint"] or "(no endpoint)"),
-            escape(r["reason"]),
-            escape(r["source_ip"] or ""),
-            escape(", ".join(r["header_names"])),
-        )
-    Console(width=180).print(table)
+    print_table(  # request-controlled text: cells are never markup
+        "rejected deliveries",
+        ("at", "status", "method", "path", "endpoint", "reason", "from", "headers"),
+        (
+            (
+                _when(r["at"]),
+                str(r["status"]),
+                r["method"],
+                r["path"],
+                r["endpoint"] or "(no endpoint)",
+                r["reason"],
+                r["source_ip"] or "",
+                ", ".join(r["header_names"]),
+            )
+            for r in found
+        ),
+    )
+    click.echo(f"{len(found):,} rejected deliveries" if found else "no rejected deliveries")

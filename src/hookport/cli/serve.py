@@ -174,7 +174,7 @@ def worker(
     re-read the files, as for serve."""
     from hookport.server import run_worker
 
-    overrides: dict[str, object] = {"server": _log_overrides(log_level, log_format)}
+    overrides: dict[str, Any] = {"server": _log_overrides(log_level, log_format)}
     if concurrency is not None:
         overrides["worker"] = {"concurrency": concurrency}
     if hooks:
