@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hookport.admin import build_admin_app
+from hookport.alerting import Alerter, check_rules
 from hookport.assembly import Assembly, assemble
 from hookport.config import ENV_REF, Settings, load_settings
 from hookport.errors import ConfigError
@@ -56,6 +57,7 @@ class HookportApp:
         workers: bool,
         worker_endpoints: list[str] | None = None,
         metrics: Metrics | None = None,
+        alerts: bool = True,
     ) -> None:
         self.settings = settings
         self.assembly = assembly
@@ -96,10 +98,24 @@ class HookportApp:
             pauses=pauses,
             rejections=self.rejections if settings.store.rejected_keep else None,
         )
+        self.alerter: Alerter | None = None
+        if alerts and settings.alerts.rules:
+            self.alerter = Alerter(
+                settings.alerts,
+                assembly.notifier,
+                counts=store.endpoint_counts,
+                verification=metrics.verification_totals,
+                metrics=metrics,
+            )
         self.worker: Worker | None = None
         if workers and assembly.receivers:
             worker = self.worker = Worker(
-                store, assembly, settings.worker, endpoints=worker_endpoints, metrics=metrics
+                store,
+                assembly,
+                settings.worker,
+                endpoints=worker_endpoints,
+                metrics=metrics,
+                on_finished=self.alerter.event_finished if self.alerter else None,
             )
             self.metrics.watch_handlers(
                 running=lambda: len(worker.running_handlers()),
@@ -158,6 +174,8 @@ class HookportApp:
             self._tasks.append(
                 asyncio.create_task(self.rejections.run(), name="hookport-rejections")
             )
+            if self.alerter is not None:
+                self._tasks.append(asyncio.create_task(self.alerter.run(), name="hookport-alerts"))
             self._started = True
             fields = {"endpoints": len(self.assembly.endpoints), "workers": self.worker is not None}
             log.info("started", extra=fields)
@@ -246,6 +264,8 @@ def create_app(
         environ = settings.secret_environ()
         notifier = Notifier(settings.channels, environ, metrics=metrics)
     assembly = assemble(plugins, settings, notifier, environ=environ)
+    if not inspect_only:
+        check_rules(settings.alerts, settings.channels, [ep.name for ep in assembly.endpoints])
     unknown = sorted(set(worker_endpoints or ()) - set(assembly.receivers))
     if unknown:
         known = ", ".join(sorted(assembly.receivers)) or "none"
@@ -258,6 +278,7 @@ def create_app(
         workers=workers,
         worker_endpoints=worker_endpoints,
         metrics=metrics,
+        alerts=not inspect_only,
     )
 
 

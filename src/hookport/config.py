@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources import EnvSettingsSource
 
@@ -204,6 +212,84 @@ class RedactSettings(_Section):
     extra_query: list[str] = Field(default_factory=list)
 
 
+class _AlertRule(_Section):
+    kind: str
+    name: str | None = None
+    """What messages and ``hookport_alerts_sent_total{rule}`` call it (default: its kind);
+    unique among the rules."""
+    channel: str
+    """A channel of ``[channels]``."""
+    to: str | None = None
+    """The target, for a channel whose URL holds ``{to}``."""
+    endpoints: list[str] = Field(default_factory=list)
+    """Only these endpoints (names); empty: all."""
+    window: Duration | None = Field(None, gt=0)
+    """At most one message per subject (endpoint, or endpoint and handler) per window
+    (default: ``[alerts] window``)."""
+
+    @property
+    def label(self) -> str:
+        """The rule's name: ``name`` or its kind."""
+        return self.name or self.kind
+
+
+class DeadRule(_AlertRule):
+    """An event went dead (its attempts exhausted); clears when an event of the endpoint is
+    done again."""
+
+    kind: Literal["dead"]
+
+
+class FailuresRule(_AlertRule):
+    """A handler failed ``count`` times in a row; clears when it succeeds."""
+
+    kind: Literal["failures"]
+    count: int = Field(3, ge=1)
+
+
+class BacklogRule(_AlertRule):
+    """The oldest due event of an endpoint has waited longer than ``max_age``."""
+
+    kind: Literal["backlog"]
+    max_age: Duration = Field(gt=0)
+
+
+class VerificationRule(_AlertRule):
+    """``count`` or more verification failures (401/403) of an endpoint within ``per``."""
+
+    kind: Literal["verification"]
+    count: int = Field(ge=1)
+    per: Duration = Field(300.0, gt=0)
+
+
+AlertRule = Annotated[
+    DeadRule | FailuresRule | BacklogRule | VerificationRule, Field(discriminator="kind")
+]
+
+
+class AlertSettings(_Section):
+    """``[alerts]``: rules whose messages go through ``[channels]`` (docs/operations.md)."""
+
+    window: Duration = Field(900.0, gt=0)
+    """Default throttle window of the rules."""
+    interval: Duration = Field(15.0, gt=0)
+    """How often backlog and verification rules look, and held messages go out."""
+    rules: list[AlertRule] = Field(default_factory=list)
+    """``[[alerts.rules]]`` tables."""
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> AlertSettings:
+        labels = [rule.label for rule in self.rules]
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        if twice:
+            raise ValueError(f"alert rule names must be unique (give each a name=): {twice}")
+        return self
+
+    def window_of(self, rule: DeadRule | FailuresRule | BacklogRule | VerificationRule) -> float:
+        """The rule's throttle window."""
+        return rule.window if rule.window is not None else self.window
+
+
 class Settings(BaseSettings):
     """Every hookport setting. Build it with :func:`load_settings`."""
 
@@ -223,6 +309,7 @@ class Settings(BaseSettings):
     admin: AdminSettings = Field(default_factory=AdminSettings)
     redact: RedactSettings = Field(default_factory=RedactSettings)
     hooks: HooksSettings = Field(default_factory=HooksSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
 
     def secret_environ(self) -> dict[str, str]:

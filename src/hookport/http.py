@@ -322,9 +322,7 @@ ANSWERABLE = (
 """What a route handler may return, as error messages and ``hookport check`` say it."""
 
 
-def to_response(
-    value: Any, *, convert: Callable[[Any], Response | None] | None = None
-) -> Response:
+def to_response(value: Any, *, convert: Callable[[Any], Response | None] | None = None) -> Response:
     """Map a route handler's return value to a :class:`Response` (DESIGN §2).
 
     ``(body, status)`` and ``(body, status, headers)`` set the status and add headers to what

@@ -286,9 +286,7 @@ class Ingest:
         await _send(send, 202, queued, [_JSON_CT])
         return 202
 
-    def _event_type(
-        self, ep: ReceiverEndpoint, request: Request, verified: Verified
-    ) -> str | None:
+    def _event_type(self, ep: ReceiverEndpoint, request: Request, verified: Verified) -> str | None:
         source = ep.event_type
         if isinstance(source, str):
             value = request.headers.get(source)

@@ -301,6 +301,12 @@ class Metrics:
             "Notifications sent through [channels], by channel and outcome (ok, error)",
             ["channel", "outcome"],
         )
+        self.alerts_sent = self._counter(
+            "hookport_alerts_sent",
+            "[alerts] messages (alerts and recoveries) by rule and outcome (ok, error, "
+            "dropped: the send queue was full)",
+            ["rule", "outcome"],
+        )
 
     def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
         key = (id(metric), *labels)
@@ -323,6 +329,16 @@ class Metrics:
     def verification_failed(self, endpoint: str, status: int, message: str) -> None:
         """Count a 401/403 of ``endpoint``'s verifier (``message`` is classified, not kept)."""
         self._child(self.verification_failures, endpoint, failure_reason(status, message)).inc()
+
+    def verification_totals(self) -> dict[str, float]:
+        """Verification failures counted by this process so far, per endpoint (all reasons)."""
+        totals: dict[str, float] = {}
+        for family in self.verification_failures.collect():
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    endpoint = sample.labels["endpoint"]
+                    totals[endpoint] = totals.get(endpoint, 0.0) + sample.value
+        return totals
 
     def answered_unavailable(self, endpoint: str) -> None:
         """Count a 503 of ``endpoint``."""
@@ -382,6 +398,10 @@ class Metrics:
     def notification_sent(self, channel: str, ok: bool) -> None:
         """Count one notification through ``channel``."""
         self._child(self.notifications, channel, "ok" if ok else "error").inc()
+
+    def alert_sent(self, rule: str, outcome: Literal["ok", "error", "dropped"]) -> None:
+        """Count one ``[alerts]`` message of ``rule``."""
+        self._child(self.alerts_sent, rule, outcome).inc()
 
     def watch_handlers(
         self,

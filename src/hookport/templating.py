@@ -71,9 +71,7 @@ def render(env: jinja2.Environment, plugin: str, response: TemplateResponse) -> 
     return tmpl.render(**response.variables).encode("utf-8")
 
 
-def html_renderer(
-    env: jinja2.Environment | None, plugin: str
-) -> Callable[[Any], Response | None]:
+def html_renderer(env: jinja2.Environment | None, plugin: str) -> Callable[[Any], Response | None]:
     """For :func:`hookport.http.to_response`: a :class:`TemplateResponse` rendered with ``env``
     as an HTML :class:`Response`; None for any other value."""
 

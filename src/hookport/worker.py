@@ -37,6 +37,9 @@ from hookport.watchdog import HandlerWatchdog
 
 log = logging.getLogger("hookport.worker")
 
+FinishedHook = Callable[[Event, str, Sequence[HandlerOutcome]], None]
+"""Told of an attempt's end: the event, its status after it, the handlers' outcomes."""
+
 LEASE_COOLDOWN = 0.005
 """Seconds a worker with fewer than half its slots free waits for more before leasing."""
 
@@ -52,7 +55,8 @@ class Worker:
     ``endpoints`` restricts the worker to some receivers (default: all of the assembly's);
     events of endpoints not loaded here are never leased. ``clock`` (Unix seconds) and ``rng``
     are injectable for tests; ``metrics`` counts handler runs, retries, dead events and lease
-    expiries.
+    expiries. ``on_finished(event, status, outcomes)`` hears of every attempt's end whose
+    outcome was recorded (the alert rules); it must not block, and what it raises is logged.
     """
 
     def __init__(
@@ -66,9 +70,11 @@ class Worker:
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         metrics: Metrics | None = None,
+        on_finished: FinishedHook | None = None,
     ) -> None:
         self.owner = owner or default_owner()
         self._metrics = metrics
+        self._on_finished = on_finished
         self._store = store
         self._settings = settings
         self._clock = clock
@@ -352,6 +358,11 @@ class Worker:
                 self._metrics.lease_lost(event.endpoint)
             else:
                 self._metrics.event_finished(event.endpoint, str(finish.status))
+        if kept and self._on_finished is not None:
+            try:
+                self._on_finished(event, str(finish.status), outcomes)
+            except Exception:  # a listener's bug must not stop outcomes from being recorded
+                log.exception("on_finished failed for event %s", event.id)
         if not kept:
             log.warning(
                 "lease on event %s was lost before its outcome was recorded; another worker "

@@ -285,7 +285,11 @@ async def test_unhandled_is_kept_counted_replayable_and_pruned_like_done(
     assert await store.finish(Finish.unhandled(eid, "w"))
     event = await store.get(eid)
     assert event is not None
-    assert (event.status, list(event.attempts), event.last_error) == (EventStatus.UNHANDLED, [], None)
+    assert (event.status, list(event.attempts), event.last_error) == (
+        EventStatus.UNHANDLED,
+        [],
+        None,
+    )
     assert (await store.counts()).get(EventStatus.UNHANDLED) == 1
     assert await store.lease(LeaseRequest("w", 10, 60, t0 + 1000)) == []  # not work
     assert await store.requeue([eid], t0 + 1) == [eid]  # a handler exists now: replay

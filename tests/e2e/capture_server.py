@@ -67,8 +67,13 @@ def _handler(capture: Capture) -> type[BaseHTTPRequestHandler]:
             path = self.path
             with capture.lock:
                 capture.received.append(
-                    Received(self.command, path, {k.lower(): v for k, v in self.headers.items()}, body,
-                             time.monotonic())
+                    Received(
+                        self.command,
+                        path,
+                        {k.lower(): v for k, v in self.headers.items()},
+                        body,
+                        time.monotonic(),
+                    )
                 )
                 failing = capture.failures_left.get(path, 0)
                 if failing:

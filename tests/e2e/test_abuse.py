@@ -19,8 +19,6 @@ from tests.e2e.conftest import wait_until
 HANG = str(Path(__file__).parent / "plugins" / "hang.py")
 
 
-
-
 def lines(log: Path, word: str) -> list[str]:
     if not log.exists():
         return []
@@ -248,7 +246,9 @@ def test_a_bad_signature_flood_writes_a_line_every_few_seconds_not_one_each(
     with httpx.Client(base_url=server.url) as c:
         started = time.monotonic()
         for _ in range(300):
-            r = c.post("/signed", content=b"{}", headers={"X-Hub-Signature-256": "sha256=" + "0" * 64})
+            r = c.post(
+                "/signed", content=b"{}", headers={"X-Hub-Signature-256": "sha256=" + "0" * 64}
+            )
             assert r.status_code == 401
         took = time.monotonic() - started
         assert c.get("/ping").text == "pong"

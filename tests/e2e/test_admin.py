@@ -67,7 +67,10 @@ def test_admin_api_dashboard_and_metrics(serve: Any, tmp_path: Path) -> None:
         )
         assert r.status_code == 303
         metrics = c.get("/_hookport/metrics").text
-        assert 'hookport_requests_total{endpoint="site:/inbox",method="POST",status="202"} 1.0' in metrics
+        assert (
+            'hookport_requests_total{endpoint="site:/inbox",method="POST",status="202"} 1.0'
+            in metrics
+        )
     # Without the cookie a replay is refused.
     with httpx.Client(base_url=server.url) as anonymous:
         assert anonymous.post(f"/_hookport/events/{event_id}/replay").status_code == 401

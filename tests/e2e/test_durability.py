@@ -17,8 +17,6 @@ from tests.e2e.conftest import wait_until
 PLUGIN = str(Path(__file__).parent / "plugins" / "durable.py")
 
 
-
-
 def handled(log: Path, word: str = "done") -> set[str]:
     if not log.exists():
         return set()

@@ -129,8 +129,9 @@ def test_commands_answer_as_adnanh(serve: Any, webhook: Any, tmp_path: Path) -> 
                  "/hooks/dotted-json"):  # fmt: skip
         same_answer(theirs, ours, "POST", path, **req)
     same_answer(theirs, ours, "POST", "/hooks/soft?t=no", headers={"X-Sig": "bad"})
-    panic = same_answer(theirs, ours, "POST", "/hooks/dotted-json",
-                        json={"obj": {"doc": '{"x": 1}'}})  # adnanh panics: http.Error's 500
+    panic = same_answer(
+        theirs, ours, "POST", "/hooks/dotted-json", json={"obj": {"doc": '{"x": 1}'}}
+    )  # adnanh panics: http.Error's 500
     assert (panic["status"], panic["body"]) == (500, "Internal Server Error\n")
     same_answer(theirs, ours, "GET", "/hooks/only-get")
     same_answer(theirs, ours, "POST", "/hooks/only-get")
@@ -187,8 +188,13 @@ def test_a_hung_command_is_killed_at_its_timeout(serve: Any, tmp_path: Path) -> 
     assert answer.status_code == 500
     assert time.monotonic() - started < 10
     for pid in (int(p) for p in pids.read_text().split()):  # the shell and its child
-        wait_until(lambda pid=pid: not Path(f"/proc/{pid}").exists()
-                   or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2], f"pid {pid} gone")
+        wait_until(
+            lambda pid=pid: (
+                not Path(f"/proc/{pid}").exists()
+                or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+            ),
+            f"pid {pid} gone",
+        )
 
 
 def test_reload_on_sighup_and_sigusr1(serve: Any, tmp_path: Path) -> None:

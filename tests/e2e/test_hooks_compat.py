@@ -33,7 +33,9 @@ def sig(algo: str, body: bytes, secret: str = "mysecret") -> str:
 
 
 def gitea_body(ref: str) -> bytes:
-    return json.dumps({**PUSH, "ref": ref, "pusher": {"full_name": "Octo", "email": "o@e"}}).encode()
+    return json.dumps(
+        {**PUSH, "ref": ref, "pusher": {"full_name": "Octo", "email": "o@e"}}
+    ).encode()
 
 
 def scalr_headers(body: bytes, key: str = "Scalr-provided signing key") -> dict[str, str]:

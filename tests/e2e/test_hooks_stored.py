@@ -112,9 +112,7 @@ def test_failures_retry_then_dead_and_replay_runs_again(serve: Any, tmp_path: Pa
     wait_until(lambda: statuses(tmp_path) == ["done"], DEADLINE, "the replayed event done")
 
 
-def test_a_hanging_command_is_killed_at_its_timeout_and_retried(
-    serve: Any, tmp_path: Path
-) -> None:
+def test_a_hanging_command_is_killed_at_its_timeout_and_retried(serve: Any, tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     file = write_hooks(tmp_path, [{
         "id": "hang", "execute-command": "/bin/sh", "timeout": "1s",
@@ -230,4 +228,7 @@ trigger-rule = {{ verify = {{ scheme = "stripe", secret_env = "STRIPE_SECRET" }}
                == ["std:ping", "stripe:charge.succeeded"], DEADLINE, "both commands ran")  # fmt: skip
     check = run_hookport("hooks", "check", str(json_file), "--data", '{"type": "ping"}',
                          "-H", "Content-Type: application/json", cwd=tmp_path, env=env)  # fmt: skip
-    assert check.returncode == 2 and "FAIL   trigger-rule.and[0].verify: verify standard" in check.stdout
+    assert (
+        check.returncode == 2
+        and "FAIL   trigger-rule.and[0].verify: verify standard" in check.stdout
+    )

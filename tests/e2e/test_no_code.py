@@ -68,7 +68,9 @@ def event_json(event_id: str, cwd: Path, env: dict[str, str], config: Path) -> d
     return result
 
 
-def wait_status(event_id: str, status: str, cwd: Path, env: dict[str, str], config: Path) -> dict[str, Any]:
+def wait_status(
+    event_id: str, status: str, cwd: Path, env: dict[str, str], config: Path
+) -> dict[str, Any]:
     seen: dict[str, Any] = {}
 
     def reached() -> bool:
@@ -88,10 +90,14 @@ def test_the_example_runs_forwards_and_notifies(
     log = tmp_path / "deploys.log"
 
     # GitHub push -> the script, for main only (the hook's filter), one at a time in order.
-    assert github_push(f"{server.url}/hooks/github", "refs/heads/main", "c0ffee1").status_code == 202
+    assert (
+        github_push(f"{server.url}/hooks/github", "refs/heads/main", "c0ffee1").status_code == 202
+    )
     other = github_push(f"{server.url}/hooks/github", "refs/heads/dev", "bad0bad")
     assert other.status_code == 202
-    assert github_push(f"{server.url}/hooks/github", "refs/heads/main", "c0ffee2").status_code == 202
+    assert (
+        github_push(f"{server.url}/hooks/github", "refs/heads/main", "c0ffee2").status_code == 202
+    )
     wait_until(lambda: log.is_file() and len(log.read_text().splitlines()) >= 2, 30, "deploys")
     assert log.read_text().splitlines() == ["octo/app c0ffee1 mona", "octo/app c0ffee2 mona"]
     filtered = wait_status(other.json()["id"], "done", tmp_path, env, config)
@@ -132,8 +138,7 @@ def write_config(tmp_path: Path, text: str, name: str = "hookport.toml") -> Path
     config = tmp_path / name
     config.write_text(
         f'[store]\nurl = "sqlite:///{tmp_path}/hooks.db"\n'
-        '[worker]\nbackoff = { initial = "50ms", max = "200ms" }\npoll_interval = "100ms"\n'
-        + text
+        '[worker]\nbackoff = { initial = "50ms", max = "200ms" }\npoll_interval = "100ms"\n' + text
     )
     return config
 
@@ -142,14 +147,17 @@ def test_a_hanging_target_never_delays_the_answers(
     serve: Any, capture: Capture, tmp_path: Path
 ) -> None:
     capture.hanging.add("/slow")
-    config = write_config(tmp_path, f"""
+    config = write_config(
+        tmp_path,
+        f"""
 [[hooks]]
 id = "relay"
 [[hooks.forward]]
 url = "{capture.url}/slow"
 allow = ["127.0.0.1"]
 timeout = "60s"
-""")
+""",
+    )
     server = serve("--config", str(config))
     first = httpx.post(f"{server.url}/hooks/relay", content=b"1", timeout=10)
     assert first.status_code == 202
@@ -168,7 +176,9 @@ def test_each_destination_is_retried_on_its_own(
     serve: Any, capture: Capture, tmp_path: Path
 ) -> None:
     capture.failures_left["/flaky"] = 2
-    config = write_config(tmp_path, f"""
+    config = write_config(
+        tmp_path,
+        f"""
 [[hooks]]
 id = "fanout"
 max-attempts = 5
@@ -178,7 +188,8 @@ allow = ["127.0.0.1"]
 [[hooks.forward]]
 url = "{capture.url}/flaky"
 allow = ["127.0.0.1"]
-""")
+""",
+    )
     server = serve("--config", str(config))
     answer = httpx.post(f"{server.url}/hooks/fanout", content=b"fan", timeout=10)
     assert answer.status_code == 202
@@ -192,14 +203,17 @@ allow = ["127.0.0.1"]
 
 def test_redirects_are_not_followed(serve: Any, capture: Capture, tmp_path: Path) -> None:
     capture.redirects["/moved"] = f"{capture.url}/elsewhere"
-    config = write_config(tmp_path, f"""
+    config = write_config(
+        tmp_path,
+        f"""
 [[hooks]]
 id = "moved"
 max-attempts = 1
 [[hooks.forward]]
 url = "{capture.url}/moved"
 allow = ["127.0.0.1"]
-""")
+""",
+    )
     server = serve("--config", str(config))
     answer = httpx.post(f"{server.url}/hooks/moved", content=b"x", timeout=10)
     detail = wait_status(answer.json()["id"], "dead", tmp_path, {}, config)
@@ -208,11 +222,11 @@ allow = ["127.0.0.1"]
     assert capture.at("/elsewhere") == []
 
 
-def test_templates_cannot_escape_the_sandbox(
-    serve: Any, capture: Capture, tmp_path: Path
-) -> None:
+def test_templates_cannot_escape_the_sandbox(serve: Any, capture: Capture, tmp_path: Path) -> None:
     chat = capture.url.replace("http://", "json://") + "/chat"
-    config = write_config(tmp_path, f"""
+    config = write_config(
+        tmp_path,
+        f"""
 [channels]
 chat = "{chat}"
 [[hooks]]
@@ -226,7 +240,8 @@ max-attempts = 1
 [[hooks.notify]]
 channel = "chat"
 message = "{{{{ payload.__class__.__mro__[1].__subclasses__() }}}}"
-""")
+""",
+    )
     server = serve("--config", str(config))
     # Template syntax in a payload is data, never rendered again.
     httpx.post(f"{server.url}/hooks/echo", json={"text": "{{ 7*7 }} {% raw %}"}, timeout=10)
@@ -242,20 +257,33 @@ message = "{{{{ payload.__class__.__mro__[1].__subclasses__() }}}}"
 @pytest.mark.parametrize(
     ("table", "expected"),
     [
-        ('[[hooks.forward]]\nurl = "http://127.0.0.1:9/x"',
-         "[[hooks]] 'bad' forward[0]: forward to http://127.0.0.1:9/x refused: 127.0.0.1"),
-        ('[[hooks.forward]]\nurl = "http://169.254.169.254/latest/meta-data"',
-         "forward to http://169.254.169.254/latest/meta-data refused"),
-        ('[[hooks.forward]]\nurl = "http://[::1]:8080/"', "http://[::1]:8080/ refused: ::1 is a non-public address"),
+        (
+            '[[hooks.forward]]\nurl = "http://127.0.0.1:9/x"',
+            "[[hooks]] 'bad' forward[0]: forward to http://127.0.0.1:9/x refused: 127.0.0.1",
+        ),
+        (
+            '[[hooks.forward]]\nurl = "http://169.254.169.254/latest/meta-data"',
+            "forward to http://169.254.169.254/latest/meta-data refused",
+        ),
+        (
+            '[[hooks.forward]]\nurl = "http://[::1]:8080/"',
+            "http://[::1]:8080/ refused: ::1 is a non-public address",
+        ),
         ('[[hooks.forward]]\nurl = "http://localhost:8080/"', "localhost is loopback"),
         ('[[hooks.forward]]\nurl = "http://10.1.2.3/"', "10.1.2.3 is a non-public address"),
-        ('[[hooks.notify]]\nchannel = "nope"\nmessage = "x"',
-         "[[hooks]] 'bad' notify[0]: channel 'nope' is not defined in [channels] (defined: chat)"),
-        ('[[hooks.notify]]\nchannel = "chat"\nmessage = "{{ payload.x "',
-         "[[hooks]] 'bad' notify[0] message: template syntax error on line 1"),
+        (
+            '[[hooks.notify]]\nchannel = "nope"\nmessage = "x"',
+            "[[hooks]] 'bad' notify[0]: channel 'nope' is not defined in [channels] (defined: chat)",
+        ),
+        (
+            '[[hooks.notify]]\nchannel = "chat"\nmessage = "{{ payload.x "',
+            "[[hooks]] 'bad' notify[0] message: template syntax error on line 1",
+        ),
         ('run = ["./missing.sh"]', "[[hooks]] 'bad' run: command './missing.sh' is not an"),
-        ('filter = { match = { type = "regex", regex = "(", parameter = { source = "payload", name = "a" } } }\nrun = ["/bin/true"]',
-         "[[hooks]] 'bad' filter: filter.match: regex '(' does not compile"),
+        (
+            'filter = { match = { type = "regex", regex = "(", parameter = { source = "payload", name = "a" } } }\nrun = ["/bin/true"]',
+            "[[hooks]] 'bad' filter: filter.match: regex '(' does not compile",
+        ),
     ],
 )
 def test_check_names_the_hook(tmp_path: Path, table: str, expected: str) -> None:

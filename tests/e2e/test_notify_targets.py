@@ -45,7 +45,10 @@ def test_messages_reach_the_irc_room_and_the_nick_named_at_run_time(
         got_bob = bob.wait_for(1)
     # Apprise connects once per message; two sends at once cannot both be "hookport" (the
     # server refuses a nick in use), so Apprise picks another for one of them.
-    assert {(m.target, m.text) for m in got_alice} == {("#ops", "deploy finished"), ("alice", "psst")}
+    assert {(m.target, m.text) for m in got_alice} == {
+        ("#ops", "deploy finished"),
+        ("alice", "psst"),
+    }
     assert [(m.target, m.text) for m in got_bob] == [("#dev", "build broke")]
     assert "hookport" in {m.sender for m in [*got_alice, *got_bob]}
 

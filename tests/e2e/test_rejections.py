@@ -24,12 +24,21 @@ HEADER_VALUE = "very-secret-header-value-xyz"
 def _config(tmp_path: Path, keep: int = 10_000) -> Path:
     hooks = tmp_path / "hooks.json"
     hooks.write_text(
-        json.dumps([{
-            "id": "deploy",
-            "execute-command": "/bin/true",
-            "trigger-rule": {"match": {"type": "value", "value": "main",
-                                       "parameter": {"source": "payload", "name": "ref"}}},
-        }])
+        json.dumps(
+            [
+                {
+                    "id": "deploy",
+                    "execute-command": "/bin/true",
+                    "trigger-rule": {
+                        "match": {
+                            "type": "value",
+                            "value": "main",
+                            "parameter": {"source": "payload", "name": "ref"},
+                        }
+                    },
+                }
+            ]
+        )
     )
     config = tmp_path / "hookport.toml"
     config.write_text(
@@ -68,13 +77,33 @@ def test_every_rejection_is_recorded_with_its_reason_and_no_values(
         expected = [
             (c.post("/nowhere", headers={"X-Secret-Header": HEADER_VALUE}), 404, None),
             (c.delete("/hello/x"), 405, None),  # the path, not the method: no endpoint
-            (c.post("/github", content=body, headers={"X-GitHub-Event": "push",
-                    "X-Hub-Signature-256": "sha256=" + "0" * 64,
-                    "Content-Type": "application/json"}), 401, "site:/github"),
-            (c.post("/github", content=b"not json", headers={"X-GitHub-Event": "push",
-                    "X-Hub-Signature-256": "sha256=" + hmac.new(SECRET.encode(), b"not json",
-                    hashlib.sha256).hexdigest(), "Content-Type": "application/json"}),
-             400, "site:/github"),
+            (
+                c.post(
+                    "/github",
+                    content=body,
+                    headers={
+                        "X-GitHub-Event": "push",
+                        "X-Hub-Signature-256": "sha256=" + "0" * 64,
+                        "Content-Type": "application/json",
+                    },
+                ),
+                401,
+                "site:/github",
+            ),
+            (
+                c.post(
+                    "/github",
+                    content=b"not json",
+                    headers={
+                        "X-GitHub-Event": "push",
+                        "X-Hub-Signature-256": "sha256="
+                        + hmac.new(SECRET.encode(), b"not json", hashlib.sha256).hexdigest(),
+                        "Content-Type": "application/json",
+                    },
+                ),
+                400,
+                "site:/github",
+            ),
             (c.post("/private", auth=("alice", "wrong")), 401, "site:private"),
             (c.get("/internal"), 403, "site:internal"),
             (c.post("/inbox", content=b"x" * 70_000), 413, "site:/inbox"),

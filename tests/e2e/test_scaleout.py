@@ -40,8 +40,6 @@ SLOW_SECONDS = 0.6  # a few handlers take this long, so a kill can land mid-run 
 pytestmark = pytest.mark.postgres
 
 
-
-
 # -- fixtures ----------------------------------------------------------------------------------
 
 

@@ -243,7 +243,9 @@ def test_nekro(seeds: Any, collector: tuple[Collector, int]) -> None:
         r = c.post(f"{NEKRO}/upload_report", data=fields,
                    files={"report_file": ("r.txt", report, "text/plain")})  # fmt: skip
         assert r.json() == {"status": "success", "filename": "r.txt", "size": len(report)}
-        box.wait_for("/chat/group_7", "Received new report 'weekly' (r.txt). Content summary:\nall green")
+        box.wait_for(
+            "/chat/group_7", "Received new report 'weekly' (r.txt). Content summary:\nall green"
+        )
         r = c.post(f"{NEKRO}/upload_report", data=fields,
                    files={"report_file": ("r.png", b"\x89PNG", "image/png")})  # fmt: skip
         assert (r.status_code, r.json()) == (

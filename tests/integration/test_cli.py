@@ -334,7 +334,9 @@ def test_replay_by_filter_dry_run_and_confirmation(runner: CliRunner) -> None:
     code, out = invoke(runner, "events", "replay", "--status", "done", "--dry-run",
                        "--plugin", EXAMPLE)  # fmt: skip
     assert code == 0 and "would replay 3 event(s)" in out
-    code, listed = invoke(runner, "events", "list", "--status", "done", "--json", "--plugin", EXAMPLE)
+    code, listed = invoke(
+        runner, "events", "list", "--status", "done", "--json", "--plugin", EXAMPLE
+    )
     assert len(json.loads(listed)) == 3  # the dry run changed nothing
     code, out = invoke(runner, "events", "replay", "--type", "push", "--since", "1h", "--json",
                        "--plugin", EXAMPLE)  # fmt: skip

@@ -78,19 +78,22 @@ async def test_requests_by_endpoint_method_and_status_with_unmatched_paths_bound
         assert (await client.http.request("BREW", "/nowhere")).status_code == 404
         text = await scrape(client)
     assert sample(text, "hookport_requests_total", endpoint="jobs", method="POST", status="202")
-    assert sample(
-        text, "hookport_requests_total", endpoint="jobs", method="POST", status="401"
-    ) == 1
+    assert (
+        sample(text, "hookport_requests_total", endpoint="jobs", method="POST", status="401") == 1
+    )
     assert sample(text, "hookport_requests_total", endpoint="m:hi", method="GET", status="200")
-    assert sample(
-        text, "hookport_requests_total", endpoint="unmatched", method="GET", status="405"
-    ) == 1
-    assert sample(
-        text, "hookport_requests_total", endpoint="unmatched", method="GET", status="404"
-    ) == 20
-    assert sample(
-        text, "hookport_requests_total", endpoint="unmatched", method="other", status="404"
-    ) == 1
+    assert (
+        sample(text, "hookport_requests_total", endpoint="unmatched", method="GET", status="405")
+        == 1
+    )
+    assert (
+        sample(text, "hookport_requests_total", endpoint="unmatched", method="GET", status="404")
+        == 20
+    )
+    assert (
+        sample(text, "hookport_requests_total", endpoint="unmatched", method="other", status="404")
+        == 1
+    )
     series = [k for k in samples(text) if k[0] == "hookport_requests_total"]
     assert len(series) == 6  # no raw path or method became a label
     assert "wp-admin" not in text and "BREW" not in text
@@ -161,9 +164,9 @@ async def test_a_store_that_cannot_commit_counts_store_errors_and_503s(tmp_path:
         text = await scrape(client)
     assert sample(text, "hookport_store_errors_total", op="append", kind="unavailable") == 1
     assert sample(text, "hookport_unavailable_total", endpoint="again") == 1
-    assert sample(
-        text, "hookport_requests_total", endpoint="again", method="POST", status="503"
-    ) == 1
+    assert (
+        sample(text, "hookport_requests_total", endpoint="again", method="POST", status="503") == 1
+    )
 
 
 async def test_memory_budget_503s_are_counted(tmp_path: Path) -> None:

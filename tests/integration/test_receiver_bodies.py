@@ -109,12 +109,16 @@ async def test_slack_forms_need_no_payload_but_json_must_be_json(tmp_path: Path)
 
 def _multipart(boundary: str, content: bytes) -> bytes:
     return (
-        f"--{boundary}\r\n"
-        'Content-Disposition: form-data; name="report_name"\r\n\r\nweekly\r\n'
-        f"--{boundary}\r\n"
-        'Content-Disposition: form-data; name="report_file"; filename="r.txt"\r\n'
-        "Content-Type: text/plain\r\n\r\n"
-    ).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="report_name"\r\n\r\nweekly\r\n'
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="report_file"; filename="r.txt"\r\n'
+            "Content-Type: text/plain\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
 
 
 @pytest.mark.anyio

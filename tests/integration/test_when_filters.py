@@ -63,7 +63,9 @@ async def test_a_predicate_that_raises_fails_the_handler(tmp_path: Path) -> None
 def test_a_rule_that_cannot_work_is_an_assembly_error(tmp_path: Path) -> None:
     plugin = Plugin("broken")
     r = plugin.receiver("/r")
-    bad = {"match": {"type": "regex", "regex": "(", "parameter": {"source": "payload", "name": "a"}}}
+    bad = {
+        "match": {"type": "regex", "regex": "(", "parameter": {"source": "payload", "name": "a"}}
+    }
 
     @r.on("*", when=bad)
     def handle(event: Event) -> None: ...

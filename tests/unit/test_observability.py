@@ -257,7 +257,9 @@ def test_the_log_limiter_logs_once_per_key_then_a_count(caplog: pytest.LogCaptur
     from hookport.observability import LogLimiter
 
     now = [100.0]
-    limiter = LogLimiter(logging.getLogger("hookport.test"), every=5.0, max_keys=2, clock=lambda: now[0])
+    limiter = LogLimiter(
+        logging.getLogger("hookport.test"), every=5.0, max_keys=2, clock=lambda: now[0]
+    )
     with caplog.at_level(logging.WARNING, logger="hookport.test"):
         assert limiter.log(logging.WARNING, "bad-sig", "rejected", {"client": "192.0.2.1"})
         for _ in range(500):  # a flood of the same rejection: no more lines...

@@ -155,8 +155,7 @@ def _render(event: dict[str, Any]) -> None:
     e: dict[str, Any] = {k: escape(v) if isinstance(v, str) else v for k, v in event.items()}
     query = f"?{e['query_string']}" if e["query_string"] else ""
     console.print(
-        f"[bold]event {e['id']}[/bold]  status [bold]{e['status']}[/bold]  "
-        f"attempts {e['attempt']}"
+        f"[bold]event {e['id']}[/bold]  status [bold]{e['status']}[/bold]  attempts {e['attempt']}"
     )
     console.print(
         f"endpoint {e['endpoint']}  plugin {e['plugin']}  type {e['type']}  "

@@ -86,8 +86,7 @@ def lint(hook: Hook) -> list[str]:
         problems.extend(_lint_match(path, rule))
     if hook.capture_output_on_error and not hook.capture_output:
         problems.append(
-            "include-command-output-in-response-on-error needs "
-            "include-command-output-in-response"
+            "include-command-output-in-response-on-error needs include-command-output-in-response"
         )
     return problems
 

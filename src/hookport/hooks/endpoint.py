@@ -87,9 +87,7 @@ class HooksEndpoint:
         inline: Sequence[Hook] = (),
     ) -> None:
         self.options = options or HookOptions()
-        self.hooks = HookSet(
-            files, template=self.options.template, environ=environ, inline=inline
-        )
+        self.hooks = HookSet(files, template=self.options.template, environ=environ, inline=inline)
         self._default_methods = tuple(
             m.strip().upper() for m in self.options.http_methods if m.strip()
         )

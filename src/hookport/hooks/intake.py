@@ -119,9 +119,7 @@ def _element(node: ET.Element) -> Any:
             out[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
         else:
             out[key] = value
-    text = "".join(
-        [(node.text or "")] + [(c.tail or "") for c in node]
-    ).strip("\t\r\b\n ")
+    text = "".join([(node.text or "")] + [(c.tail or "") for c in node]).strip("\t\r\b\n ")
     if not out:
         return text
     if text:

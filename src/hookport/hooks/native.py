@@ -47,9 +47,7 @@ ADNANH_KEYS = frozenset({
     "trigger-signature-soft-failures", "incoming-payload-content-type",
     "success-http-response-code", "http-methods", "timeout", "concurrency",
 })  # fmt: skip
-NATIVE_KEYS = frozenset(
-    {"run", "forward", "notify", "filter", "verify", "events", "max-attempts"}
-)
+NATIVE_KEYS = frozenset({"run", "forward", "notify", "filter", "verify", "events", "max-attempts"})
 _ANSWER_KEYS = (
     "response-message", "response-headers", "success-http-response-code",
     "include-command-output-in-response", "include-command-output-in-response-on-error",

@@ -197,9 +197,7 @@ class SqliteStore:
             raise StoreUnavailable("store cannot commit, retry later") from exc
 
     async def _write(self, fn: Callable[..., T], *args: Any, op: StoreOp = "write") -> T:
-        return await self._call(
-            self._writer_pool, ops.transaction, self._writer, fn, *args, op=op
-        )
+        return await self._call(self._writer_pool, ops.transaction, self._writer, fn, *args, op=op)
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._call(self._reader_pool, fn, self._reader, *args, op="read")

@@ -18,7 +18,11 @@ from hookport.hooks.settings import config_hooks, native_hooks_plugin
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "e2e" / "hooks_examples"
 # The README there names the blocks of adnanh's page that are payloads or do not load.
-NOT_HOOKS = {"pass-file-to-command-request.json", "sendgrid-payload.json", "pass-file-to-command.json"}
+NOT_HOOKS = {
+    "pass-file-to-command-request.json",
+    "sendgrid-payload.json",
+    "pass-file-to-command.json",
+}
 ENV = Environment(Path("/"), {"S": "whsec_c2VjcmV0"}, frozenset({"chat"}), DestinationPolicy())
 
 

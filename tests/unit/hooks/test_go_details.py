@@ -71,8 +71,11 @@ def test_decoding_coerces_as_ghodss_yaml() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"id": "x", "http-methods": "POST"}, {"id": ["x"]},
-     {"id": "x", "include-command-output-in-response": "true"}],
+    [
+        {"id": "x", "http-methods": "POST"},
+        {"id": ["x"]},
+        {"id": "x", "include-command-output-in-response": "true"},
+    ],
 )
 def test_type_mismatches_fail_the_file(bad: dict[str, object]) -> None:
     with pytest.raises(ConfigError, match="cannot unmarshal"):

@@ -8,7 +8,10 @@ from jinja2.exceptions import SecurityError
 from hookport.errors import ConfigError
 from hookport.hooks.notify_action import MessageTemplate
 
-VALUES = {"payload": {"repository": {"full_name": "octo/app"}, "commits": [1, 2]}, "hook": {"id": "h"}}
+VALUES = {
+    "payload": {"repository": {"full_name": "octo/app"}, "commits": [1, 2]},
+    "hook": {"id": "h"},
+}
 
 
 def render(source: str) -> str:
@@ -48,5 +51,7 @@ def test_output_is_bounded() -> None:
 
 
 def test_syntax_errors_name_where() -> None:
-    with pytest.raises(ConfigError, match=r"^\[\[hooks\]\] 'x' message: template syntax error on line 2"):
+    with pytest.raises(
+        ConfigError, match=r"^\[\[hooks\]\] 'x' message: template syntax error on line 2"
+    ):
         MessageTemplate.parse("ok\n{{ broken ", "[[hooks]] 'x' message")

@@ -13,7 +13,9 @@ from hookport.verify.base import precheck_of
 NOW = 1_700_000_000.0
 
 
-def head(headers: dict[str, str] | None = None, query: str = "", client: str = "10.0.0.1") -> RequestHead:
+def head(
+    headers: dict[str, str] | None = None, query: str = "", client: str = "10.0.0.1"
+) -> RequestHead:
     pairs = list((headers or {}).items())
     return RequestHead("POST", "/h", "http://x/h", HeaderMap(pairs), query, client, {})
 
@@ -44,7 +46,10 @@ def test_a_missing_credential_is_refused_from_the_head_with_verifys_message(
 
 
 def test_signature_schemes_need_the_body_when_the_header_is_there() -> None:
-    assert precheck_of(verify.github(secret="s"), head({"X-Hub-Signature-256": "sha256=00"}), NOW) is None
+    assert (
+        precheck_of(verify.github(secret="s"), head({"X-Hub-Signature-256": "sha256=00"}), NOW)
+        is None
+    )
 
 
 def test_head_only_schemes_decide_from_the_head() -> None:
