@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -82,6 +83,7 @@ def test_send_local_to_receiver_stores_runs_and_shows_done(runner: CliRunner) ->
         "send",
         "/github",
         "--local",
+        "--keep",
         "--data",
         f"@{PUSH}",
         "--event",
@@ -110,6 +112,7 @@ def test_replay_requeues_and_reports_missing(runner: CliRunner) -> None:
         "send",
         "/github",
         "--local",
+        "--keep",
         "--data",
         f"@{PUSH}",
         "--event",
@@ -295,7 +298,7 @@ def _local_pushes(runner: CliRunner, count: int) -> list[str]:
     ids = []
     for _ in range(count):
         code, out = invoke(
-            runner, "send", "/github", "--local", "--data", f"@{PUSH}", "--event", "push",
+            runner, "send", "/github", "--local", "--keep", "--data", f"@{PUSH}", "--event", "push",
             "--plugin", EXAMPLE,
         )  # fmt: skip
         assert code == 0, out
@@ -355,3 +358,183 @@ def test_replaying_many_events_asks_first(
     code, out = invoke(runner, "events", "replay", "--status", "done", "--yes",
                        "--plugin", EXAMPLE)  # fmt: skip
     assert code == 0 and "replayed 3 event(s)" in out
+
+
+def _commands(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
+    out: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            out.update(_commands(command, f"{prefix}{name} "))
+        else:
+            out[f"{prefix}{name}"] = command
+    return out
+
+
+# Commands that print no data of their own: the servers (log lines) and a converter whose
+# output is a file format (TOML) already.
+NO_JSON = {"serve", "worker", "hooks convert"}
+
+
+def test_every_command_that_prints_data_has_json() -> None:
+    commands = _commands(cli)
+    assert {"routes", "pause", "resume", "check", "send", "sign", "cert", "init"} <= commands.keys()
+    missing = [
+        name
+        for name, command in commands.items()
+        if name not in NO_JSON and not any("--json" in p.opts for p in command.params)
+    ]
+    assert missing == []
+
+
+def test_reading_and_pausing_need_no_secrets_and_never_create_a_store(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("GITHUB_SECRET", "EXAMPLE_DEPLOY_CREDENTIALS", "HOOKPORT_CHANNELS__DEV"):
+        monkeypatch.delenv(name)
+    store = tmp_path / "cli.db"
+    result = runner.invoke(cli, ["routes", "--plugin", EXAMPLE])
+    assert result.exit_code == 0, result.output
+    assert f"no store at {store}: pause states unknown" in result.stderr
+    assert "/github\treceiver\tgithub\tgithub-notify\tGitHub\tunknown" in result.stdout
+    code, out = invoke(runner, "routes", "--json", "--plugin", EXAMPLE)
+    assert {row["state"] for row in json.loads(out)} == {"unknown"}
+    for args in (["pause", "GitHub"], ["resume", "GitHub"]):
+        code, out = invoke(runner, *args, "--plugin", EXAMPLE)
+        assert code == 1 and f"no store at {store}" in out, out
+    assert not store.exists()  # nothing above created it
+
+    monkeypatch.setenv("GITHUB_SECRET", "cli-secret")
+    monkeypatch.setenv("EXAMPLE_DEPLOY_CREDENTIALS", "ops:pw")
+    monkeypatch.setenv("HOOKPORT_CHANNELS__DEV", "json://127.0.0.1:9/none")
+    _local_pushes(runner, 1)  # --keep: the configured store now exists
+    for name in ("GITHUB_SECRET", "EXAMPLE_DEPLOY_CREDENTIALS", "HOOKPORT_CHANNELS__DEV"):
+        monkeypatch.delenv(name)
+    code, out = invoke(runner, "pause", "GitHub", "--for", "1h", "--json",
+                       "--plugin", EXAMPLE)  # fmt: skip
+    assert code == 0, out
+    paused = json.loads(out)
+    assert paused["endpoint"] == "GitHub" and paused["state"] == "paused"
+    assert paused["paused_until"] > paused["paused_at"]
+    code, out = invoke(runner, "routes", "--json", "--plugin", EXAMPLE)
+    states = {row["name"]: row["state"] for row in json.loads(out)}
+    assert states["GitHub"] == "paused"
+    assert states["github-notify:hello"] == "active"
+    code, out = invoke(runner, "resume", "GitHub", "--json", "--plugin", EXAMPLE)
+    assert json.loads(out) == {
+        "endpoint": "GitHub", "state": "active", "was_paused": True
+    }  # fmt: skip
+
+
+def test_check_hooks_check_init_and_send_print_json(runner: CliRunner, tmp_path: Path) -> None:
+    code, out = invoke(runner, "init", "--directory", "proj", "--json")
+    assert code == 0, out
+    assert json.loads(out)["written"] == ["proj/hookport.toml", "proj/plugins/hello.py"]
+    code, out = invoke(runner, "check", "--json", "--config", "proj/hookport.toml")
+    assert code == 0, out
+    found = json.loads(out)
+    assert (found["ok"], found["plugins"], found["endpoints"], found["errors"]) == (
+        True, 1, 2, []
+    )  # fmt: skip
+    assert found["store"] == {
+        "url": f"sqlite:///{tmp_path}/cli.db", "exists": False, "ok": True, "reason": "ok"
+    }  # fmt: skip
+    assert not (tmp_path / "cli.db").exists()  # check does not create the store either
+
+    hooks_file = tmp_path / "hooks.json"
+    hooks_file.write_text(json.dumps([{
+        "id": "deploy", "execute-command": "/bin/true",
+        "trigger-rule": {"match": {"type": "value", "value": "main",
+                                   "parameter": {"source": "payload", "name": "ref"}}},
+    }]))  # fmt: skip
+    result = runner.invoke(cli, ["hooks", "check", str(hooks_file), "--data", '{"ref": "dev"}',
+                                 "--json"])  # fmt: skip
+    assert result.exit_code == 2  # the hook did not trigger
+    report = json.loads(result.stdout)
+    assert report["hooks"] == 1
+    [hook] = report["checked"]
+    assert (hook["id"], hook["triggered"]) == ("deploy", False)
+    assert hook["steps"][0]["matched"] is False
+
+    code, out = invoke(runner, "send", "/hello/world", "--local", "--method", "GET", "--json",
+                       "--plugin", EXAMPLE)  # fmt: skip
+    assert code == 0, out
+    answer = json.loads(out)
+    assert (answer["status"], answer["body"], answer["ok"], answer["store"]) == (
+        200, "hello world", True, None
+    )  # fmt: skip
+    result = runner.invoke(cli, ["send", "/github", "--local", "--data", f"@{PUSH}", "--json",
+                                 "--plugin", EXAMPLE])  # fmt: skip
+    answer = json.loads(result.stdout)
+    assert answer["status"] == 202 and answer["json"]["status"] == "queued"
+    assert answer["event"]["status"] == "done"
+    assert [a["handler"] for a in answer["event"]["attempts"]] == ["on_push"]
+
+
+def test_send_local_leaves_the_real_store_untouched(runner: CliRunner, tmp_path: Path) -> None:
+    ids = _local_pushes(runner, 1)  # --keep: recorded in the configured store
+    store = tmp_path / "cli.db"
+    before = (store.read_bytes(), store.stat().st_mtime_ns)
+    result = runner.invoke(cli, ["send", "/github", "--local", "--data", f"@{PUSH}",
+                                 "--plugin", EXAMPLE])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    throwaway_id = re.search(r"event ([0-9a-f]{32}) done", result.stdout).group(1)  # type: ignore[union-attr]
+    assert "throwaway store" in result.stderr
+    assert (store.read_bytes(), store.stat().st_mtime_ns) == before
+    code, out = invoke(runner, "events", "list", "--json", "--plugin", EXAMPLE)
+    assert [e["id"] for e in json.loads(out)] == ids  # only the kept one
+    code, out = invoke(runner, "events", "show", throwaway_id, "--plugin", EXAMPLE)
+    assert code == 1
+
+    other = tmp_path / "other.db"
+    code, out = invoke(runner, "send", "/github", "--local", "--data", f"@{PUSH}",
+                       "--store", f"sqlite:///{other}", "--plugin", EXAMPLE)  # fmt: skip
+    assert code == 0 and other.exists(), out
+    chosen = re.search(r"event ([0-9a-f]{32}) done", out).group(1)  # type: ignore[union-attr]
+    result = runner.invoke(
+        cli,
+        ["events", "show", chosen, "--json", "--plugin", EXAMPLE],
+        env={"HOOKPORT_STORE__URL": f"sqlite:///{other}"},
+    )
+    assert json.loads(result.stdout)["id"] == chosen
+    code, out = invoke(runner, "send", "/github", "--url", "http://127.0.0.1:9", "--keep",
+                       "--plugin", EXAMPLE)  # fmt: skip
+    assert code == 2 and "--keep and --store go with --local" in out
+
+
+def _sign(runner: CliRunner, *args: str) -> dict[str, str]:
+    code, out = invoke(runner, "sign", "--secret", "s", "--json", *args)
+    assert code == 0, out
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+def test_sign_infers_the_event_from_the_payload(runner: CliRunner, tmp_path: Path) -> None:
+    issue = str(ROOT / "examples" / "issue.json")
+    assert _sign(runner, "--scheme", "github", "--data", f"@{PUSH}")["X-GitHub-Event"] == "push"
+    assert _sign(runner, "--scheme", "github", "--data", f"@{issue}")["X-GitHub-Event"] == "issues"
+    assert _sign(runner, "--scheme", "gitea", "--data", f"@{issue}")["X-Gitea-Event"] == "issues"
+    ping = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1, "hook": {}})
+    assert _sign(runner, "--scheme", "github", "--data", ping)["X-GitHub-Event"] == "ping"
+    comment = json.dumps({"action": "created", "issue": {}, "comment": {}})
+    assert _sign(runner, "--scheme", "github", "--data", comment)["X-GitHub-Event"] == (
+        "issue_comment"
+    )
+    given = _sign(runner, "--scheme", "github", "--data", f"@{PUSH}", "--event", "release")
+    assert given["X-GitHub-Event"] == "release"  # --event wins over the shape
+    # An inferred push is what the receiver then types the stored event as.
+    code, out = invoke(runner, "send", "/github", "--local", "--keep", "--data", f"@{PUSH}",
+                       "--plugin", EXAMPLE)  # fmt: skip
+    assert code == 0 and "on_push: ok" in out, out
+
+
+def test_no_color_on_a_terminal(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setattr(sys.modules["hookport.cli._common"], "interactive", lambda: True)
+    code, coloured = invoke(runner, "routes", "--plugin", EXAMPLE)
+    assert code == 0 and "┏" in coloured and "\x1b[" in coloured  # a terminal: boxes, colour
+    monkeypatch.setenv("NO_COLOR", "1")
+    code, plain = invoke(runner, "routes", "--plugin", EXAMPLE)
+    assert code == 0 and "┏" in plain and "\x1b[" not in plain
+    monkeypatch.setenv("NO_COLOR", "")  # no-color.org: an empty value does not count
+    code, again = invoke(runner, "routes", "--plugin", EXAMPLE)
+    assert "\x1b[" in again

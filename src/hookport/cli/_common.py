@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -125,28 +126,44 @@ def interactive() -> bool:
 
 
 def console() -> Console:
-    """Rich output for a terminal (colour unless ``NO_COLOR``); plain, unwrapped text when
+    """Rich output for a terminal (styled unless ``NO_COLOR``); plain, unwrapped text when
     piped."""
     if interactive():
-        return Console(no_color="NO_COLOR" in os.environ)
+        # no-color.org: NO_COLOR set to any non-empty value turns colour off; hookport then
+        # writes no escape sequence at all (no bold or italics either), only the boxes.
+        if os.environ.get("NO_COLOR"):
+            return Console(color_system=None, force_terminal=True)
+        return Console(force_terminal=True)
     return Console(no_color=True, highlight=False, soft_wrap=True, force_terminal=False)
 
 
-def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+def emit_json(value: object) -> None:
+    """``--json`` output, the same shape for every command: one JSON document on standard
+    output (indented by 2), nothing else there; warnings and errors go to standard error."""
+    click.echo(json.dumps(value, indent=2))
+
+
+def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str | Text]]) -> None:
     """A table: boxed and coloured on a terminal; tab-separated lines (a header line first,
-    then one line per row, nothing padded) when piped. Cells are text, never markup."""
+    then one line per row, nothing padded) when piped. Cells are text, never markup (a
+    :class:`rich.text.Text` cell carries its own style, shown on a terminal only)."""
     rows = [list(row) for row in rows]
     if not interactive():
         click.echo("\t".join(columns))
         for row in rows:
-            click.echo("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row))
+            click.echo("\t".join(_plain(cell) for cell in row))
         return
     table = Table(title=title)
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*(Text(cell) for cell in row))
+        table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in row))
     console().print(table)
+
+
+def _plain(cell: str | Text) -> str:
+    text = cell.plain if isinstance(cell, Text) else cell
+    return text.replace("\t", " ").replace("\n", " ")
 
 
 async def resolve_event_id(ops: Operations, given: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -14,6 +13,7 @@ from hookport.certs import (
     make_certificate,
     write_certificate,
 )
+from hookport.cli._common import emit_json
 
 
 @click.command()
@@ -61,7 +61,7 @@ def cert(
         "sha256": made.fingerprint,
     }
     if as_json:
-        click.echo(json.dumps(info, indent=2))
+        emit_json(info)
         return
     click.echo(f"certificate  {cert_path}")
     click.echo(f"key          {key_path} (mode 0600)")

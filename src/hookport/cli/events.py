@@ -13,6 +13,7 @@ from rich.syntax import Syntax
 from hookport.cli._common import (
     build,
     common_options,
+    emit_json,
     interactive,
     print_table,
     resolve_event_id,
@@ -79,7 +80,7 @@ def list_events(
 
     found, total, paused = run(with_store(app, go))
     if as_json:
-        click.echo(json.dumps([app.ops.summary(e, paused) for e in found], indent=2))
+        emit_json([app.ops.summary(e, paused) for e in found])
         return
     columns = ("id", "received", "endpoint", "type", "status", "attempt", "delivery id")
     print_table(
@@ -141,7 +142,7 @@ def show_event(config: str | None, plugins: tuple[str, ...], event_id: str, as_j
         raise click.ClickException(f"no event {event_id}")
     shown = app.ops.detail(event, paused)  # credentials redacted, as every surface shows them
     if as_json:
-        click.echo(json.dumps(shown, indent=2))
+        emit_json(shown)
         return
     _render(shown)
     if is_held(event, paused):
@@ -269,7 +270,7 @@ def replay(
 
     ids, done = run(with_store(app, go))
     if as_json:
-        click.echo(json.dumps({"matched": ids, "replayed": done, "dry_run": dry_run}, indent=2))
+        emit_json({"matched": ids, "replayed": done, "dry_run": dry_run})
         return
     if dry_run:
         click.echo(f"would replay {len(ids):,} event(s)")
@@ -307,7 +308,7 @@ def rejected(
     app = build(config, plugins, inspect_only=True)
     found = run(with_store(app, lambda ops: ops.rejections(flt)))
     if as_json:
-        click.echo(json.dumps(found, indent=2))
+        emit_json(found)
         return
     print_table(  # request-controlled text: cells are never markup
         "rejected deliveries",

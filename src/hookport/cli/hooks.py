@@ -115,6 +115,7 @@ def hooks() -> None:
 @click.option("--remote-addr", default="127.0.0.1", show_default=True)
 @click.option("--id", "hook_id", default=None, help="Only this hook (default: every hook).")
 @click.option("--template", is_flag=True, help="Render FILE as a Go template first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON object.")
 def check_command(
     file: str,
     data: str | None,
@@ -124,6 +125,7 @@ def check_command(
     remote_addr: str,
     hook_id: str | None,
     template: bool,
+    as_json: bool,
 ) -> None:
     """Validate FILE; given a request (--data, -H, ...), say which rules matched and why.
 
@@ -132,7 +134,7 @@ def check_command(
     """
     import os
 
-    from hookport.cli._common import read_data
+    from hookport.cli._common import emit_json, read_data
     from hookport.errors import ConfigError
     from hookport.hooks.check import explain, lint
     from hookport.hooks.loading import read_hooks_file
@@ -145,31 +147,59 @@ def check_command(
     chosen = [h for h in found if hook_id is None or h.id == hook_id]
     if hook_id is not None and not chosen:
         raise click.ClickException(f"no hook with the id {hook_id!r} in {file}")
-    click.echo(f"{file}: {len(found)} hook(s)")
     with_request = data is not None or bool(headers) or bool(query)
     pairs = [_header(h) for h in headers]
-    failed = False
+    body = read_data(data) if with_request else b""
+    report: list[dict[str, Any]] = []
     for hook in chosen:
-        click.echo(f"hook {hook.id!r}: {hook.execute_command or '(no command)'}")
-        for problem in lint(hook):
-            click.echo(f"  warning: {problem}")
-        if not with_request:
-            continue
-        request = Request(
-            method=method.upper(), path=f"/hooks/{hook.id}", url=f"http://check/hooks/{hook.id}",
-            raw_headers=HeaderMap(pairs), query_string=query.lstrip("?"),
-            body=read_data(data), client=remote_addr,
-        )  # fmt: skip
-        result = explain(hook, request)
-        for step in result.steps:
-            click.echo(f"  {'match' if step.matched else 'FAIL '}  {step.path}: {step.reason}")
-        for note in result.notes:
-            click.echo(f"  note: {note}")
-        verdict = "triggered" if result.triggered else "NOT triggered"
-        click.echo(f"  => {verdict}: {result.status} {result.body!r}")
-        failed = failed or not result.triggered
+        entry: dict[str, Any] = {
+            "id": hook.id,
+            "command": hook.execute_command or None,
+            "warnings": list(lint(hook)),
+        }
+        if with_request:
+            request = Request(
+                method=method.upper(), path=f"/hooks/{hook.id}",
+                url=f"http://check/hooks/{hook.id}", raw_headers=HeaderMap(pairs),
+                query_string=query.lstrip("?"), body=body, client=remote_addr,
+            )  # fmt: skip
+            result = explain(hook, request)
+            entry.update(
+                steps=[
+                    {"matched": st.matched, "path": st.path, "reason": st.reason}
+                    for st in result.steps
+                ],
+                notes=list(result.notes),
+                triggered=result.triggered,
+                status=result.status,
+                body=result.body,
+            )
+        report.append(entry)
+    failed = any(entry.get("triggered") is False for entry in report)
+    if as_json:
+        emit_json({"file": file, "hooks": len(found), "checked": report})
+    else:
+        _print_check(file, len(found), report)
     if failed:
         raise SystemExit(2)
+
+
+def _print_check(file: str, count: int, report: list[dict[str, Any]]) -> None:
+    click.echo(f"{file}: {count} hook(s)")
+    for entry in report:
+        click.echo(f"hook {entry['id']!r}: {entry['command'] or '(no command)'}")
+        for problem in entry["warnings"]:
+            click.echo(f"  warning: {problem}")
+        if "triggered" not in entry:
+            continue
+        for step in entry["steps"]:
+            click.echo(
+                f"  {'match' if step['matched'] else 'FAIL '}  {step['path']}: {step['reason']}"
+            )
+        for note in entry["notes"]:
+            click.echo(f"  note: {note}")
+        verdict = "triggered" if entry["triggered"] else "NOT triggered"
+        click.echo(f"  => {verdict}: {entry['status']} {entry['body']!r}")
 
 
 def _header(text: str) -> tuple[str, str]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import click
 
+from hookport.app import HookportApp
 from hookport.assembly import Endpoint, RouteEndpoint
-from hookport.cli._common import build, common_options, run
+from hookport.cli._common import build, common_options, emit_json, run, store_missing
 from hookport.http import ANSWERABLE, unanswerable_return
 from hookport.notify import PLACEHOLDER
 from hookport.sends import channel_sends
@@ -66,10 +68,14 @@ async def on_issue(event, ctx) -> None:
 """
 
 
+NEXT = "GITHUB_SECRET=change-me hookport serve"
+
+
 @click.command()
 @click.option("--directory", type=click.Path(file_okay=False), default=".", show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
-def init(directory: str, force: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
+def init(directory: str, force: bool, as_json: bool) -> None:
     """Write a starter hookport.toml and plugins/hello.py."""
     root = Path(directory)
     files = {
@@ -82,47 +88,92 @@ def init(directory: str, force: bool) -> None:
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+    if as_json:
+        emit_json({"written": [str(p) for p in files], "next": NEXT})
+        return
+    for path in files:
         click.echo(f"wrote {path}")
-    click.echo("next: GITHUB_SECRET=change-me hookport serve")
+    click.echo(f"next: {NEXT}")
 
 
 @click.command()
 @common_options
-def check(config: str | None, plugins: tuple[str, ...]) -> None:
-    """Validate the config, the plugins, their secrets and the store's migrations."""
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON object.")
+def check(config: str | None, plugins: tuple[str, ...], as_json: bool) -> None:
+    """Validate the config, the plugins, their secrets and the store's migrations.
+
+    Never creates a store: a SQLite file that does not exist yet is checked for a directory it
+    can be created in (serve creates it).
+    """
     app = build(config, plugins)
     endpoints = app.assembly.endpoints
-    problems = channel_send_problems(endpoints, app.settings.channels)
-    if problems:
-        for line in problems:
+    errors = channel_send_problems(endpoints, app.settings.channels)
+    warnings = [] if errors else check_warnings(app)
+    store = None if errors else run(store_state(app))
+    if as_json:
+        emit_json(
+            {
+                "ok": not errors and store is not None and store["ok"],
+                "plugins": len(app.assembly.plugins),
+                "endpoints": len(endpoints),
+                "errors": errors,
+                "warnings": warnings,
+                "store": store,
+            }
+        )
+        if errors or (store is not None and not store["ok"]):
+            raise SystemExit(1)
+        return
+    if errors:
+        for line in errors:
             click.echo(f"error: {line}", err=True)
         raise click.ClickException(
-            f"{len(problems)} send(s) that the notification channels of [channels] cannot deliver"
+            f"{len(errors)} send(s) that the notification channels of [channels] cannot deliver"
         )
     click.echo(f"config ok; {len(app.assembly.plugins)} plugin(s), {len(endpoints)} endpoint(s)")
-    unverified = [ep for ep in endpoints if ep.verifier is None]
-    for ep in unverified:
-        click.echo(f"warning: {ep.kind} {ep.path} ({ep.name}) is unverified")
+    for line in warnings:
+        click.echo(f"warning: {line}")
+    assert store is not None
+    if not store["ok"]:
+        raise click.ClickException(f"store not ready: {store['reason']}")
+    note = "" if store["exists"] else " (not created yet: hookport serve creates it)"
+    click.echo(f"store ok: {store['url']}{note}")
+
+
+def check_warnings(app: HookportApp) -> list[str]:
+    """What ``check`` warns about: unverified endpoints, URLs for no endpoint, route handlers
+    annotated to return what a route cannot answer."""
+    endpoints = app.assembly.endpoints
+    out = [
+        f"{ep.kind} {ep.path} ({ep.name}) is unverified" for ep in endpoints if ep.verifier is None
+    ]
     for name in sorted(set(app.settings.server.urls) - {ep.name for ep in endpoints}):
-        click.echo(f"warning: [server.urls] sets a URL for {name!r}, which is no endpoint")
+        out.append(f"[server.urls] sets a URL for {name!r}, which is no endpoint")
     for ep in endpoints:
         if not isinstance(ep, RouteEndpoint):
             continue
         problem = unanswerable_return(ep.call.func, also=(TemplateResponse,))
         if problem:
-            click.echo(
-                f"warning: route {ep.path} ({ep.name}): handler {ep.handler} is annotated to "
+            out.append(
+                f"route {ep.path} ({ep.name}): handler {ep.handler} is annotated to "
                 f"return {problem}, which a route cannot answer; return {ANSWERABLE}"
             )
+    return out
 
-    async def store_ok() -> None:
-        async with app.ops.opened() as ops:
-            ok, reason = await ops.ready()
-        if not ok:
-            raise click.ClickException(f"store not ready: {reason}")
 
-    run(store_ok())
-    click.echo(f"store ok: {app.settings.store.url}")
+async def store_state(app: HookportApp) -> dict[str, Any]:
+    """Whether the store answers (and is migrated); a SQLite file that does not exist is not
+    created, only its directory checked."""
+    url = app.settings.store.url
+    missing = store_missing(app)
+    if missing is not None:
+        where = missing.parent
+        ok = where.is_dir() and os.access(where, os.W_OK | os.X_OK)
+        reason = "ok" if ok else f"cannot create {missing}: {where} is not a writable directory"
+        return {"url": url, "exists": False, "ok": ok, "reason": reason}
+    async with app.ops.opened() as ops:
+        ok, reason = await ops.ready()
+    return {"url": url, "exists": True, "ok": ok, "reason": reason}
 
 
 def channel_send_problems(endpoints: list[Endpoint], channels: Mapping[str, str]) -> list[str]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
+import tempfile
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,7 +13,7 @@ import click
 import httpx
 
 from hookport.app import HookportApp
-from hookport.cli._common import build, common_options, read_data, run
+from hookport.cli._common import build, common_options, emit_json, read_data, run
 from hookport.errors import HookportError
 from hookport.forms import guess_content_type
 from hookport.routing import Match
@@ -34,10 +36,25 @@ def _parse_headers(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--data", "-d", default=None, help="Body: @file, @- for stdin, or literal text.")
 @click.option("-H", "--header", "headers", multiple=True, help="Extra header 'Name: value'.")
 @click.option("--method", "-X", default=None, help="HTTP method (default: POST).")
-@click.option("--event", "event_type", default=None, help="Event type to send (e.g. push).")
+@click.option(
+    "--event", "event_type", default=None, help="Event type to send (default: from the body)."
+)
 @click.option("--url", "base_url", default=None, help="Send to a running server at this URL.")
 @click.option("--local", is_flag=True, help="Run the endpoint in-process, without HTTP.")
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="With --local: record into the configured store ([store] url), not a throwaway one.",
+)
+@click.option(
+    "--store",
+    "store_url",
+    default=None,
+    metavar="URL",
+    help="With --local: record into this store (sqlite:///file.db, postgresql://...).",
+)
 @click.option("--timeout", type=float, default=30.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as a JSON object.")
 def send(
     config: str | None,
     plugins: tuple[str, ...],
@@ -48,13 +65,62 @@ def send(
     event_type: str | None,
     base_url: str | None,
     local: bool,
+    keep: bool,
+    store_url: str | None,
     timeout: float,
+    as_json: bool,
 ) -> None:
-    """Deliver a test webhook to PATH, signed so that the endpoint's verifier accepts it."""
+    """Deliver a test webhook to PATH, signed so that the endpoint's verifier accepts it.
+
+    --local records into a throwaway store (deleted afterwards) unless --keep or --store URL
+    says where: a test delivery never lands in the real store by accident.
+    """
     if local == (base_url is not None):
         raise click.UsageError("give exactly one of --local or --url BASE_URL")
+    if (keep or store_url) and not local:
+        raise click.UsageError("--keep and --store go with --local")
+    if keep and store_url:
+        raise click.UsageError("give --keep or --store URL, not both")
     body = read_data(data)
-    app = build(config, plugins, workers=local)
+    with contextlib.ExitStack() as stack:
+        overrides: dict[str, Any] = {}
+        throwaway = local and not keep and store_url is None
+        if throwaway:
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="hookport-send-"))
+            store_url = f"sqlite:///{scratch}/send.db"
+        if store_url is not None:
+            overrides["store"] = {"url": store_url}
+        app = build(config, plugins, workers=local, **overrides)
+        prepared = _prepare(app, path, body, headers, method, event_type, base_url)
+        if local:
+            outcome = run(_send_local(app, prepared, drain_timeout=timeout))
+            outcome["store"] = None if throwaway else app.settings.store.url
+        else:
+            outcome = _send_http(prepared, timeout)
+    _report(outcome, as_json)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A signed request to one endpoint."""
+
+    method: str
+    target: str  # path and query
+    url: str  # the full URL (for --url)
+    headers: dict[str, str]
+    body: bytes
+    receiver: bool
+
+
+def _prepare(
+    app: HookportApp,
+    path: str,
+    body: bytes,
+    headers: tuple[str, ...],
+    method: str | None,
+    event_type: str | None,
+    base_url: str | None,
+) -> _Prepared:
     method = (method or "POST").upper()
     path_only, _, query = path.partition("?")
     found = app.assembly.table.match(method, path_only)
@@ -66,10 +132,9 @@ def send(
     if body and not any(k.lower() == "content-type" for k in extra):
         extra["Content-Type"] = guess_content_type(body)
     base = (base_url or app.settings.server.base_url or "http://127.0.0.1").rstrip("/")
-    url = base + path
     if ep.verifier is not None:
         signed = ep.verifier.sign(
-            body, url=url, now=time.time(), event_type=event_type, headers=extra
+            body, url=base + path, now=time.time(), event_type=event_type, headers=extra
         )
         extra.update(signed.headers)
         if signed.query:
@@ -77,69 +142,87 @@ def send(
     elif event_type:
         extra["X-Hookport-Event"] = event_type
     target = path_only + (f"?{query}" if query else "")
-    if local:
-        run(
-            _send_local(
-                app,
-                method,
-                target,
-                extra,
-                body,
-                drain_timeout=timeout,
-                receiver=ep.kind == "receiver",
-            )
-        )
-    else:
-        _send_http(base + target, method, extra, body, timeout)
+    return _Prepared(method, target, base + target, extra, body, ep.kind == "receiver")
 
 
-def _print_response(response: httpx.Response) -> None:
-    click.echo(f"HTTP {response.status_code} {response.reason_phrase}")
-    text = response.text
-    click.echo(text if text.endswith("\n") or not text else text + "\n", nl=False)
-
-
-def _send_http(url: str, method: str, headers: dict[str, str], body: bytes, timeout: float) -> None:
+def _answer(response: httpx.Response) -> dict[str, Any]:
     try:
-        response = httpx.request(method, url, headers=headers, content=body, timeout=timeout)
-    except httpx.HTTPError as exc:
-        raise click.ClickException(f"cannot reach {url}: {exc}") from None
-    _print_response(response)
-    if response.status_code >= 400:
+        parsed: Any = response.json()
+    except ValueError:
+        parsed = None
+    return {
+        "status": response.status_code,
+        "reason": response.reason_phrase,
+        "headers": dict(response.headers),
+        "body": response.text,
+        "json": parsed,
+        "ok": response.status_code < 400,
+    }
+
+
+def _report(outcome: dict[str, Any], as_json: bool) -> None:
+    """Print the answer (and, --local, the event's outcome); exit 1 when it failed."""
+    if as_json:
+        emit_json(outcome)
+    else:
+        click.echo(f"HTTP {outcome['status']} {outcome['reason']}")
+        text = outcome["body"]
+        click.echo(text if text.endswith("\n") or not text else text + "\n", nl=False)
+        event = outcome.get("event")
+        if event is not None:
+            click.echo(f"event {event['id']} {event['status']} (attempt {event['attempt']})")
+            for attempt in event["attempts"]:
+                mark = "ok" if attempt["ok"] else f"failed: {attempt['error']}"
+                click.echo(f"  {attempt['handler']}: {mark}")
+        if "store" in outcome and outcome["store"] is None:
+            click.echo("(recorded in a throwaway store, now deleted; --keep records it)", err=True)
+    if not outcome["ok"]:
         raise SystemExit(1)
 
 
+def _send_http(prepared: _Prepared, timeout: float) -> dict[str, Any]:
+    try:
+        response = httpx.request(
+            prepared.method,
+            prepared.url,
+            headers=prepared.headers,
+            content=prepared.body,
+            timeout=timeout,
+        )
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"cannot reach {prepared.url}: {exc}") from None
+    return _answer(response)
+
+
 async def _send_local(
-    app: HookportApp,
-    method: str,
-    target: str,
-    headers: dict[str, str],
-    body: bytes,
-    drain_timeout: float,
-    receiver: bool,
-) -> None:
+    app: HookportApp, prepared: _Prepared, drain_timeout: float
+) -> dict[str, Any]:
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
     await app.startup(start_workers=False)
-    failed = False
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-            response = await client.request(method, target, headers=headers, content=body)
-        _print_response(response)
-        failed = response.status_code >= 400
-        if receiver and response.status_code == 202 and app.worker is not None:
+            response = await client.request(
+                prepared.method, prepared.target, headers=prepared.headers, content=prepared.body
+            )
+        outcome = _answer(response)
+        outcome["event"] = None
+        if prepared.receiver and response.status_code == 202 and app.worker is not None:
             event_id = response.json()["id"]
             await app.worker.drain(drain_timeout)
             event = await app.ops.get_event(event_id)
             if event is not None:
-                click.echo(f"event {event.id} {event.status.value} (attempt {event.attempt})")
-                for attempt in event.attempts:
-                    mark = "ok" if attempt.ok else f"failed: {attempt.error}"
-                    click.echo(f"  {attempt.handler}: {mark}")
-                failed = event.status.value not in ("done",)
+                outcome["event"] = {
+                    "id": event.id,
+                    "status": event.status.value,
+                    "attempt": event.attempt,
+                    "attempts": [
+                        {"handler": a.handler, "ok": a.ok, "error": a.error} for a in event.attempts
+                    ],
+                }
+                outcome["ok"] = event.status.value == "done"
     finally:
         await app.shutdown()
-    if failed:
-        raise SystemExit(1)
+    return outcome
 
 
 @click.command()
@@ -192,7 +275,7 @@ def sign(
     if as_json:
         if signed.query:
             out = {"headers": out, "query": signed.query}
-        click.echo(json.dumps(out, indent=2))
+        emit_json(out)
         return
     for name, value in out.items():
         click.echo(f"{name}: {value}")

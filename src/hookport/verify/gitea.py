@@ -28,6 +28,7 @@ from hookport.verify.base import (
     new_delivery_id,
     str_field,
 )
+from hookport.verify.github_events import github_event
 
 SIGNATURE_HEADERS = ("X-Forgejo-Signature", "X-Gitea-Signature", "X-Gogs-Signature")
 EVENT_HEADERS = ("X-Forgejo-Event", "X-Gitea-Event", "X-Gogs-Event")
@@ -101,7 +102,9 @@ class GiteaVerifier(BaseVerifier):
         return Signed(
             headers={
                 "X-Gitea-Signature": signature,
-                "X-Gitea-Event": (draft.event_type or "push").split(".", 1)[0],
+                "X-Gitea-Event": (draft.event_type or github_event(payload) or "push").split(
+                    ".", 1
+                )[0],
                 "X-Gitea-Delivery": new_delivery_id(),
             }
         )

@@ -1,5 +1,8 @@
 """GitHub: ``X-Hub-Signature-256: sha256=<hex HMAC of the raw body>``.
 
+Signing without an event type names the event the body's shape shows (``ref`` and ``commits``:
+``push``; see :mod:`hookport.verify.github_events`), else ``ping``.
+
 Event type: ``X-GitHub-Event`` plus ``.`` and the body's ``action`` when there is one
 (``issues.opened``). The body may be JSON or, with GitHub's form content type, a ``payload``
 form field holding the JSON; the signature covers the raw body either way.
@@ -27,6 +30,7 @@ from hookport.verify.base import (
     split_prefixed,
     str_field,
 )
+from hookport.verify.github_events import github_event
 
 SIGNATURE_256 = "X-Hub-Signature-256"
 SIGNATURE_1 = "X-Hub-Signature"
@@ -94,6 +98,7 @@ class GitHubVerifier(BaseVerifier):
         out = {SIGNATURE_256: "sha256=" + _hmac.sign(key, draft.body, "sha256", "hex")}
         if self.allow_sha1:
             out[SIGNATURE_1] = "sha1=" + _hmac.sign(key, draft.body, "sha1", "hex")
-        out["X-GitHub-Event"] = (draft.event_type or "ping").split(".", 1)[0]
+        event = draft.event_type or github_event(draft.body) or "ping"
+        out["X-GitHub-Event"] = event.split(".", 1)[0]
         out["X-GitHub-Delivery"] = new_delivery_id()
         return Signed(headers=out)
