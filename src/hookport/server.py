@@ -22,19 +22,37 @@ from typing import Any
 
 import uvicorn
 
-from hookport.app import HookportApp
+from hookport.app import ADMIN_PREFIX, HookportApp
 from hookport.connections import ConnectionLimits, default_max_connections, protocol_class
+from hookport.errors import HookportError
 
 log = logging.getLogger("hookport.server")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+class ListenError(HookportError):
+    """The server cannot listen on ``host:port`` (``reason``: the OS's errno)."""
+
+    def __init__(self, host: str, port: int, error: OSError) -> None:
+        super().__init__(f"cannot listen on {host}:{port}: {error.strerror or error}")
+        self.host = host
+        self.port = port
+        self.errno = error.errno
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (IPv6 when ``host`` has a colon)."""
+    """A listening TCP socket on ``host:port`` (IPv6 when ``host`` has a colon).
+
+    Raises :class:`ListenError` when the address cannot be bound (in use, not permitted, not
+    an address of this machine)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ListenError(host, port, exc) from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
@@ -85,6 +103,8 @@ def serve(
     scheme = "https" if ssl_certfile else "http"
     shown = f"[{host}]" if ":" in host else host
     announcement = f"hookport listening on {scheme}://{shown}:{real_port}"
+    local = f"{scheme}://{_link_host(host)}:{real_port}"
+    announcement = "\n".join([announcement, *start_notes(app, local)])
     server = _AnnouncingServer(config, announcement, app.stop_requested, on_reload)
     log.info(
         "connection cap %d, header limit %d bytes / %d fields, header timeout %gs",
@@ -96,12 +116,40 @@ def serve(
     for ep in app.assembly.endpoints:
         if ep.verifier is None:
             log.warning("unverified endpoint", extra={"endpoint": ep.name, "path": ep.path})
+    if not app.assembly.endpoints:
+        log.warning(
+            "no endpoints: no plugin or hook is loaded, so every delivery gets a 404 (load one "
+            "with --plugin FILE, [plugins] load, --hooks FILE or [[hooks]] in hookport.toml)"
+        )
     try:
         _run(server.serve(sockets=[sock]))
     finally:
         sock.close()
     if not server.started:
         raise SystemExit(1)
+
+
+def start_notes(app: HookportApp, base: str) -> list[str]:
+    """The lines printed under ``hookport listening on``: where the dashboard is (or why it is
+    off) and where the metrics are. ``base``: the server's own URL."""
+    token_env = app.settings.admin.token_env
+    if app.settings.secret_environ().get(token_env):
+        dashboard = f"dashboard: {base}{ADMIN_PREFIX}/ (admin API {base}{ADMIN_PREFIX}/api/)"
+    else:
+        dashboard = (
+            f"dashboard: off, no admin token (set {token_env} to turn on the dashboard and "
+            "the admin API)"
+        )
+    return [dashboard, f"metrics: {base}{ADMIN_PREFIX}/metrics"]
+
+
+def _link_host(host: str) -> str:
+    """A host to put in a link: a wildcard address means this machine (loopback)."""
+    if host in ("", "0.0.0.0"):  # noqa: S104 - recognising the wildcard, not binding it
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
 
 
 class _AnnouncingServer(uvicorn.Server):

@@ -131,3 +131,61 @@ def test_ctx_send_reaches_an_apprise_json_endpoint(
     assert handler.arrived.wait(10)
     note = handler.received[0]
     assert (note["title"], note["message"]) == ("hello", "a message from a route")
+
+
+def test_serve_says_where_the_dashboard_and_metrics_are(serve: Any, tmp_path: Path) -> None:
+    store = {
+        "HOOKPORT_STORE__URL": f"sqlite:///{tmp_path}/d.db",
+        "SITE_GITHUB_SECRET": "x",
+        "HOOKPORT_CHANNELS__OUT": "json://127.0.0.1:9/out",
+    }
+    off = serve("--plugin", SITE, env={**store, "HOOKPORT_ADMIN_TOKEN": ""})
+    line = off.wait_for_line("dashboard: ")
+    assert "dashboard: off, no admin token (set HOOKPORT_ADMIN_TOKEN" in line
+    metrics = off.wait_for_line("metrics: ").split("metrics: ", 1)[1].strip()
+    assert metrics == f"{off.url}/_hookport/metrics"
+    exposition = httpx.get(metrics)
+    assert exposition.status_code == 200 and "hookport_events" in exposition.text
+    assert httpx.get(f"{off.url}/_hookport/").status_code == 403  # off indeed
+    assert "no endpoints" not in "".join(off.output)
+    off.stop()
+
+    on = serve("--plugin", SITE, env={**store, "HOOKPORT_ADMIN_TOKEN": "t0ken-for-the-test"})
+    dashboard = on.wait_for_line("dashboard: ").split("dashboard: ", 1)[1].split()[0]
+    assert dashboard == f"{on.url}/_hookport/"
+    page = httpx.get(dashboard)
+    assert page.status_code == 401 and "<form" in page.text  # the dashboard's sign-in
+    assert "t0ken-for-the-test" not in "".join(on.output)
+
+
+def test_serve_without_any_plugin_or_hook_warns(serve: Any, tmp_path: Path) -> None:
+    server = serve(env={"HOOKPORT_STORE__URL": f"sqlite:///{tmp_path}/e.db"})
+    line = server.wait_for_line("no endpoints")
+    assert "no plugin or hook is loaded" in line and "--plugin" in line
+
+
+def test_a_port_in_use_is_one_line_naming_the_holder(tmp_path: Path) -> None:
+    import os
+    import socket
+
+    held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        held.bind(("127.0.0.1", 0))
+        held.listen(1)
+        port = held.getsockname()[1]
+        out = hookport(
+            "serve", "--host", "127.0.0.1", "--port", str(port), "--plugin", SITE,
+            cwd=tmp_path,
+            env={"HOOKPORT_STORE__URL": f"sqlite:///{tmp_path}/p.db", "SITE_GITHUB_SECRET": "x",
+                 "HOOKPORT_CHANNELS__OUT": "json://127.0.0.1:9/out"},
+        )  # fmt: skip
+    finally:
+        held.close()
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "Traceback" not in out.stderr and "hookport listening" not in out.stdout
+    errors = [line for line in out.stderr.splitlines() if line.startswith("Error: ")]
+    name = Path(f"/proc/{os.getpid()}/comm").read_text().strip()
+    assert errors == [
+        f"Error: port {port} on 127.0.0.1 is already in use by {name} (pid {os.getpid()}); "
+        "stop it, or listen elsewhere with --port (or [server] port)"
+    ], out.stderr

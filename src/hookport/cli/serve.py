@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import ssl
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ import click
 
 from hookport.certs import DEFAULT_CERT, DEFAULT_KEY
 from hookport.cli._common import build, common_options
+from hookport.cli._ports import port_in_use_message
 from hookport.cli.hooks import hooks_options, hooks_reloading
 from hookport.config import Settings
 
@@ -83,7 +85,12 @@ def serve(
     no_workers: bool,
     hooks: dict[str, object],
 ) -> None:
-    """Run the server (and in-process workers unless --no-workers)."""
+    """Run the server (and in-process workers unless --no-workers).
+
+    It prints where it listens, the dashboard's URL (or why it is off: no admin token) and the
+    metrics' URL; a port already in use is one line naming the process holding it.
+    """
+    from hookport.server import ListenError
     from hookport.server import serve as run_server
 
     server = _log_overrides(log_level, log_format)
@@ -97,15 +104,20 @@ def serve(
     s = app.settings.server
     files = tls_files(app.settings)
     with hooks_reloading(app) as reload:
-        run_server(
-            app,
-            host=s.host,
-            port=s.port,
-            log_level=s.log_level,
-            ssl_certfile=files[0] if files else None,
-            ssl_keyfile=files[1] if files else None,
-            on_reload=reload,
-        )
+        try:
+            run_server(
+                app,
+                host=s.host,
+                port=s.port,
+                log_level=s.log_level,
+                ssl_certfile=files[0] if files else None,
+                ssl_keyfile=files[1] if files else None,
+                on_reload=reload,
+            )
+        except ListenError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise click.ClickException(str(exc)) from None
+            raise click.ClickException(port_in_use_message(exc.host, exc.port)) from None
 
 
 def _tls_overrides(tls: bool, cert: str | None, key: str | None) -> dict[str, str]:
