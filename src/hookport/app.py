@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 from hookport.admin import build_admin_app
 from hookport.alerting import Alerter, check_rules
 from hookport.assembly import Assembly, assemble
+from hookport.chatops import ChatOps, build_chatops
+from hookport.chatops.adapter import CHAT_PREFIX
 from hookport.config import ENV_REF, Settings, load_settings
 from hookport.errors import ConfigError
 from hookport.events import EventStatus
@@ -58,6 +60,7 @@ class HookportApp:
         worker_endpoints: list[str] | None = None,
         metrics: Metrics | None = None,
         alerts: bool = True,
+        chat: ChatOps | None = None,
     ) -> None:
         self.settings = settings
         self.assembly = assembly
@@ -68,6 +71,7 @@ class HookportApp:
         pauses = PauseBook(store)
         token = settings.secret_environ().get(settings.admin.token_env) or None
         secrets = _log_secrets(settings, assembly, token)
+        secrets.update(chat.secrets() if chat else ())
         # What every surface hides when it shows a delivery (stored as received: docs/security.md).
         self.redaction = Redaction.from_settings(settings.redact, secrets)
         self.ops = Operations(
@@ -78,6 +82,10 @@ class HookportApp:
             redaction=self.redaction,
             pause_book=pauses,
         )
+        self.chat = chat
+        """The chat platforms (``[chatops]``), bound to :attr:`ops`; None when none is enabled."""
+        if chat is not None:
+            chat.attach(self.ops, assembly)
         self.rejections = RejectionLog(
             store,
             keep=settings.store.rejected_keep,
@@ -146,7 +154,8 @@ class HookportApp:
         if kind != "http":
             return
         path = _route_path(scope)
-        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+        admin = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+        if admin and not path.startswith(CHAT_PREFIX):  # chat endpoints are endpoints
             await self.startup()
             sub = dict(scope)
             sub["root_path"] = scope.get("root_path", "") + ADMIN_PREFIX
@@ -176,6 +185,8 @@ class HookportApp:
             )
             if self.alerter is not None:
                 self._tasks.append(asyncio.create_task(self.alerter.run(), name="hookport-alerts"))
+            if self.chat is not None:
+                await self.chat.start()
             self._started = True
             fields = {"endpoints": len(self.assembly.endpoints), "workers": self.worker is not None}
             log.info("started", extra=fields)
@@ -200,6 +211,8 @@ class HookportApp:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.chat is not None:
+            await self.chat.stop()
         if self.worker is not None:
             self.stop_requested()
             left = (self._stop_deadline or 0.0) - time.monotonic()
@@ -263,6 +276,8 @@ def create_app(
     else:
         environ = settings.secret_environ()
         notifier = Notifier(settings.channels, environ, metrics=metrics)
+    chat = build_chatops(settings)
+    plugins = [*plugins, *([chat.plugin] if chat else [])]
     assembly = assemble(plugins, settings, notifier, environ=environ)
     if not inspect_only:
         check_rules(settings.alerts, settings.channels, [ep.name for ep in assembly.endpoints])
@@ -279,6 +294,7 @@ def create_app(
         worker_endpoints=worker_endpoints,
         metrics=metrics,
         alerts=not inspect_only,
+        chat=chat,
     )
 
 

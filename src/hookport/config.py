@@ -288,6 +288,73 @@ class AlertSettings(_Section):
     def window_of(self, rule: DeadRule | FailuresRule | BacklogRule | VerificationRule) -> float:
         """The rule's throttle window."""
         return rule.window if rule.window is not None else self.window
+class ChatPlatformSettings(_Section):
+    """``[chatops.<platform>]``: one chat platform's endpoint and who may do what (docs/chatops.md).
+
+    Read-only commands (``help status routes events show``) answer anyone whose request passes
+    the platform's verification, unless ``read_users`` is given. Commands that change state
+    (``test replay pause resume``) need the caller in ``users`` (when given) *and* the channel
+    in ``channels`` (when given); with both empty, nobody may run them. Secrets are never
+    written here: ``*_env`` keys name variables of the environment or of ``[secrets]``.
+    """
+
+    enabled: bool = False
+    path: str | None = None
+    """Where the platform posts (default ``/_hookport/chat/<platform>``)."""
+    users: list[str] = Field(default_factory=list)
+    """User ids allowed to run commands that change state."""
+    channels: list[str] = Field(default_factory=list)
+    """Channel ids where commands that change state may run."""
+    read_users: list[str] | None = None
+    """When given, only these users (and ``users``) may run read-only commands."""
+    secret_env: str | None = None
+    """The variable holding the platform's signing secret (Slack) or webhook secret token
+    (Telegram)."""
+    token_env: str | None = None
+    """The variable holding the bot token used to answer (Slack ``chat.postMessage``,
+    Telegram ``sendMessage``)."""
+    api_base: str | None = None
+    """The platform API's base URL (default: the platform's own; tests point it at loopback)."""
+    response_base: str | None = None
+    """Slack: a base URL ``response_url`` may also start with (beside ``https://hooks.slack.com``)."""
+    bot_name: str | None = None
+    """Telegram: the bot's username (``/hookport@name`` is then only answered for this name)."""
+    public_key_env: str | None = None
+    """Discord: the variable holding the application's Ed25519 public key (hex)."""
+    application_id: str | None = None
+    """Discord: the application id (follow-up messages)."""
+    server: str | None = None
+    """IRC: ``host:port`` of the server."""
+    tls: bool = False
+    nick: str | None = None
+    irc_channels: list[str] = Field(default_factory=list)
+    """IRC: channels to join."""
+    password_env: str | None = None
+    """IRC: the variable holding the NickServ password."""
+
+
+class ChatopsSettings(_Section):
+    """``[chatops]``: hookport's commands from chat (docs/chatops.md)."""
+
+    keep: int = Field(10_000, ge=0)
+    """Command records kept (the newest) for the dashboard and ``api/chatops``."""
+    max_age: Duration = 30 * 86400.0
+    """Command records older than this are pruned."""
+    max_rows: int = Field(15, ge=1, le=200)
+    """Rows an answer shows before "… and N more"."""
+    slow_after: Duration = 2.0
+    """Seconds after which a platform with a deadline (Slack: 3 s) answers "working…" and
+    sends the result later."""
+    slack: ChatPlatformSettings = Field(default_factory=ChatPlatformSettings)
+    discord: ChatPlatformSettings = Field(default_factory=ChatPlatformSettings)
+    telegram: ChatPlatformSettings = Field(default_factory=ChatPlatformSettings)
+    irc: ChatPlatformSettings = Field(default_factory=ChatPlatformSettings)
+
+    def platforms(self) -> dict[str, ChatPlatformSettings]:
+        """The enabled platforms' tables, by platform name."""
+        tables = {"slack": self.slack, "discord": self.discord, "telegram": self.telegram,
+                  "irc": self.irc}  # fmt: skip
+        return {name: table for name, table in tables.items() if table.enabled}
 
 
 class Settings(BaseSettings):
@@ -310,6 +377,7 @@ class Settings(BaseSettings):
     redact: RedactSettings = Field(default_factory=RedactSettings)
     hooks: HooksSettings = Field(default_factory=HooksSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    chatops: ChatopsSettings = Field(default_factory=ChatopsSettings)
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
 
     def secret_environ(self) -> dict[str, str]:

@@ -21,7 +21,15 @@ from hookport.events import Event, EventStatus
 from hookport.pauses import PauseBook
 from hookport.redaction import REDACTED, Redaction
 from hookport.routing import compile_path
-from hookport.store.base import MAX_LIST, EventFilter, Pause, RejectionFilter, Store
+from hookport.store.base import (
+    MAX_LIST,
+    ChatCommand,
+    ChatCommandFilter,
+    EventFilter,
+    Pause,
+    RejectionFilter,
+    Store,
+)
 from hookport.types import Verifier
 from hookport.verify.auth import TokenVerifier
 from hookport.verify.combinators import AllOf, AnyOf
@@ -201,6 +209,44 @@ class Operations:
         """Rejected deliveries (4xx answers, hook rule mismatches), newest first: metadata
         only, as plain values (``at`` is Unix time)."""
         return [dataclasses.asdict(r) for r in await self.store.rejections(filter)]
+
+    async def record_chat_command(
+        self, command: ChatCommand, *, keep: int, max_age: float
+    ) -> None:
+        """Record one chat command run (the chat-ops audit), keeping the newest ``keep`` records
+        and none older than ``max_age`` seconds; ``keep=0`` records nothing."""
+        if keep:
+            await self.store.record_chat_command(
+                command, keep=keep, before=self.clock() - max_age
+            )
+
+    async def chat_commands(self, filter: ChatCommandFilter) -> list[dict[str, Any]]:
+        """Chat commands run, newest first, as plain values (``at`` is Unix time)."""
+        return [dataclasses.asdict(c) for c in await self.store.chat_commands(filter)]
+
+    async def find_event_id(self, given: str) -> str:
+        """An event id from its unique prefix (8 or more characters; the full 32 as is).
+
+        ``ValueError`` for a prefix too short or ambiguous, ``NotFoundError`` when no event's
+        id starts with it.
+        """
+        wanted = given.strip().lower()
+        if len(wanted) == 32:
+            return wanted
+        if len(wanted) < 8:
+            raise ValueError(f"{given!r} is too short: give at least 8 characters of an event id")
+        if len(wanted) > 32:
+            raise NotFoundError(f"no event with an id starting {given!r}")
+        found = await self.list_events(EventFilter(id_prefix=wanted, limit=3))
+        ids = [e.id for e in found if e.id.startswith(wanted)]
+        if not ids:
+            raise NotFoundError(f"no event with an id starting {given!r}")
+        if len(ids) > 1:
+            many = len(ids) if len(ids) < 3 else "3 or more"
+            raise ValueError(
+                f"{given!r} is ambiguous: {many} events' ids start with it; give more characters"
+            )
+        return ids[0]
 
     async def stats(self) -> dict[str, int]:
         """Number of events per status."""

@@ -34,7 +34,7 @@ from hookport.http import Response as HookportResponse
 from hookport.http import error_response
 from hookport.metrics import Metrics
 from hookport.operations import Operations, pause_fields
-from hookport.store.base import EventFilter, RejectionFilter
+from hookport.store.base import ChatCommandFilter, EventFilter, RejectionFilter
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -60,6 +60,7 @@ class AdminAPI:
             Route("/api/events", self.guarded(self.list_events)),
             Route("/api/events/{event_id}", self.guarded(self.show_event)),
             Route("/api/rejections", self.guarded(self.list_rejections)),
+            Route("/api/chatops", self.guarded(self.list_chat_commands)),
             Route("/api/events/{event_id}/replay", self.guarded(self.replay), methods=["POST"]),
             Route("/api/endpoints/{name}/pause", self.guarded(self.pause), methods=["POST"]),
             Route("/api/endpoints/{name}/resume", self.guarded(self.resume), methods=["POST"]),
@@ -199,6 +200,33 @@ class AdminAPI:
         except ValueError as exc:
             return _error(400, f"bad query parameter: {exc}")
         return JSONResponse({"rejections": await self.ops.rejections(flt)})
+
+    async def list_chat_commands(self, request: Request) -> Response:
+        """List chat commands run (the chat-ops audit), newest first.
+
+        Each: time, platform, user, channel, the command text (a ``test`` body is not kept),
+        result (``ok``, ``refused`` or ``error``) and a short summary of the answer.
+        ``GET api/chatops?platform=&since=&limit=``.
+        ---
+        parameters:
+          - name: platform
+            in: query
+            schema: {type: string, enum: [slack, discord, telegram, irc]}
+          - {name: since, in: query, schema: {type: number}, description: Unix time}
+          - {name: limit, in: query, schema: {type: integer, default: 50}}
+        responses:
+          "400": {description: a query parameter that does not parse}
+        """
+        q = request.query_params
+        try:
+            flt = ChatCommandFilter(
+                since=float(q["since"]) if q.get("since") else None,
+                platform=q.get("platform") or None,
+                limit=int(q.get("limit", "50")),
+            )
+        except ValueError as exc:
+            return _error(400, f"bad query parameter: {exc}")
+        return JSONResponse({"commands": await self.ops.chat_commands(flt)})
 
     async def show_event(self, request: Request) -> Response:
         """One event with its headers, body, attempts and response.

@@ -26,9 +26,11 @@ from hookport.admin.session import COOKIE, CSRF_FIELD, Session
 from hookport.errors import NotFoundError
 from hookport.events import EventStatus
 from hookport.operations import BULK_CAP, COUNT_CAP, Operations, format_time
+from hookport.store.base import ChatCommandFilter
 
 Handler = Callable[[Request], Awaitable[Response]]
 _STATUSES = [s.value for s in EventStatus]
+_PLATFORMS = ("slack", "discord", "telegram", "irc")
 
 
 def _pretty(body: str) -> str:
@@ -70,6 +72,7 @@ class Dashboard:
             Route("/endpoints", self.guarded(self.endpoints)),
             Route("/endpoints/pause", self.guarded(self.pause), methods=post),
             Route("/endpoints/resume", self.guarded(self.resume), methods=post),
+            Route("/chatops", self.guarded(self.chat_commands)),
         ]
 
     def page(
@@ -264,6 +267,18 @@ class Dashboard:
             load=await self.ops.endpoint_load(),
             now=self.ops.clock(),
             durations=_PAUSES,
+        )
+
+    async def chat_commands(self, request: Request) -> Response:
+        """Chat commands run (the chat-ops audit), newest first; ``?platform=`` narrows."""
+        platform = request.query_params.get("platform") or None
+        if platform not in (None, *_PLATFORMS):
+            return self.page(
+                "error.html", request, 400, message="platform: one of " + ", ".join(_PLATFORMS)
+            )
+        commands = await self.ops.chat_commands(ChatCommandFilter(platform=platform, limit=200))
+        return self.page(
+            "chatops.html", request, commands=commands, platform=platform, platforms=_PLATFORMS
         )
 
     async def pause(self, request: Request) -> Response:

@@ -19,12 +19,12 @@ from rich.text import Text
 from hookport.app import HookportApp, create_app
 from hookport.config import Settings, load_settings
 from hookport.discovery import load_plugins
+from hookport.errors import NotFoundError
 from hookport.hooks.settings import hooks_endpoint, native_hooks_plugin
 from hookport.observability import redact_logs, setup_logging
 from hookport.operations import Operations
 from hookport.plugin import Plugin
 from hookport.store._url import parse_store_url
-from hookport.store.base import EventFilter
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -168,23 +168,10 @@ def _plain(cell: str | Text) -> str:
 
 async def resolve_event_id(ops: Operations, given: str) -> str:
     """An event id from its unique prefix (8 or more characters; the full 32 as is)."""
-    wanted = given.strip().lower()
-    if len(wanted) == 32:
-        return wanted
-    if len(wanted) < 8:
-        raise click.ClickException(
-            f"{given!r} is too short: give at least 8 characters of an event id"
-        )
-    found = await ops.list_events(EventFilter(id_prefix=wanted, limit=3))
-    ids = [e.id for e in found if e.id.startswith(wanted)]
-    if not ids:
-        raise click.ClickException(f"no event with an id starting {given!r}")
-    if len(ids) > 1:
-        raise click.ClickException(
-            f"{given!r} is ambiguous: {len(ids) if len(ids) < 3 else '3 or more'} events' ids "
-            "start with it; give more characters"
-        )
-    return ids[0]
+    try:
+        return await ops.find_event_id(given)
+    except (ValueError, NotFoundError) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

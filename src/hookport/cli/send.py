@@ -14,9 +14,8 @@ import httpx
 
 from hookport.app import HookportApp
 from hookport.cli._common import build, common_options, emit_json, read_data, run
-from hookport.errors import HookportError
-from hookport.forms import guess_content_type
-from hookport.routing import Match
+from hookport.errors import HookportError, NotFoundError
+from hookport.trial import find_endpoint, sign_request
 from hookport.verify import SCHEMES, for_scheme
 
 
@@ -122,27 +121,23 @@ def _prepare(
     base_url: str | None,
 ) -> _Prepared:
     method = (method or "POST").upper()
-    path_only, _, query = path.partition("?")
-    found = app.assembly.table.match(method, path_only)
-    if found.kind is not Match.FULL or found.target is None:
-        allowed = f" (allowed: {', '.join(found.allow)})" if found.allow else ""
-        raise click.ClickException(f"no endpoint for {method} {path_only}{allowed}")
-    ep = found.target
-    extra = _parse_headers(headers)
-    if body and not any(k.lower() == "content-type" for k in extra):
-        extra["Content-Type"] = guess_content_type(body)
+    try:
+        ep = find_endpoint(app.assembly, method, path)
+    except NotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
     base = (base_url or app.settings.server.base_url or "http://127.0.0.1").rstrip("/")
-    if ep.verifier is not None:
-        signed = ep.verifier.sign(
-            body, url=base + path, now=time.time(), event_type=event_type, headers=extra
-        )
-        extra.update(signed.headers)
-        if signed.query:
-            query = "&".join(q for q in (query, urlencode(signed.query)) if q)
-    elif event_type:
-        extra["X-Hookport-Event"] = event_type
-    target = path_only + (f"?{query}" if query else "")
-    return _Prepared(method, target, base + target, extra, body, ep.kind == "receiver")
+    signed = sign_request(
+        ep,
+        body,
+        target=path,
+        method=method,
+        event_type=event_type,
+        headers=_parse_headers(headers),
+        base_url=base,
+    )
+    return _Prepared(
+        method, signed.target, base + signed.target, signed.headers, body, ep.kind == "receiver"
+    )
 
 
 def _answer(response: httpx.Response) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from hookport.events import (
     headers_to_json,
     params_to_json,
 )
-from hookport.store.base import Rejection
+from hookport.store.base import ChatCommand, Rejection
 
 PENDING = (EventStatus.QUEUED, EventStatus.PROCESSING, EventStatus.RETRYING)
 
@@ -155,4 +155,22 @@ def rejection_from_row(row: Row) -> Rejection:
         source_ip=row["source_ip"],
         header_names=tuple(json.loads(row["header_names"])),
         body_size=row["body_size"],
+    )
+
+
+def chat_command_row(c: ChatCommand) -> tuple[Any, ...]:
+    """Column values of a ``chat_commands`` row, in the order of the insert queries."""
+    return (c.at, c.platform, c.user, c.channel, c.command, c.result, c.summary)
+
+
+def chat_command_from_row(row: Row) -> ChatCommand:
+    """A :class:`ChatCommand` from a ``list_chat_commands`` row."""
+    return ChatCommand(
+        at=row["at"],
+        platform=row["platform"],
+        user=row["user"],
+        channel=row["channel"],
+        command=row["command"],
+        result=row["result"],
+        summary=row["summary"],
     )

@@ -16,13 +16,14 @@ from hookport.store._caps import Candidate, Room, capped_rooms, choose
 from hookport.store._queries import query
 from hookport.store._rows import (
     attempt_from_row,
+    chat_command_row,
     dedupe_key,
     event_from_row,
     insert_row,
     merge_done,
     rejection_row,
 )
-from hookport.store.base import LEASE_EXPIRED, Finish, LeaseRequest, Rejection
+from hookport.store.base import LEASE_EXPIRED, ChatCommand, Finish, LeaseRequest, Rejection
 
 log = logging.getLogger("hookport.store")
 
@@ -184,6 +185,16 @@ def record_rejections(
     rows = [dict(zip(columns, rejection_row(r), strict=True)) for r in rejections]
     conn.executemany(q("insert_rejection"), rows)
     conn.execute(q("prune_rejections"), {"before": before, "keep": keep})
+
+
+def record_chat_command(conn: Connection, command: ChatCommand, keep: int, before: float) -> None:
+    """Insert one chat command record, then prune to the newest ``keep`` made at or after
+    ``before``."""
+    columns = ("at", "platform", "user", "channel", "command", "result", "summary")
+    conn.execute(
+        q("insert_chat_command"), dict(zip(columns, chat_command_row(command), strict=True))
+    )
+    conn.execute(q("prune_chat_commands"), {"before": before, "keep": keep})
 
 
 def resume(conn: Connection, endpoint: str, now: float) -> bool:

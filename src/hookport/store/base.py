@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from hookport.events import AppendResult, Event, EventStatus, HandlerOutcome, NewEvent
 from hookport.metrics import EndpointCount, StoreOp
@@ -116,6 +116,38 @@ class RejectionFilter:
 
     since: float | None = None
     endpoint: str | None = None
+    limit: int = 50
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= MAX_LIST:
+            raise ValueError(f"limit must be between 1 and {MAX_LIST}, not {self.limit}")
+
+
+ChatResult = Literal["ok", "refused", "error"]
+"""How a chat command ended: answered, refused by the allow-list, or failed (an error id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChatCommand:
+    """One chat command run (``hookport.chatops``): when, on which platform, by whom, where,
+    the command text, how it ended and a short summary of the answer. Bounded in length by
+    :mod:`hookport.chatops.audit`; never a secret (commands carry none)."""
+
+    at: float
+    platform: str
+    user: str
+    channel: str
+    command: str
+    result: ChatResult
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChatCommandFilter:
+    """Filters for :meth:`Store.chat_commands`: since a time, of one platform; newest first."""
+
+    since: float | None = None
+    platform: str | None = None
     limit: int = 50
 
     def __post_init__(self) -> None:
@@ -334,4 +366,13 @@ class Store(Protocol):
 
     async def rejections(self, filter: RejectionFilter) -> builtins.list[Rejection]:
         """Recorded rejections matching ``filter``, newest first."""
+        ...
+
+    async def record_chat_command(self, command: ChatCommand, *, keep: int, before: float) -> None:
+        """Commit ``command``, then prune: only the newest ``keep`` records are kept, and none
+        made before ``before``."""
+        ...
+
+    async def chat_commands(self, filter: ChatCommandFilter) -> builtins.list[ChatCommand]:
+        """Recorded chat commands matching ``filter``, newest first."""
         ...

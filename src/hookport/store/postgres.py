@@ -35,11 +35,15 @@ from hookport.store._pgconn import Listener, driver_errors
 from hookport.store._postgres_ops import Conn
 from hookport.store._rows import (
     attempt_from_row,
+    chat_command_from_row,
+    chat_command_row,
     event_from_row,
     rejection_from_row,
     rejection_row,
 )
 from hookport.store.base import (
+    ChatCommand,
+    ChatCommandFilter,
     EventFilter,
     Finish,
     LeaseRequest,
@@ -310,6 +314,24 @@ class PostgresStore:
                 ops.q("list_rejections"), filter.since, filter.endpoint, filter.limit
             )
         return [rejection_from_row(row) for row in rows]
+
+    # -- chat commands ---------------------------------------------------------------------
+
+    async def record_chat_command(
+        self, command: ChatCommand, *, keep: int, before: float
+    ) -> None:
+        """Commit one chat command record and prune by ``keep`` and ``before``."""
+        async with self._transaction() as conn:
+            await conn.execute(ops.q("insert_chat_command"), *chat_command_row(command))
+            await conn.execute(ops.q("prune_chat_commands"), before, keep)
+
+    async def chat_commands(self, filter: ChatCommandFilter) -> builtins.list[ChatCommand]:
+        """Recorded chat commands matching ``filter``, newest first."""
+        async with self._connection("read") as conn:
+            rows = await conn.fetch(
+                ops.q("list_chat_commands"), filter.since, filter.platform, filter.limit
+            )
+        return [chat_command_from_row(row) for row in rows]
 
     # -- reads -----------------------------------------------------------------------------
 

@@ -36,8 +36,10 @@ from hookport.observability import LogLimiter
 from hookport.store import _sqlite_ops as ops
 from hookport.store import migrate
 from hookport.store._batch import Batcher, GroupCommit, Wakeup
-from hookport.store._rows import rejection_from_row
+from hookport.store._rows import chat_command_from_row, rejection_from_row
 from hookport.store.base import (
+    ChatCommand,
+    ChatCommandFilter,
     EventFilter,
     Finish,
     LeaseRequest,
@@ -304,6 +306,20 @@ class SqliteStore:
         params = {"since": filter.since, "endpoint": filter.endpoint, "limit": filter.limit}
         rows = await self._read(ops.fetchall, ops.q("list_rejections"), params)
         return [rejection_from_row(row) for row in rows]
+
+    # -- chat commands ---------------------------------------------------------------------
+
+    async def record_chat_command(
+        self, command: ChatCommand, *, keep: int, before: float
+    ) -> None:
+        """Commit one chat command record and prune by ``keep`` and ``before``."""
+        await self._write(ops.record_chat_command, command, keep, before)
+
+    async def chat_commands(self, filter: ChatCommandFilter) -> builtins.list[ChatCommand]:
+        """Recorded chat commands matching ``filter``, newest first."""
+        params = {"since": filter.since, "platform": filter.platform, "limit": filter.limit}
+        rows = await self._read(ops.fetchall, ops.q("list_chat_commands"), params)
+        return [chat_command_from_row(row) for row in rows]
 
     # -- reads -----------------------------------------------------------------------------
 

@@ -1,6 +1,9 @@
 -- index attempts_event on attempts
 CREATE INDEX attempts_event ON attempts (event_id, attempt);
 
+-- index chat_commands_at on chat_commands
+CREATE INDEX chat_commands_at ON chat_commands (at);
+
 -- index events_delivery on events
 CREATE UNIQUE INDEX events_delivery ON events (endpoint, delivery_id)
     WHERE delivery_id IS NOT NULL;
@@ -34,6 +37,18 @@ CREATE TABLE attempts (
     error        TEXT,
     traceback    TEXT
 , replay INTEGER NOT NULL DEFAULT 0);
+
+-- table chat_commands on chat_commands
+CREATE TABLE chat_commands (
+    id        INTEGER PRIMARY KEY,
+    at        REAL    NOT NULL,
+    platform  TEXT    NOT NULL,
+    user      TEXT    NOT NULL,
+    channel   TEXT    NOT NULL,
+    command   TEXT    NOT NULL,
+    result    TEXT    NOT NULL,
+    summary   TEXT    NOT NULL DEFAULT ''
+);
 
 -- table endpoint_pauses on endpoint_pauses
 CREATE TABLE endpoint_pauses (

@@ -432,3 +432,22 @@ WHERE ($1::float8 IS NULL OR at >= $1)
   AND ($2::text IS NULL OR endpoint = $2)
 ORDER BY id DESC
 LIMIT $3;
+
+-- Chat commands (chat_commands: the audit of hookport.chatops, bounded by count and age).
+
+-- name: insert_chat_command
+INSERT INTO chat_commands (at, platform, "user", channel, command, result, summary)
+VALUES ($1, $2, $3, $4, $5, $6, $7);
+
+-- name: prune_chat_commands
+DELETE FROM chat_commands
+WHERE at < $1
+   OR id <= (SELECT max(id) FROM chat_commands) - $2;
+
+-- name: list_chat_commands
+SELECT at, platform, "user", channel, command, result, summary
+FROM chat_commands
+WHERE ($1::float8 IS NULL OR at >= $1)
+  AND ($2::text IS NULL OR platform = $2)
+ORDER BY id DESC
+LIMIT $3;

@@ -296,3 +296,22 @@ WHERE (:since IS NULL OR at >= :since)
   AND (:endpoint IS NULL OR endpoint = :endpoint)
 ORDER BY id DESC
 LIMIT :limit;
+
+-- Chat commands (chat_commands: the audit of hookport.chatops, bounded by count and age).
+
+-- name: insert_chat_command
+INSERT INTO chat_commands (at, platform, user, channel, command, result, summary)
+VALUES (:at, :platform, :user, :channel, :command, :result, :summary);
+
+-- name: prune_chat_commands
+DELETE FROM chat_commands
+WHERE at < :before
+   OR id <= (SELECT max(id) FROM chat_commands) - :keep;
+
+-- name: list_chat_commands
+SELECT at, platform, user, channel, command, result, summary
+FROM chat_commands
+WHERE (:since IS NULL OR at >= :since)
+  AND (:platform IS NULL OR platform = :platform)
+ORDER BY id DESC
+LIMIT :limit;
