@@ -189,3 +189,18 @@ def test_a_port_in_use_is_one_line_naming_the_holder(tmp_path: Path) -> None:
         f"Error: port {port} on 127.0.0.1 is already in use by {name} (pid {os.getpid()}); "
         "stop it, or listen elsewhere with --port (or [server] port)"
     ], out.stderr
+
+
+def test_shell_completion_as_documented(tmp_path: Path) -> None:
+    script = hookport(cwd=tmp_path, env={"_HOOKPORT_COMPLETE": "bash_source"})
+    assert script.returncode == 0, script.stderr
+    assert "complete -o nosort -F _hookport_completion hookport" in script.stdout
+    # What bash asks the script for: the words so far and the one being completed.
+    asked = {"_HOOKPORT_COMPLETE": "bash_complete"}
+    words = hookport(cwd=tmp_path, env={**asked, "COMP_WORDS": "hookport ev", "COMP_CWORD": "1"})
+    assert words.stdout.split() == ["plain,events"]
+    statuses = hookport(cwd=tmp_path, env={**asked, "COMP_WORDS": "hookport events list --status ",
+                                           "COMP_CWORD": "4"})  # fmt: skip
+    assert "plain,dead" in statuses.stdout.split() and "plain,unhandled" in statuses.stdout.split()
+    zsh = hookport(cwd=tmp_path, env={"_HOOKPORT_COMPLETE": "zsh_source"})
+    assert zsh.stdout.startswith("#compdef hookport")

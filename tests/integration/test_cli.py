@@ -538,3 +538,30 @@ def test_no_color_on_a_terminal(runner: CliRunner, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("NO_COLOR", "")  # no-color.org: an empty value does not count
     code, again = invoke(runner, "routes", "--plugin", EXAMPLE)
     assert "\x1b[" in again
+
+
+def test_every_option_says_what_it_does() -> None:
+    undocumented = [
+        f"{name} {option.opts[0]}"
+        for name, command in _commands(cli).items()
+        for option in command.params
+        if isinstance(option, click.Option) and not option.hidden and not option.help
+    ]
+    assert undocumented == []
+
+
+def test_docs_cli_shows_every_command_and_generates_the_reference() -> None:
+    import docs_hooks
+
+    page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    written, marker, _ = page.partition(docs_hooks.CLI_MARKER)
+    assert marker, "docs/cli.md lost its reference marker"
+    reference = docs_hooks.render_cli()
+    for name, command in _commands(cli).items():
+        assert f"hookport {name}" in written, f"no example of hookport {name}"
+        assert f"### `hookport {name}`" in reference
+        for option in command.params:
+            if isinstance(option, click.Option) and not option.hidden:
+                assert f"`{option.opts[0]}" in reference or f", {option.opts[0]}" in reference
+    assert "_HOOKPORT_COMPLETE=bash_source hookport" in written
+    assert "_HOOKPORT_COMPLETE=zsh_source hookport" in written
