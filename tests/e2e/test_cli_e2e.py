@@ -156,6 +156,13 @@ def test_serve_says_where_the_dashboard_and_metrics_are(serve: Any, tmp_path: Pa
     page = httpx.get(dashboard)
     assert page.status_code == 401 and "<form" in page.text  # the dashboard's sign-in
     assert "t0ken-for-the-test" not in "".join(on.output)
+    on.stop()
+
+    logged = serve(
+        "--plugin", SITE, "--log-format", "json", env={**store, "HOOKPORT_ADMIN_TOKEN": ""}
+    )
+    record = json.loads(logged.wait_for_line('"metrics: '))  # with JSON logs: a log record
+    assert record["message"] == f"metrics: {logged.url}/_hookport/metrics"
 
 
 def test_serve_without_any_plugin_or_hook_warns(serve: Any, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import re
+import tempfile
 from pathlib import Path
 
 import click
@@ -470,16 +471,28 @@ def test_check_hooks_check_init_and_send_print_json(runner: CliRunner, tmp_path:
     assert [a["handler"] for a in answer["event"]["attempts"]] == ["on_push"]
 
 
-def test_send_local_leaves_the_real_store_untouched(runner: CliRunner, tmp_path: Path) -> None:
+def test_send_local_leaves_the_real_store_untouched(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = _local_pushes(runner, 1)  # --keep: recorded in the configured store
-    store = tmp_path / "cli.db"
-    before = (store.read_bytes(), store.stat().st_mtime_ns)
+
+    def snapshot() -> dict[str, tuple[bytes, int]]:  # the file and its WAL and index, if any
+        return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in tmp_path.glob("cli.db*")}
+
+    before = snapshot()
+    assert "cli.db" in before
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    default_tempdir = tempfile.tempdir
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     result = runner.invoke(cli, ["send", "/github", "--local", "--data", f"@{PUSH}",
                                  "--plugin", EXAMPLE])  # fmt: skip
     assert result.exit_code == 0, result.output
     throwaway_id = re.search(r"event ([0-9a-f]{32}) done", result.stdout).group(1)  # type: ignore[union-attr]
     assert "throwaway store" in result.stderr
-    assert (store.read_bytes(), store.stat().st_mtime_ns) == before
+    assert snapshot() == before
+    assert list(scratch.iterdir()) == []  # the throwaway store is gone
+    monkeypatch.setattr(tempfile, "tempdir", default_tempdir)
     code, out = invoke(runner, "events", "list", "--json", "--plugin", EXAMPLE)
     assert [e["id"] for e in json.loads(out)] == ids  # only the kept one
     code, out = invoke(runner, "events", "show", throwaway_id, "--plugin", EXAMPLE)
