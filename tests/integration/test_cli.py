@@ -578,3 +578,18 @@ def test_docs_cli_shows_every_command_and_generates_the_reference() -> None:
                 assert f"`{option.opts[0]}" in reference or f", {option.opts[0]}" in reference
     assert "_HOOKPORT_COMPLETE=bash_source hookport" in written
     assert "_HOOKPORT_COMPLETE=zsh_source hookport" in written
+
+
+def test_piped_output_is_never_padded(runner: CliRunner) -> None:
+    [event_id] = _local_pushes(runner, 1)
+    for args in (
+        ["events", "show", event_id[:8]],
+        ["events", "list"],
+        ["routes"],
+        ["check"],
+    ):
+        result = runner.invoke(cli, [*args, "--plugin", EXAMPLE])
+        assert result.exit_code == 0, result.output
+        padded = [line for line in result.stdout.splitlines() if line.endswith(" ")]
+        assert padded == [], (args, padded[:3])
+        assert not any(ch in result.stdout for ch in "┏━│─┃"), args

@@ -181,9 +181,14 @@ def _render(event: dict[str, Any]) -> None:
         console.print(f"  {name}: {value}", markup=False, highlight=False)
     console.print("[bold]body[/bold]")
     try:
-        console.print(Syntax(json.dumps(json.loads(event["body"]), indent=2), "json"))
+        pretty = json.dumps(json.loads(event["body"]), indent=2)
     except ValueError:
         console.print(event["body"], markup=False, highlight=False)
+    else:
+        if interactive():
+            console.print(Syntax(pretty, "json"))
+        else:  # as is: Syntax would pad every line to the console's width
+            click.echo(pretty)
     attempts = event["attempts"]
     if attempts:
         print_table(
