@@ -192,10 +192,20 @@ def test_a_hook_that_did_not_fire_names_the_rule_that_failed(serve: Any, tmp_pat
             {"match": {"type": "payload-hmac-sha256", "secret": HOOK_SECRET,
                        "parameter": {"source": "header", "name": "X-Hub-Signature"}}},
         ]},
+    }, {
+        "id": "billing",
+        "execute-command": "/bin/true",
+        "trigger-rule": {"and": [
+            {"verify": {"scheme": "stripe", "secret_env": "BILLING_SECRET"}},
+            {"match": {"type": "value", "value": "x",
+                       "parameter": {"source": "payload", "name": "type"}}},
+        ]},
     }]))  # fmt: skip
     config = tmp_path / "hookport.toml"
     config.write_text(f'[store]\nurl = "sqlite:///{tmp_path}/r.db"\n[hooks]\nfiles = ["{hooks}"]\n')
-    server = serve("--config", str(config), env=ENV)
+    env = {**{k: v for k, v in ENV.items() if k != "SITE_GITHUB_SECRET"},
+           "BILLING_SECRET": "whsec_billing-rejections"}  # fmt: skip
+    server = serve("--config", str(config), env=env)
     body = json.dumps({"ref": "refs/heads/main"}).encode()
     sent_signature = "sha256=" + "ab" * 32
     good = "sha256=" + hmac.new(HOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
@@ -212,13 +222,22 @@ def test_a_hook_that_did_not_fire_names_the_rule_that_failed(serve: Any, tmp_pat
             "/hooks/signed", content=body, headers={**json_type, "X-Hub-Signature": good}
         )
         assert fired.status_code == 200 and fired.text == ""  # it fired: no rejection
+        assert c.post("/hooks/billing", json={"type": "x"}).status_code == 500  # unsigned
 
-        env = {k: v for k, v in ENV.items() if k != "SITE_GITHUB_SECRET"}
-        wait_until(lambda: len(_rejected(config, tmp_path)) >= 3, 20, "the record")
-        done = run_hookport("events", "rejected", "--json", "--config", str(config),
-                            cwd=tmp_path, env=env)  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        found = list(reversed(json.loads(done.stdout)))
+        def listed() -> list[dict[str, Any]]:
+            done = run_hookport("events", "rejected", "--json", "--config", str(config),
+                                cwd=tmp_path, env=env)  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            rows: list[dict[str, Any]] = json.loads(done.stdout)
+            return rows
+
+        wait_until(lambda: len(listed()) >= 4, 20, "the record")
+        found = list(reversed(listed()))
+        stripe = found.pop()
+        assert stripe["reason"].startswith(
+            "hook 'billing': trigger rule and[0].verify(stripe) failed: verify stripe: "
+            "SignatureError: "
+        ), stripe["reason"]
         assert [r["reason"] for r in found] == [
             "hook 'signed': trigger rule and[1].match(payload-hmac-sha256 header "
             "X-Hub-Signature) failed: payload-hmac-sha256: SignatureError: signature does "
@@ -236,5 +255,8 @@ def test_a_hook_that_did_not_fire_names_the_rule_that_failed(serve: Any, tmp_pat
 
         auth = {"Authorization": f"Bearer {TOKEN}"}
         api = c.get("/_hookport/api/rejections", headers=auth).json()["rejections"]
-        assert [r["reason"] for r in reversed(api)] == [r["reason"] for r in found]
+        assert [r["reason"] for r in reversed(api)] == [
+            *[r["reason"] for r in found],
+            stripe["reason"],
+        ]
         assert sent_signature[7:] not in json.dumps(api)  # the signature it sent: never kept

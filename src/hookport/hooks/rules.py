@@ -138,18 +138,18 @@ def _why(error: RuleFailure | None) -> str:
 def _verify(rule: VerifyRule, req: HookRequest, path: str, trace: list[Step]) -> Result:
     """A hookport verifier as a rule: a refusal is a signature failure."""
     verifier = rule.verifier
-    label = f"verify {verifier.scheme}"
+    scheme = verifier.scheme
     if req.request is None:
         error = RuleError("no request to verify")
-        trace.append(Step(path, False, f"{label}: {_why(error)}", label))
+        trace.append(Step(path, False, f"verify {scheme}: {_why(error)}", scheme))
         return False, error
     try:
         verifier.verify(req.request, time.time())
     except (VerificationError, ForbiddenError) as exc:
         failure = SignatureError(exc.message)  # hookport's public messages: never a value
-        trace.append(Step(path, False, f"{label}: {_why(failure)}", label))
+        trace.append(Step(path, False, f"verify {scheme}: {_why(failure)}", scheme))
         return False, failure
-    trace.append(Step(path, True, f"{label}: accepted", label))
+    trace.append(Step(path, True, f"verify {scheme}: accepted", scheme))
     return True, None
 
 
