@@ -165,11 +165,12 @@ class HookportApp:
             await self.startup()
         await self.ingest(scope, receive, send, path)
 
-    async def startup(self, *, start_workers: bool = True) -> None:
+    async def startup(self, *, start_workers: bool = True, connections: bool = False) -> None:
         """Open the store and start workers and retention (idempotent).
 
         ``start_workers=False`` leaves the worker loop to the caller (``worker.drain()``), as
-        ``hookport send --local`` does.
+        ``hookport send --local`` does. ``connections``: also open the chat platforms'
+        persistent connections (IRC); only the ASGI lifespan of a server asks for them.
         """
         if self._started:
             return
@@ -186,7 +187,7 @@ class HookportApp:
             if self.alerter is not None:
                 self._tasks.append(asyncio.create_task(self.alerter.run(), name="hookport-alerts"))
             if self.chat is not None:
-                await self.chat.start()
+                await self.chat.start(connections=connections)
             self._started = True
             fields = {"endpoints": len(self.assembly.endpoints), "workers": self.worker is not None}
             log.info("started", extra=fields)
@@ -225,7 +226,8 @@ class HookportApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
-                    await self.startup()
+                    # Only a served app keeps chat connections (IRC): one per server.
+                    await self.startup(connections=True)
                 except Exception as exc:  # report any start-up failure to the server
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
@@ -269,14 +271,15 @@ def create_app(
     """
     settings = settings or load_settings()
     metrics = Metrics(multiprocess_dir=multiprocess_dir())
+    chat = build_chatops(settings)
     if inspect_only:
         environ: Mapping[str, str] = _Placeholders(settings.secret_environ())
         notifier: Notifications = RecordingNotifier()
         workers = False
     else:
         environ = settings.secret_environ()
-        notifier = Notifier(settings.channels, environ, metrics=metrics)
-    chat = build_chatops(settings)
+        relays = chat.relays() if chat else {}  # hookport-irc:// channels
+        notifier = Notifier(settings.channels, environ, metrics=metrics, relays=relays)
     plugins = [*plugins, *([chat.plugin] if chat else [])]
     assembly = assemble(plugins, settings, notifier, environ=environ)
     if not inspect_only:

@@ -7,6 +7,12 @@ A channel whose URL holds the placeholder ``{to}`` (``irc://hookport@irc.example
 takes its target at run time: ``ctx.send("irc", text, to="#ops")``. The target is checked
 against :data:`TARGET` and URL-quoted before it is put in, so it cannot change the host, the
 credentials or add a second target; a channel without the placeholder refuses ``to=``.
+
+A channel may also name a connection hookport keeps itself instead of an Apprise service: a
+*relay*. ``hookport-irc://#ops`` (or ``hookport-irc://{to}``) sends through the persistent IRC
+connection of ``[chatops.irc]``, which is already registered and in its channels, so a message
+costs no connect/register/join round trips and always comes from the same nick. A relay channel
+is a start-up error when its relay is not configured.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import apprise
 
@@ -37,6 +43,17 @@ chat id, a room or user name. No ``/``, ``,``, ``?``, ``%``, spaces or control c
 target names exactly one recipient of the channel's own service."""
 
 _SAMPLE_TARGET = "hookport"  # stands in for {to} when a channel URL is checked at start-up
+
+RELAY_SCHEMES = {"hookport-irc": "[chatops.irc]"}
+"""URL schemes that name a relay (a connection hookport keeps), and the config that makes it."""
+
+
+class Relay(Protocol):
+    """A connection hookport keeps itself that channels can send through (the IRC one)."""
+
+    async def send(self, target: str, message: str) -> None:
+        """Deliver ``message`` to ``target``; ``ConnectionError`` when it cannot."""
+        ...
 
 
 class _RedactURLs(logging.Filter):
@@ -88,10 +105,14 @@ class Notifier:
         environ: Mapping[str, str],
         *,
         metrics: Metrics | None = None,
+        relays: Mapping[str, Relay] | None = None,
     ) -> None:
         _redact_apprise_logs()
         self._metrics = metrics
-        self._urls = {name: _resolve(name, url, environ) for name, url in channels.items()}
+        self._relays = dict(relays or {})
+        self._urls = {
+            name: _resolve(name, url, environ, self._relays) for name, url in channels.items()
+        }
 
     @property
     def names(self) -> frozenset[str]:
@@ -121,6 +142,10 @@ class Notifier:
         if url is None:
             raise NotifyError(f"unknown notification channel {channel!r}")
         url = with_target(channel, url, to)
+        scheme = url.partition("://")[0]
+        if scheme in self._relays:
+            await self._relay(channel, self._relays[scheme], url, message, title)
+            return
         # A fresh Apprise object per send: service objects are cheap to build, and sharing one
         # across concurrent sends would share its plugin instances between threads.
         sender = apprise.Apprise()
@@ -131,6 +156,20 @@ class Notifier:
         if not result:
             raise NotifyError(f"notification through channel {channel!r} failed")
         log.debug("notification sent", extra={"channel": channel})
+
+    async def _relay(
+        self, channel: str, relay: Relay, url: str, message: str, title: str | None
+    ) -> None:
+        target = unquote(url.partition("://")[2])
+        text = f"{title}\n{message}" if title else message
+        try:
+            await relay.send(target, text)
+        except ConnectionError as exc:
+            if self._metrics is not None:
+                self._metrics.notification_sent(channel, False)
+            raise NotifyError(f"notification through channel {channel!r} failed: {exc}") from None
+        if self._metrics is not None:
+            self._metrics.notification_sent(channel, True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,12 +245,25 @@ def with_target(channel: str, url: str, to: str | None) -> str:
     return url.replace(PLACEHOLDER, quote(to, safe=""))
 
 
-def _resolve(name: str, url: str, environ: Mapping[str, str]) -> str:
+def _resolve(name: str, url: str, environ: Mapping[str, str], relays: Mapping[str, Relay]) -> str:
     try:
         expanded = expand_env(url, environ)
     except ConfigError as exc:
         raise ConfigError(f"[channels] {name}: {exc}") from None
     sample = expanded.replace(PLACEHOLDER, _SAMPLE_TARGET)
+    scheme, _, target = sample.partition("://")
+    if scheme in RELAY_SCHEMES:
+        if scheme not in relays:
+            raise ConfigError(
+                f"[channels] {name}: {scheme}:// sends through {RELAY_SCHEMES[scheme]}, "
+                "which is not enabled"
+            )
+        if TARGET.fullmatch(unquote(target)) is None:
+            raise ConfigError(
+                f"[channels] {name}: {scheme}:// needs one channel or nick after '//' "
+                f"(e.g. {scheme}://#ops, or {scheme}://{PLACEHOLDER})"
+            )
+        return expanded
     if apprise.Apprise.instantiate(sample) is None:
         raise ConfigError(f"[channels] {name}: not a notification URL that Apprise supports")
     return expanded

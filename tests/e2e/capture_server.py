@@ -87,7 +87,7 @@ def _handler(capture: Capture) -> type[BaseHTTPRequestHandler]:
             else:
                 self._answer(200, b'{"ok": true}', {"Content-Type": "application/json"})
 
-        do_PUT = do_POST
+        do_PUT = do_PATCH = do_POST
 
         def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
             self.send_response(status)

@@ -201,3 +201,50 @@ async def test_recording_notifier_records_targets_and_refuses_what_the_real_one_
     with pytest.raises(NotifyError, match="takes no target"):
         await recorder.send("dev", "hi", to="#ops")
     assert recorder.sent == [SentNotification("irc", "hi", None, "#ops")]
+
+
+class FakeRelay:
+    """A relay that records what it is given, or fails like a connection that is down."""
+
+    def __init__(self, *, down: bool = False) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.down = down
+
+    async def send(self, target: str, message: str) -> None:
+        if self.down:
+            raise ConnectionError("not connected to the IRC server")
+        self.sent.append((target, message))
+
+
+@pytest.mark.anyio
+async def test_a_relay_channel_sends_through_the_relay_with_its_target() -> None:
+    relay = FakeRelay()
+    notifier = Notifier(
+        {"ops": "hookport-irc://#ops", "anyone": "hookport-irc://{to}"},
+        {},
+        relays={"hookport-irc": relay},
+    )
+    await notifier.send("ops", "deploy finished", title="deploy")
+    await notifier.send("anyone", "psst", to="#dev")
+    await notifier.send("anyone", "hi", to="alice")
+    assert relay.sent == [("#ops", "deploy\ndeploy finished"), ("#dev", "psst"), ("alice", "hi")]
+    with pytest.raises(NotifyError, match="not a valid target"):
+        await notifier.send("anyone", "x", to="#a,#b")
+
+
+@pytest.mark.anyio
+async def test_a_relay_that_is_down_is_a_notify_error_naming_the_channel() -> None:
+    notifier = Notifier(
+        {"ops": "hookport-irc://#ops"}, {}, relays={"hookport-irc": FakeRelay(down=True)}
+    )
+    with pytest.raises(NotifyError, match="channel 'ops' failed: not connected"):
+        await notifier.send("ops", "lost")
+
+
+def test_a_relay_channel_without_its_relay_or_target_is_a_config_error() -> None:
+    with pytest.raises(
+        ConfigError, match=r"\[channels\] ops: hookport-irc:// sends through \[chatops.irc\]"
+    ):
+        Notifier({"ops": "hookport-irc://#ops"}, {})
+    with pytest.raises(ConfigError, match="needs one channel or nick"):
+        Notifier({"ops": "hookport-irc://"}, {}, relays={"hookport-irc": FakeRelay()})

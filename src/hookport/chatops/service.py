@@ -9,6 +9,7 @@ plugins it assembles (so chat endpoints are endpoints like any other), then
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol, runtime_checkable
 
 from hookport.assembly import Assembly
 from hookport.chatops.access import Access
@@ -16,6 +17,7 @@ from hookport.chatops.adapter import ChatAdapter, Runner
 from hookport.chatops.commands import Commands
 from hookport.config import ChatPlatformSettings, Settings
 from hookport.errors import ConfigError
+from hookport.notify import Relay
 from hookport.operations import Operations
 from hookport.plugin import Plugin
 from hookport.trial import Trial
@@ -24,14 +26,31 @@ __all__ = ["ChatOps", "build_chatops"]
 
 PLUGIN_NAME = "chatops"
 
+
+@runtime_checkable
+class Connected(Protocol):
+    """An adapter that keeps a connection of its own and relays ``ctx.send`` through it."""
+
+    def relays(self) -> dict[str, Relay]:
+        """URL scheme -> the relay it names."""
+        ...
+
+
 AdapterFactory = Callable[[ChatPlatformSettings, Settings, Runner], ChatAdapter]
 
 
 def _factories() -> Mapping[str, AdapterFactory]:
+    from hookport.chatops.discord import DiscordAdapter
+    from hookport.chatops.irc import IrcAdapter
     from hookport.chatops.slack import SlackAdapter
     from hookport.chatops.telegram import TelegramAdapter
 
-    return {"slack": SlackAdapter, "telegram": TelegramAdapter}
+    return {
+        "slack": SlackAdapter,
+        "telegram": TelegramAdapter,
+        "discord": DiscordAdapter,
+        "irc": IrcAdapter,
+    }
 
 
 class ChatOps:
@@ -62,10 +81,20 @@ class ChatOps:
         """Every adapter's secrets (for the log filter)."""
         return [value for adapter in self.adapters for value in adapter.secrets() if value]
 
-    async def start(self) -> None:
-        """Start every adapter."""
+    def relays(self) -> dict[str, Relay]:
+        """The connections ``[channels]`` URLs may name (``hookport-irc://``), by scheme."""
+        found: dict[str, Relay] = {}
         for adapter in self.adapters:
-            await adapter.start()
+            if isinstance(adapter, Connected):
+                found.update(adapter.relays())
+        return found
+
+    async def start(self, *, connections: bool = False) -> None:
+        """Start every adapter; those that keep a connection (IRC) only with
+        ``connections`` (``hookport serve``: one connection per server, not per process)."""
+        for adapter in self.adapters:
+            if connections or not isinstance(adapter, Connected):
+                await adapter.start()
 
     async def stop(self) -> None:
         """Stop every adapter."""
