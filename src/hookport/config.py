@@ -288,6 +288,8 @@ class AlertSettings(_Section):
     def window_of(self, rule: DeadRule | FailuresRule | BacklogRule | VerificationRule) -> float:
         """The rule's throttle window."""
         return rule.window if rule.window is not None else self.window
+
+
 class ChatPlatformSettings(_Section):
     """``[chatops.<platform>]``: one chat platform's endpoint and who may do what (docs/chatops.md).
 
@@ -326,6 +328,9 @@ class ChatPlatformSettings(_Section):
     server: str | None = None
     """IRC: ``host:port`` of the server."""
     tls: bool = False
+    tls_ca: str | None = None
+    """IRC: a PEM file of certificates to trust instead of the system's (relative to the
+    config file), for a server with a private CA or a self-signed certificate."""
     nick: str | None = None
     irc_channels: list[str] = Field(default_factory=list)
     """IRC: channels to join."""

@@ -113,6 +113,10 @@ class Ircd:
         self.config = root / "ngircd.conf"
         self._log = root / "ngircd.log"
         self._proc: subprocess.Popen[bytes] | None = None
+        self.tls: tuple[Path, Path] | None = None
+        """(certificate, key) PEM files: set before :meth:`start` to listen with TLS on
+        :attr:`tls_port` too."""
+        self.tls_port = _free_port()
 
     def url(self, *, nick: str = "hookport", target: str = "") -> str:
         """An Apprise URL for this server: ``irc://NICK@HOST:PORT/TARGET``.
@@ -125,9 +129,11 @@ class Ircd:
         """Start the server on :attr:`port` and wait until it accepts connections."""
         if self._proc is not None and self._proc.poll() is None:
             return
-        self.config.write_text(
-            _CONFIG.format(port=self.port, pidfile=self.root / "ngircd.pid"), encoding="utf-8"
-        )
+        text = _CONFIG.format(port=self.port, pidfile=self.root / "ngircd.pid")
+        if self.tls is not None:
+            cert, key = self.tls
+            text += f"\n[SSL]\nCertFile = {cert}\nKeyFile = {key}\nPorts = {self.tls_port}\n"
+        self.config.write_text(text, encoding="utf-8")
         with self._log.open("ab") as log:
             self._proc = subprocess.Popen(
                 [self.binary, "-n", "-f", str(self.config)],
@@ -136,7 +142,8 @@ class Ircd:
                 stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + START_TIMEOUT
-        while not _accepts(self.host, self.port):
+        ports = [self.port] + ([self.tls_port] if self.tls is not None else [])
+        while not all(_accepts(self.host, port) for port in ports):
             if self._proc.poll() is not None:
                 raise RuntimeError(f"ngircd exited with {self._proc.returncode}:\n{self.log()}")
             if time.monotonic() > deadline:

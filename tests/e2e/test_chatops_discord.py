@@ -107,6 +107,8 @@ def test_commands_are_answered_in_discord_markdown_and_the_allow_list_holds(
 
     refused = post(server, key, command("pause inbox", user=STRANGER, in_guild=False))
     assert refused.json()["type"] == 4
+    assert refused.json()["data"]["flags"] == 64  # only the caller sees it
+    assert "flags" not in answer["data"]
     refusal = refused.json()["data"]["content"]
     assert "pause" in refusal and "allow" in refusal.lower(), refusal
     assert inbox_state(server, key) == "active"

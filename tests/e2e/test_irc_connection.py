@@ -8,9 +8,11 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
+from hookport.certs import make_certificate, write_certificate
 from hookport.chatops.irc_connection import IrcConnection, IrcOptions
 from tests.e2e.ircd import IrcClient, Ircd
 
@@ -43,7 +45,7 @@ async def connection(
 ) -> AsyncIterator[IrcConnection]:
     opts = IrcOptions(
         host=ircd.host,
-        port=ircd.port,
+        port=ircd.tls_port if options.get("tls") else ircd.port,
         channels=("#ops",),
         reconnect_initial=0.2,
         reconnect_max=1.0,
@@ -135,3 +137,34 @@ async def test_send_fails_when_the_server_stays_away(ircd: Ircd) -> None:
         await until(lambda: not conn.connected, "the connection to drop")
         with pytest.raises(ConnectionError, match="not connected"):
             await conn.send("#ops", "nobody hears this")
+
+
+async def test_connects_over_tls_trusting_the_given_certificate(ircd: Ircd, tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    write_certificate(make_certificate(["127.0.0.1"]), cert, key)
+    ircd.tls = (cert, key)
+    await asyncio.to_thread(ircd.restart)
+    commands = Commands(lambda text: [f"ran {text} over tls"])
+    async with (
+        connection(ircd, commands, tls=True, tls_ca_file=str(cert)),
+        IrcClient(ircd.host, ircd.port, nick="alice") as alice,
+    ):
+        await alice.join("#ops")
+        await alice.privmsg("#ops", "!hookport status")
+        [answer] = await alice.wait_for(1)
+        assert answer.text == "ran status over tls"
+
+
+async def test_a_tls_certificate_nobody_vouches_for_is_refused(ircd: Ircd, tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    write_certificate(make_certificate(["127.0.0.1"]), cert, key)
+    ircd.tls = (cert, key)
+    await asyncio.to_thread(ircd.restart)
+    opts = IrcOptions(host=ircd.host, port=ircd.tls_port, tls=True, reconnect_initial=0.1)
+    conn = IrcConnection(opts, Commands(lambda _: []))
+    await conn.start()
+    try:
+        await until(lambda: conn.failures >= 2, "two failed TLS handshakes")
+        assert not conn.connected and "CERTIFICATE_VERIFY_FAILED" in conn.last_error
+    finally:
+        await conn.stop()

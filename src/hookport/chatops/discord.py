@@ -14,7 +14,8 @@ with ``{"type": 1}``, as Discord requires before it saves the URL. What this ada
 - any other interaction or command name: a 400 with a JSON message.
 
 The caller is ``member.user.id`` (in a server) or ``user.id`` (in a DM); the channel is
-``channel_id``. Answers never mention anyone (``allowed_mentions.parse`` is empty) and fit
+``channel_id``. Refusals and errors are ephemeral (only the caller sees them, as on Slack).
+Answers never mention anyone (``allowed_mentions.parse`` is empty) and fit
 Discord's 2,000 characters. The interaction token is part of the follow-up URL, so no log line
 ever shows that URL.
 """
@@ -47,6 +48,7 @@ COMMAND_NAME = "hookport"
 APPLICATION_COMMAND = 2
 MESSAGE, DEFERRED = 4, 5
 STRING_OPTION = 3
+EPHEMERAL = 1 << 6
 MAX_CHARS = 2000
 """Characters of a Discord message's content."""
 _ID_CHARS = frozenset("0123456789")
@@ -157,7 +159,10 @@ class DiscordAdapter:
         """``answer`` as a Discord message body: markdown within 2,000 characters, and no
         mentions even if a rendered value looked like one."""
         content = fit(answer, render_discord_markdown, self.max_rows, MAX_CHARS)
-        return {"content": content[:MAX_CHARS], "allowed_mentions": {"parse": []}}
+        body: dict[str, Any] = {"content": content[:MAX_CHARS], "allowed_mentions": {"parse": []}}
+        if not answer.ok:
+            body["flags"] = EPHEMERAL  # a refusal or an error is for the caller only
+        return body
 
     async def handle(self, request: Request) -> Response:
         """An application command (already verified; PINGs never get here)."""

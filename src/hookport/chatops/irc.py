@@ -69,6 +69,7 @@ class IrcAdapter:
             host=host,
             port=port,
             tls=table.tls,
+            tls_ca_file=str(settings.config_dir / table.tls_ca) if table.tls_ca else None,
             nick=table.nick or "hookport",
             channels=tuple(table.irc_channels),
             nickserv_password=password,

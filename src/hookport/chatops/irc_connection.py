@@ -57,6 +57,8 @@ class IrcOptions:
     port: int = 6667
     tls: bool = False
     tls_verify: bool = True
+    tls_ca_file: str | None = None
+    """PEM certificates to trust instead of the system's (a private network's CA)."""
     nick: str = "hookport"
     realname: str = "hookport webhook receiver"
     channels: tuple[str, ...] = ()
@@ -123,6 +125,10 @@ class IrcConnection:
         self._tasks: list[asyncio.Task[None]] = []
         self.nick = options.nick
         self.joined: set[str] = set()
+        self.failures = 0
+        """Sessions that ended in an error so far."""
+        self.last_error = ""
+        """The last of those errors (type and message; never holds a password)."""
         self.connections = 0
         """Sessions that registered so far (1 after the first welcome, 2 after a reconnect)."""
 
@@ -187,7 +193,9 @@ class IrcConnection:
             try:
                 await self._session()
             except (OSError, TimeoutError, ssl.SSLError, IrcError, ValueError) as exc:
-                log.warning("IRC connection lost: %s", _describe(exc))
+                self.failures += 1
+                self.last_error = _describe(exc)
+                log.warning("IRC connection lost: %s", self.last_error)
             finally:
                 self._registered.clear()
                 self.joined.clear()
@@ -357,7 +365,7 @@ def _write(writer: asyncio.StreamWriter, line: str) -> None:
 
 
 def _tls_context(options: IrcOptions) -> ssl.SSLContext:
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=options.tls_ca_file)
     if not options.tls_verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
