@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 __all__ = ["canonical_header", "detect_content_type", "status_known"]
@@ -31,6 +32,7 @@ def status_known(code: int) -> bool:
 _TOKEN = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
+@functools.lru_cache(maxsize=1024)  # the same few names arrive with every request
 def canonical_header(name: str) -> str:
     """``accept-encoding`` -> ``Accept-Encoding``; names with non-token bytes stay as they are."""
     raw = name.encode("utf-8", "surrogateescape")
@@ -155,7 +157,11 @@ _SIGNATURES: list[Callable[[bytes, int], str | None]] = [
 
 def detect_content_type(body: bytes) -> str:
     """The ``Content-Type`` Go's server gives a body whose handler set none."""
-    data = body[:512]
+    return _sniff(body[:512])
+
+
+@functools.lru_cache(maxsize=256)  # a hook's response-message is the same for every answer
+def _sniff(data: bytes) -> str:
     first = next((i for i, b in enumerate(data) if b not in _WS), len(data))
     for signature in _SIGNATURES:
         found = signature(data, first)
