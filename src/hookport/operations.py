@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from hookport.assembly import Assembly, Endpoint, describe
-from hookport.errors import NotFoundError, StoreUnavailable
+from hookport.errors import ConfigError, NotFoundError, StoreUnavailable
 from hookport.events import Event, EventStatus
 from hookport.pauses import PauseBook
 from hookport.redaction import REDACTED, Redaction
@@ -30,7 +30,7 @@ from hookport.store.base import (
     RejectionFilter,
     Store,
 )
-from hookport.types import Verifier
+from hookport.types import Signed, Verifier
 from hookport.verify.auth import TokenVerifier
 from hookport.verify.combinators import AllOf, AnyOf
 
@@ -129,7 +129,7 @@ class Operations:
             url = f"{base} + a path matching {ep.path}"
         queries = _token_queries(ep.verifier) if ep.verifier is not None else []
         if not queries:
-            signed = ep.verifier.sign(b"", url=url, now=self.clock()) if ep.verifier else None
+            signed = _signed_for_url(ep.verifier, url, self.clock())
             queries = [signed.query] if signed is not None and signed.query else [{}]
         elif not reveal:
             queries = [dict.fromkeys(query, REDACTED) for query in queries]
@@ -429,3 +429,14 @@ def format_time(ts: float | None) -> str:
     if ts is None:
         return ""
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _signed_for_url(verifier: Verifier | None, url: str, now: float) -> Signed | None:
+    """What signing puts in an endpoint's URL; None when the verifier cannot sign here (a
+    Discord endpoint knows only the public key): its URL then has no query to show."""
+    if verifier is None:
+        return None
+    try:
+        return verifier.sign(b"", url=url, now=now)
+    except ConfigError:
+        return None

@@ -117,6 +117,11 @@ def test_commands_are_answered_in_discord_markdown_and_the_allow_list_holds(
     assert "paused inbox" in allowed, allowed
     assert inbox_state(server, key) == "paused"
 
+    # The chat endpoint lists itself; its verifier holds only a public key and cannot sign
+    # (which listing URLs once tripped over).
+    routes = post(server, key, command("routes")).json()["data"]
+    assert "chat/discord" in routes["content"] and "flags" not in routes, routes
+
     unknown = post(server, key, {**command("status"), "data": {"name": "other"}})
     assert unknown.status_code == 400 and "unknown application command" in unknown.json()["error"]
 

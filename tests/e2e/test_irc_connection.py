@@ -168,3 +168,21 @@ async def test_a_tls_certificate_nobody_vouches_for_is_refused(ircd: Ircd, tmp_p
         assert not conn.connected and "CERTIFICATE_VERIFY_FAILED" in conn.last_error
     finally:
         await conn.stop()
+
+
+async def test_identifies_to_nickserv_before_joining_without_logging_the_password(
+    ircd: Ircd, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    # ngircd has no services: a client takes the nick NickServ and reads what it is told.
+    async with (
+        IrcClient(ircd.host, ircd.port, nick="NickServ") as nickserv,
+        connection(ircd, Commands(lambda _: []), nickserv_password="hunter2") as conn,
+    ):
+        [told] = await nickserv.wait_for(1)
+        assert (told.sender, told.target, told.text) == (
+            conn.nick,
+            "NickServ",
+            "IDENTIFY hookport hunter2",
+        )
+    assert "hunter2" not in caplog.text
