@@ -186,3 +186,31 @@ async def test_identifies_to_nickserv_before_joining_without_logging_the_passwor
             "IDENTIFY hookport hunter2",
         )
     assert "hunter2" not in caplog.text
+
+
+async def test_a_server_that_stops_answering_pings_is_left_and_reconnected() -> None:
+    # A loopback server that welcomes, then never says anything again (a dead link).
+    sessions: list[list[str]] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen: list[str] = []
+        sessions.append(seen)
+        writer.write(b":srv 001 hookport :welcome\r\n")
+        await writer.drain()
+        while line := await reader.readline():
+            seen.append(line.decode().strip())
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    opts = IrcOptions(host="127.0.0.1", port=port, ping_interval=0.2, reconnect_initial=0.05)
+    conn = IrcConnection(opts, Commands(lambda _: []))
+    await conn.start()
+    try:
+        await until(lambda: conn.connections >= 2, "a second session after the silence")
+        assert "PING :hookport" in sessions[0]
+        assert "stopped answering PINGs" in conn.last_error
+    finally:
+        await conn.stop()
+        server.close()
+        await server.wait_closed()

@@ -127,3 +127,19 @@ async def test_a_nickserv_password_variable_that_is_not_set_fails_the_start() ->
     )
     chat = build_chatops(with_password)
     assert chat is not None and chat.secrets() == ["hunter2"]
+
+
+def test_reconnect_backoff_doubles_with_equal_jitter_up_to_the_cap() -> None:
+    import random
+
+    from hookport.chatops.irc_connection import IrcConnection, IrcOptions
+
+    async def nothing(nick: str, where: str, text: str) -> list[str]:
+        return []
+
+    opts = IrcOptions(host="127.0.0.1", reconnect_initial=1.0, reconnect_max=10.0)
+    conn = IrcConnection(opts, nothing, rng=random.Random(7))
+    delays = [conn._backoff(attempt) for attempt in range(8)]
+    caps = [1, 2, 4, 8, 10, 10, 10, 10]
+    assert all(cap / 2 <= d <= cap for d, cap in zip(delays, caps, strict=True)), delays
+    assert conn._backoff(10_000) <= 10.0  # no overflow however long the outage
