@@ -54,6 +54,8 @@ PG_HOST, PG_PORT, PG_USER, PG_ADMIN_DB = "127.0.0.1", 5432, "postgres", "test"
 CONNECTIONS = (16, 64)
 READY_TIMEOUT = 30.0
 DRAIN_TIMEOUT = 30.0
+COMMANDS_DRAIN_TIMEOUT = 60.0  # hooks rows: bound on waiting for the commands to finish
+STABLE_S = 1.0  # hooks rows: no new line for this long after all acked ones = drained
 QUIET_CORES = 0.3  # before a run, wait until the machine is below this (other users' jobs)
 QUIET_MAX_WAIT = 20.0
 QUIET_TOTAL_BUDGET = 300.0
@@ -78,6 +80,10 @@ class Config:
     script: str | None = None  # bench/baselines/<script> for kind "python"
     path: str = "/github"
     health: str = "/health"
+    hooks: str | None = None  # bench/baselines/<hooks> served by hookport --hooks or webhook
+
+
+HOOKS_FILE = "hooks-append.json"  # its command appends the delivery id to $BENCH_LINES
 
 
 CONFIGS = [
@@ -104,6 +110,23 @@ CONFIGS = [
         "h", "Starlette + asyncpg row/request", "python", "postgres", script="starlette_postgres.py"
     ),
     Config("i", "hookport, PostgreSQL, workers", "hookport", "postgres", workers=True),
+    Config(
+        "j",
+        "hookport --hooks, command appends a line (stored, SQLite FULL, workers)",
+        "hookport",
+        "sqlite",
+        workers=True,
+        path="/hooks/github",
+        hooks=HOOKS_FILE,
+    ),
+    Config(
+        "k",
+        "adnanh/webhook, command appends a line (same file)",
+        "webhook",
+        path="/hooks/github",
+        health="/",
+        hooks=HOOKS_FILE,
+    ),
 ]
 
 
@@ -329,7 +352,14 @@ class Server:
     """One server process pinned to the server core; stopped by PID."""
 
     def __init__(
-        self, cfg: Config, store: Store | None, workdir: Path, tag: str, *, gcstats: bool = False
+        self,
+        cfg: Config,
+        store: Store | None,
+        workdir: Path,
+        tag: str,
+        *,
+        gcstats: bool = False,
+        lines: Path | None = None,
     ) -> None:
         self.cfg = cfg
         self.port = free_port()
@@ -337,12 +367,19 @@ class Server:
         self.log_path = workdir / f"{tag}.log"
         env = {**os.environ, "BENCH_SECRET": SECRET, "PYTHONUNBUFFERED": "1"}
         env.pop("HOOKPORT_CONFIG", None)
+        if lines is not None:  # the hooks rows' command: append-line.sh
+            env["BENCH_LINES"] = str(lines)
+            env["BENCH_BASELINES"] = str(BASELINES)
         cwd = workdir
         if cfg.kind == "hookport":
             assert store is not None
             toml = hookport_config(cfg, store, self.port, workdir)
             hookport = [str(PYTHON), str(BENCH / "gcstats.py")] if gcstats else [str(HOOKPORT)]
-            cmd = [*hookport, "serve", "--config", str(toml), "--plugin", str(PLUGIN)]
+            cmd = [*hookport, "serve", "--config", str(toml)]
+            if cfg.hooks:
+                cmd += ["--hooks", str(BASELINES / cfg.hooks), "--hooks-template"]
+            else:
+                cmd += ["--plugin", str(PLUGIN)]
             if not cfg.workers:
                 cmd.append("--no-workers")
         elif cfg.kind == "python":
@@ -353,7 +390,7 @@ class Server:
             if store is not None and store.kind == "postgres":
                 env["BENCH_PG_DSN"] = store.url
         else:
-            hooks = BASELINES / "webhook-hooks.json"
+            hooks = BASELINES / (cfg.hooks or "webhook-hooks.json")
             cmd = ["webhook", "-hooks", str(hooks), "-template", "-ip", "127.0.0.1"]
             cmd += ["-port", str(self.port)]
         self._log = self.log_path.open("wb")
@@ -493,17 +530,23 @@ def run_one(plan: Plan, cfg: Config, conns: int, rep: int) -> dict[str, Any]:
     record: dict[str, Any] = {"config": cfg.key, "connections": conns, "repeat": rep}
     store = Store(cfg.store, plan.workdir, name) if cfg.store else None
     server: Server | None = None
+    lines = plan.workdir / f"{name}.lines" if cfg.hooks else None
     try:
         record["quiet"] = wait_for_quiet()
-        server = Server(cfg, store, plan.workdir, name)
+        server = Server(cfg, store, plan.workdir, name, lines=lines)
         server.wait_ready()
         url = server.base + cfg.path
         ids_files = [plan.workdir / f"{name}.{phase}.ids" for phase in ("warm", "run")]
         warm = run_wrk(url, conns, plan.warmup, f"{name}w", ids_files[0])
+        if lines is not None:  # the warm-up's commands finish before the measured run
+            record["warmup_drain"] = drain_lines(lines, 0, warm["ok2xx"], time.monotonic())
+        lines_at_start = count_lines(lines) if lines is not None else 0
         before = cpu_snapshot(server.pid)
         t0 = time.monotonic()
         result = run_wrk(url, conns, plan.duration, f"{name}m", ids_files[1])
         after = cpu_snapshot(server.pid)
+        if lines is not None:
+            record["commands"] = drain_lines(lines, lines_at_start, result["ok2xx"], t0)
         pg_db = store.db if store is not None and store.kind == "postgres" else None
         cpu = cpu_delta(before, after, result["wrk_cpu_s"], pg_db)
         cpu["wall_s"] = round(time.monotonic() - t0, 2)
@@ -518,6 +561,9 @@ def run_one(plan: Plan, cfg: Config, conns: int, rep: int) -> dict[str, Any]:
         record["stop"] = server.stop()
         if store is not None:
             record["rows_check"] = rows_check(store, [warm, result], ids_files)
+        if lines is not None:
+            nonces = [(f"{name}w", warm), (f"{name}m", result)]
+            record["commands_check"] = commands_check(lines, nonces, store)
         for path in ids_files:
             path.unlink(missing_ok=True)
         record["ok"] = verdict(cfg, record)
@@ -584,10 +630,92 @@ def rows_check(store: Store, runs: list[dict[str, Any]], ids_files: list[Path]) 
     }
 
 
+def count_lines(path: Path) -> int:
+    try:
+        with path.open("rb") as fh:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 16), b""))
+    except FileNotFoundError:
+        return 0
+
+
+def drain_lines(path: Path, start: int, acked: int, t0: float) -> dict[str, Any]:
+    """Wait (bounded) until the commands of ``acked`` deliveries have appended their lines
+    and no more arrive for STABLE_S; the run's commands/s is counted up to the last new line.
+
+    ``t0``: when the load started. Returns the lines appended since ``start``, the seconds
+    from ``t0`` to the last line seen, and the commands per second over that span."""
+    load_end = time.monotonic()
+    count = count_lines(path) - start
+    last_change = load_end
+    while time.monotonic() - load_end < COMMANDS_DRAIN_TIMEOUT:
+        time.sleep(0.1)
+        now_count = count_lines(path) - start
+        now = time.monotonic()
+        if now_count != count:
+            count, last_change = now_count, now
+        elif count >= acked and now - last_change >= STABLE_S:
+            break
+    span = max(last_change, load_end) - t0
+    return {
+        "lines": count,
+        "acked": acked,
+        "drained": count >= acked,
+        "load_s": round(load_end - t0, 2),
+        "drain_s": round(max(last_change - load_end, 0.0), 2),
+        "span_s": round(span, 2),
+        "per_s": round(count / span, 1) if span > 0 else 0.0,
+    }
+
+
+def commands_check(
+    path: Path, phases: list[tuple[str, dict[str, Any]]], store: Store | None
+) -> dict[str, Any]:
+    """Did every acknowledged delivery's command run? (after the server stopped)
+
+    Each line is the ``X-GitHub-Delivery`` of one run: ``<nonce>-1-<n>``, n = 1..sent of its
+    wrk invocation. wrk cannot say *which* request a response answered, so for each phase:
+    with no non-2xx answer, every request wrk sent was acknowledged except the ones still in
+    flight at its deadline (``sent - responses``); the check is that no line is foreign, and
+    that at most that many sent deliveries have no line. For hookport the check is also
+    exact: every delivery it committed (the only ones it can have acknowledged) has its line.
+    """
+    seen = path.read_text().split() if path.exists() else []
+    counts = Counter(seen)
+    sent_ids: set[str] = set()
+    phases_out = []
+    ok = True
+    for nonce, run in phases:
+        ids = {f"{nonce}-1-{n}" for n in range(1, run["sent"] + 1)}
+        sent_ids |= ids
+        missing = len(ids - counts.keys())
+        unanswered = run["sent"] - run["responses"]
+        phase_ok = run["non2xx"] == 0 and missing <= unanswered
+        ok = ok and phase_ok
+        phases_out.append({"sent": run["sent"], "acked": run["ok2xx"], "no_line": missing,
+                           "unanswered": unanswered, "ok": phase_ok})  # fmt: skip
+    foreign = sum(n for line, n in counts.items() if line not in sent_ids)
+    duplicates = sum(n - 1 for n in counts.values() if n > 1)
+    out: dict[str, Any] = {
+        "lines": len(seen),
+        "foreign": foreign,
+        "duplicates": duplicates,
+        "phases": phases_out,
+    }
+    if store is not None:
+        stored = {str(r[0]) for r in store.query("SELECT delivery_id FROM events")}
+        out["stored"] = len(stored)
+        out["stored_without_line"] = len(stored - counts.keys())
+        ok = ok and out["stored_without_line"] == 0
+    out["ok"] = ok and foreign == 0
+    return out
+
+
 def verdict(cfg: Config, record: dict[str, Any]) -> bool:
     ok = record.get("non2xx", 1) == 0 and record["warmup"]["non2xx"] == 0
     if "rows_check" in record:
         ok = ok and record["rows_check"]["ok"]
+    if "commands_check" in record:
+        ok = ok and record["commands_check"]["ok"]
     if cfg.kind == "hookport":
         ok = ok and record["stop"]["exit_code"] == 0
     return bool(ok)
@@ -748,6 +876,16 @@ def summarise(plan: Plan) -> dict[tuple[str, int], dict[str, Any]]:
                 drains = [b["drain_s"] for b in backlogs if b["drain_s"] is not None]
                 row["drain_s"] = max(drains) if drains else None
                 row["left_after_wait"] = max(b["after_wait"] for b in backlogs)
+            cmds = [r["commands"] for r in runs if "commands" in r]
+            if cmds:
+                row["commands_per_s"] = statistics.median(c["per_s"] for c in cmds)
+                row["commands_drain_s"] = max(c["drain_s"] for c in cmds)
+                row["commands_drained"] = sum(c["drained"] for c in cmds)
+            cchecks = [r["commands_check"] for r in runs if "commands_check" in r]
+            if cchecks:
+                row["commands_ok"] = sum(c["ok"] for c in cchecks)
+                row["commands_checks"] = len(cchecks)
+                row["commands_duplicates"] = sum(c["duplicates"] for c in cchecks)
             table[(cfg.key, conns)] = row
     return table
 
@@ -810,6 +948,35 @@ def targets(table: dict[tuple[str, int], dict[str, Any]]) -> list[dict[str, Any]
             )
     ratio("(g) >= 3 x (h)", "g", "h", 3.0)
     ratio("(g) >= 80% of (a')", "g", "a'", 0.8)
+    out += hooks_targets(table)
+    return out
+
+
+def hooks_targets(table: dict[tuple[str, int], dict[str, Any]]) -> list[dict[str, Any]]:
+    """(j) hookport --hooks against (k) adnanh/webhook serving the same file, 64 connections."""
+    j, k = table.get(("j", 64)), table.get(("k", 64))
+    out: list[dict[str, Any]] = []
+    if not j or not k or "rps" not in j or "rps" not in k:
+        return out
+    acks = j["rps"] / k["rps"]
+    out.append({"target": "(j) acks/s >= 3 x (k)",
+                "value": f"{acks:.2f}x ({j['rps']:.0f} / {k['rps']:.0f} acks/s)",
+                "met": acks >= 3.0})  # fmt: skip
+    if "commands_per_s" in j and "commands_per_s" in k:
+        jc, kc = j["commands_per_s"], k["commands_per_s"]
+        out.append({"target": "(j) commands/s >= (k), over the run plus the drain",
+                    "value": f"{jc:.0f} vs {kc:.0f} commands/s (drain ≤ "
+                    f"{j['commands_drain_s']:.1f} s vs ≤ {k['commands_drain_s']:.1f} s)",
+                    "met": jc >= kc})  # fmt: skip
+    out.append({"target": "(j) p99 < (k) p99",
+                "value": f"{j['p99_ms']:.1f} vs {k['p99_ms']:.1f} ms",
+                "met": j["p99_ms"] < k["p99_ms"]})  # fmt: skip
+    for key, row in (("j", j), ("k", k)):
+        if "commands_checks" in row:
+            out.append({"target": f"every acknowledged delivery's command ran ({key})",
+                        "value": f"{row['commands_ok']}/{row['commands_checks']} runs ok, "
+                        f"{row['commands_duplicates']} ran twice",
+                        "met": row["commands_ok"] == row["commands_checks"]})  # fmt: skip
     return out
 
 
@@ -864,6 +1031,31 @@ def render_md(
                 f"{fmt(row.get('p50_ms'), '.1f')} | {fmt(row.get('p99_ms'), '.1f')} | "
                 f"{fmt(row.get('rss_mb'))} | {check} | {bl} | {ok} |"
             )
+    hook_rows = [
+        (cfg, conns, table[(cfg.key, conns)])
+        for cfg in plan.configs
+        for conns in plan.connections
+        if "commands_per_s" in table.get((cfg.key, conns), {})
+    ]
+    if hook_rows:
+        lines += [
+            "",
+            "## Hooks rows: acknowledged deliveries and commands run",
+            "",
+            "acks/s is wrk's req/s (every answer was a 2xx); commands/s counts the lines the "
+            "command appended from the start of the measured run until the last one after it "
+            "(the drain).",
+            "",
+            "| row | conns | acks/s | commands/s | drain s | p99 ms | every ack's command ran |",
+            "|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for cfg, conns, row in hook_rows:
+            ran = f"{row.get('commands_ok', 0)}/{row.get('commands_checks', 0)} ok"
+            lines.append(
+                f"| ({cfg.key}) | {conns} | {fmt(row.get('rps'))} | "
+                f"{fmt(row.get('commands_per_s'))} | {fmt(row.get('commands_drain_s'), '.1f')} | "
+                f"{fmt(row.get('p99_ms'), '.1f')} | {ran} |"
+            )
     lines += ["", "## Targets (64 connections)", "", "| target | value | |", "|---|---|---|"]
     for goal in goals:
         lines.append(
@@ -902,7 +1094,8 @@ def render_md(
         lines += ["", "## FAILED RUNS", ""]
         for r in failures:
             detail = r.get("error") or json.dumps(
-                {k: r.get(k) for k in ("rows_check", "stop", "non2xx", "codes", "warmup")}
+                {k: r.get(k) for k in ("rows_check", "commands_check", "stop", "non2xx", "codes")}
+                | {"warmup": r.get("warmup")}
             )
             lines.append(f"- **({r['config']}) c{r['connections']} r{r['repeat']}**: {detail}")
     for prof in profiles:
@@ -1122,6 +1315,15 @@ def one_line(r: dict[str, Any]) -> str:
             f"missing acked ids {c['acked_ids_missing']}) "
             f"{'OK' if c['ok'] else 'MISMATCH'}"
         )
+    if "commands" in r:
+        c = r["commands"]
+        parts.append(
+            f"commands {c['lines']} ({c['per_s']:.0f}/s over {c['span_s']} s, "
+            f"drain {c['drain_s']} s)"
+        )
+    if "commands_check" in r:
+        c = r["commands_check"]
+        parts.append(f"commands check {'OK' if c['ok'] else 'FAILED'} {json.dumps(c)}")
     if "stop" in r:
         parts.append(f"exit {r['stop']['exit_code']} in {r['stop']['stop_s']} s")
     if not r["ok"]:

@@ -219,3 +219,60 @@ def test_hot_reload(serve: Any, tmp_path: Path) -> None:
     server.wait_for_line("watching hooks files")
     write_hooks(tmp_path, [{"id": "fresh", "execute-command": "/bin/true"}])
     wait_until(lambda: httpx.post(server.url + "/hooks/fresh").status_code == 200, "hot reload")
+
+
+def test_a_value_starting_with_a_dash_stays_one_argument(serve: Any, tmp_path: Path) -> None:
+    """No option injection: a request value is one argv element of the configured program,
+    inline and stored; with the usual ``--`` before it, a program that has an ``--output``
+    option takes the value as an operand and creates no file."""
+    target = tmp_path / "injected"
+    printer = script(
+        tmp_path, "argv.sh", 'echo "$#"; for a in "$@"; do printf "[%s]\\n" "$a"; done\n'
+    )
+    stored_out = tmp_path / "stored-argv"
+    stored = script(
+        tmp_path,
+        "stored.sh",
+        f'for a in "$@"; do printf "[%s]\\n" "$a"; done > {stored_out}.tmp; mv {stored_out}.tmp {stored_out}\n',
+    )
+    value = {"source": "payload", "name": "opt"}
+    file = write_hooks(tmp_path, [
+        {"id": "argv", "execute-command": printer, "include-command-output-in-response": True,
+         "pass-arguments-to-command": [value, {"source": "payload", "name": "spaced"}]},
+        {"id": "stored", "execute-command": stored, "pass-arguments-to-command": [value]},
+        {"id": "sort", "execute-command": "/usr/bin/sort",
+         "include-command-output-in-response": True,
+         "include-command-output-in-response-on-error": True,
+         "pass-arguments-to-command": [{"source": "string", "name": "--"}, value]},
+    ])  # fmt: skip
+    server = serve("--hooks", str(file))
+    body = {"opt": f"--output={target}", "spaced": f"-o {target} --help"}
+    answer = httpx.post(server.url + "/hooks/argv", json=body, timeout=10)
+    assert answer.status_code == 200
+    assert answer.text == f"2\n[--output={target}]\n[-o {target} --help]\n"
+    assert httpx.post(server.url + "/hooks/stored", json=body, timeout=10).status_code == 200
+    wait_until(stored_out.exists, "the stored hook's command")
+    assert stored_out.read_text() == f"[--output={target}]\n"
+    sort = httpx.post(server.url + "/hooks/sort", json=body, timeout=10)
+    assert sort.status_code == 500  # sort was asked to read a file named "--output=..."
+    assert "No such file" in sort.text and f"--output={target}" in sort.text
+    assert not target.exists()
+
+
+def test_environment_names_are_sanitised(serve: Any, tmp_path: Path) -> None:
+    """A name with ``=``, a space or NUL (from the hooks file: request values never choose a
+    name) cannot define a second variable or break the command's environment."""
+    file = write_hooks(tmp_path, [{
+        "id": "env", "execute-command": "/usr/bin/env", "include-command-output-in-response": True,
+        "pass-environment-to-command": [
+            {"source": "payload", "name": "a", "envname": "EVIL=1 PATH"},
+            {"source": "payload", "name": "b c\u0000d"},
+        ]}])  # fmt: skip
+    server = serve("--hooks", str(file))
+    answer = httpx.post(server.url + "/hooks/env", json={"a": "x=y", "b c\u0000d": "z"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    env = answer.text.splitlines()
+    assert "EVIL_1_PATH=x=y" in env
+    assert "HOOK_b_c_d=z" in env
+    assert not any(line.startswith(("EVIL=", "HOOK_b c")) for line in env)
+    assert f"PATH={os.environ['PATH']}" in env  # PATH itself untouched

@@ -338,3 +338,45 @@ def test_converted_hooks_serve_as_the_file_does(serve: Any, tmp_path: Path) -> N
 
 def test_the_example_script_is_executable() -> None:
     assert shutil.which("on_push.sh", path=str(EXAMPLE / "scripts"))
+
+
+def test_forwards_to_private_addresses_are_refused_unless_allowed(
+    serve: Any, capture: Capture, tmp_path: Path
+) -> None:
+    port = httpx.URL(capture.url).port
+    # A loopback literal with no allow-list: refused when the config is read, nothing starts.
+    literal = write_config(tmp_path, f"""
+[[hooks]]
+id = "relay"
+[[hooks.forward]]
+url = "{capture.url}/literal"
+""", "literal.toml")  # fmt: skip
+    refused = run_hookport("serve", "--config", str(literal), "--port", "0", cwd=tmp_path)
+    assert refused.returncode != 0
+    assert "is a non-public address" in refused.stderr, refused.stderr
+
+    # "127.1" is not an address literal to Python but resolves to 127.0.0.1: the server starts,
+    # and the forward is refused when it resolves the host, before any connection; the
+    # event's attempt says why.
+    sneaky = f"http://127.1:{port}/sneaky"
+    hook = f'[[hooks.hook]]\nid = "relay"\nmax-attempts = 1\n[[hooks.hook.forward]]\nurl = "{sneaky}"\n'
+    config = write_config(tmp_path, "[hooks]\n" + hook, "sneaky.toml")
+    server = serve("--config", str(config))
+    answer = httpx.post(f"{server.url}/hooks/relay", content=b"secret-ish", timeout=10)
+    assert answer.status_code == 202
+    detail = wait_status(answer.json()["id"], "dead", tmp_path, {}, config)
+    (attempt,) = detail["attempts"]
+    assert "127.1 resolves to 127.0.0.1, a non-public address" in attempt["error"]
+    assert capture.received == []  # nothing reached the loopback server
+    server.stop()
+
+    # The same destination listed in [hooks] forward_allow: it arrives.
+    allowed = write_config(
+        tmp_path, f'[hooks]\nforward_allow = ["127.0.0.0/8"]\n{hook}', "allowed.toml"
+    )
+    server = serve("--config", str(allowed))
+    answer = httpx.post(f"{server.url}/hooks/relay", content=b"allowed", timeout=10)
+    assert answer.status_code == 202
+    (got,) = capture.wait_for("/sneaky")
+    assert got.body == b"allowed"
+    wait_status(answer.json()["id"], "done", tmp_path, {}, allowed)

@@ -126,7 +126,10 @@ def test_every_rejection_is_recorded_with_its_reason_and_no_values(
         assert reasons[1].startswith("method DELETE not allowed")
         assert reasons[2] == "signature does not match"
         assert "JSON" in reasons[3]
-        assert reasons[8] == "hook 'deploy': trigger rules not satisfied"
+        assert reasons[8] == (
+            "hook 'deploy': trigger rule match(value payload ref) failed: "
+            "value: payload 'ref' differs from the value"
+        )
         first = found[0]
         assert first["method"] == "POST" and first["path"] == "/nowhere"
         assert first["source_ip"] == "127.0.0.1"
@@ -171,3 +174,89 @@ def test_the_record_keeps_only_the_newest(serve: Any, tmp_path: Path) -> None:
     assert [r["path"] for r in _rejected(config, tmp_path)] == [
         f"/missing/{i}" for i in range(29, 24, -1)
     ]
+
+
+HOOK_SECRET = "hook-secret-for-rejections"
+
+
+def test_a_hook_that_did_not_fire_names_the_rule_that_failed(serve: Any, tmp_path: Path) -> None:
+    """Point 5: a mismatch and a signature failure each record the failed rule's path and why,
+    in the CLI and the API, and never the signature the request sent."""
+    hooks = tmp_path / "signed.json"
+    hooks.write_text(json.dumps([{
+        "id": "signed",
+        "execute-command": "/bin/true",
+        "trigger-rule": {"and": [
+            {"match": {"type": "value", "value": "refs/heads/main",
+                       "parameter": {"source": "payload", "name": "ref"}}},
+            {"match": {"type": "payload-hmac-sha256", "secret": HOOK_SECRET,
+                       "parameter": {"source": "header", "name": "X-Hub-Signature"}}},
+        ]},
+    }, {
+        "id": "billing",
+        "execute-command": "/bin/true",
+        "trigger-rule": {"and": [
+            {"verify": {"scheme": "stripe", "secret_env": "BILLING_SECRET"}},
+            {"match": {"type": "value", "value": "x",
+                       "parameter": {"source": "payload", "name": "type"}}},
+        ]},
+    }]))  # fmt: skip
+    config = tmp_path / "hookport.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{tmp_path}/r.db"\n[hooks]\nfiles = ["{hooks}"]\n')
+    env = {**{k: v for k, v in ENV.items() if k != "SITE_GITHUB_SECRET"},
+           "BILLING_SECRET": "whsec_billing-rejections"}  # fmt: skip
+    server = serve("--config", str(config), env=env)
+    body = json.dumps({"ref": "refs/heads/main"}).encode()
+    sent_signature = "sha256=" + "ab" * 32
+    good = "sha256=" + hmac.new(HOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    json_type = {"Content-Type": "application/json"}
+    with httpx.Client(base_url=server.url) as c:
+        bad = c.post("/hooks/signed", content=body,
+                     headers={**json_type, "X-Hub-Signature": sent_signature})  # fmt: skip
+        assert bad.status_code == 500  # adnanh's answer to a signature failure
+        unsigned = c.post("/hooks/signed", content=body, headers=json_type)
+        assert unsigned.status_code == 200 and unsigned.text == "Hook rules were not satisfied."
+        wrong_ref = c.post("/hooks/signed", json={"ref": "dev"})
+        assert wrong_ref.status_code == 200
+        fired = c.post(
+            "/hooks/signed", content=body, headers={**json_type, "X-Hub-Signature": good}
+        )
+        assert fired.status_code == 200 and fired.text == ""  # it fired: no rejection
+        assert c.post("/hooks/billing", json={"type": "x"}).status_code == 500  # unsigned
+
+        def listed() -> list[dict[str, Any]]:
+            done = run_hookport("events", "rejected", "--json", "--config", str(config),
+                                cwd=tmp_path, env=env)  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            rows: list[dict[str, Any]] = json.loads(done.stdout)
+            return rows
+
+        wait_until(lambda: len(listed()) >= 4, 20, "the record")
+        found = list(reversed(listed()))
+        stripe = found.pop()
+        assert stripe["reason"].startswith(
+            "hook 'billing': trigger rule and[0].verify(stripe) failed: verify stripe: "
+            "SignatureError: "
+        ), stripe["reason"]
+        assert [r["reason"] for r in found] == [
+            "hook 'signed': trigger rule and[1].match(payload-hmac-sha256 header "
+            "X-Hub-Signature) failed: payload-hmac-sha256: SignatureError: signature does "
+            "not match",
+            "hook 'signed': trigger rule and[1].match(payload-hmac-sha256 header "
+            "X-Hub-Signature) failed: payload-hmac-sha256: ParameterNodeError: parameter node "
+            "not found: X-Hub-Signature",
+            "hook 'signed': trigger rule and[0].match(value payload ref) failed: value: "
+            "payload 'ref' differs from the value",
+        ]
+        assert [r["status"] for r in found] == [500, 200, 200]
+        assert all(r["endpoint"] == "hooks:hooks" for r in found)
+        table = run_hookport("events", "rejected", "--config", str(config), cwd=tmp_path, env=env)
+        assert "and[1].match(payload-hmac-sha256 header X-Hub-Signature)" in table.stdout
+
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        api = c.get("/_hookport/api/rejections", headers=auth).json()["rejections"]
+        assert [r["reason"] for r in reversed(api)] == [
+            *[r["reason"] for r in found],
+            stripe["reason"],
+        ]
+        assert sent_signature[7:] not in json.dumps(api)  # the signature it sent: never kept

@@ -23,10 +23,11 @@ import contextlib
 import os
 import re
 import signal
+import stat
+import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from hookport.errors import ReportedFailure
 from hookport.hooks.model import Hook
@@ -90,8 +91,8 @@ def find_executable(hook: Hook) -> str | None:
 
 def _executable(path: str) -> bool:
     with contextlib.suppress(OSError):
-        st = os.stat(path)
-        return not Path(path).is_dir() and bool(st.st_mode & 0o111)
+        mode = os.stat(path).st_mode
+        return not stat.S_ISDIR(mode) and bool(mode & 0o111)
     return False
 
 
@@ -161,7 +162,9 @@ async def run_command(
         )  # fmt: skip
     files_env, paths = _write_files(hook, req, problems)
     try:
-        full_env = {**(os.environ if environ is None else environ), **env, **files_env}
+        full_env = dict(os.environb) if environ is None else _encoded(environ)
+        full_env.update(_encoded(env))
+        full_env.update(_encoded(files_env))
         return await _spawn(argv, program, hook, full_env, timeout, max_output, started, split)
     finally:
         for path in paths:
@@ -169,11 +172,15 @@ async def run_command(
                 os.unlink(path)
 
 
+def _encoded(env: Mapping[str, str]) -> dict[bytes, bytes]:
+    return {k.encode(): v.encode("utf-8", "surrogateescape") for k, v in env.items()}
+
+
 async def _spawn(
     argv: Sequence[str],
     program: str,
     hook: Hook,
-    env: dict[str, str],
+    env: dict[bytes, bytes],
     timeout: float,  # noqa: ASYNC109 - enforced by killing the process group
     max_output: int,
     started: float,
@@ -181,42 +188,31 @@ async def _spawn(
 ) -> CommandResult:
     loop = asyncio.get_running_loop()
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *[a.encode("utf-8", "surrogateescape") for a in argv],
-            executable=program,
-            cwd=hook.command_working_directory or None,
-            env={k.encode(): v.encode("utf-8", "surrogateescape") for k, v in env.items()},
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE if split else asyncio.subprocess.STDOUT,
-            start_new_session=True,  # its own process group, killed whole at the timeout
-        )
-    except (OSError, ValueError) as exc:
+        proc = _start(argv, program, hook, env, split)
+    except (OSError, ValueError, subprocess.SubprocessError) as exc:
         return CommandResult(tuple(argv), None, b"", False, False, f"exec: {exc}", 0.0)
     output, errors = bytearray(), bytearray()
-    truncated = False
-
-    async def pump(stream: asyncio.StreamReader | None, into: bytearray) -> None:
-        nonlocal truncated
-        if stream is None:
-            return
-        while chunk := await stream.read(65536):
-            room = max_output - len(into)
-            if len(chunk) > room:
-                truncated = True
-            into.extend(chunk[:room])  # keep draining so the command never blocks on a pipe
-
-    timed_out = False
+    streams = [(proc.stdout, output), (proc.stderr, errors)]
+    timed_out = truncated = False
     try:
         async with asyncio.timeout(timeout):
-            await asyncio.gather(pump(proc.stdout, output), pump(proc.stderr, errors), proc.wait())
+            cut = await asyncio.gather(
+                *[_read(s.fileno(), into, max_output) for s, into in streams if s is not None]
+            )
+            truncated = any(cut)
+            await _exited(proc)
     except TimeoutError:
         timed_out = True
         _kill_group(proc.pid)
-        await proc.wait()
+        await _exited(proc)
     except asyncio.CancelledError:
         _kill_group(proc.pid)
+        loop.run_in_executor(None, proc.wait)  # reaped, not waited for
         raise
+    finally:
+        for stream, _ in streams:
+            if stream is not None:
+                stream.close()
     code = proc.returncode
     error = None
     if timed_out:
@@ -227,6 +223,76 @@ async def _spawn(
         tuple(argv), None if timed_out else code, bytes(output), truncated, timed_out, error,
         loop.time() - started, bytes(errors),
     )  # fmt: skip
+
+
+def _start(
+    argv: Sequence[str], program: str, hook: Hook, env: dict[bytes, bytes], split: bool
+) -> subprocess.Popen[bytes]:
+    """Start the command. ``subprocess`` execs through ``vfork`` (no copy of the server's page
+    tables, unlike the event loop's ``fork``: ~0.1 ms of the server's CPU instead of ~3 ms)."""
+    return subprocess.Popen(  # noqa: S603 - an argv list, never a shell
+        [a.encode("utf-8", "surrogateescape") for a in argv],
+        executable=program,
+        cwd=hook.command_working_directory or None,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE if split else subprocess.STDOUT,
+        start_new_session=True,  # its own process group, killed whole at the timeout
+    )
+
+
+async def _read(fd: int, into: bytearray, cap: int) -> bool:
+    """Read ``fd`` to its end without blocking the loop; keep ``cap`` bytes, drain the rest
+    (so the command never blocks on a full pipe). True when something was cut."""
+    loop = asyncio.get_running_loop()
+    finished: asyncio.Future[bool] = loop.create_future()
+    cut = False
+
+    def readable() -> None:
+        nonlocal cut
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            if not finished.done():
+                finished.set_result(cut)
+            return
+        room = max(cap - len(into), 0)
+        cut = cut or len(chunk) > room
+        into.extend(chunk[:room])
+
+    os.set_blocking(fd, False)
+    loop.add_reader(fd, readable)
+    try:
+        return await finished
+    finally:
+        loop.remove_reader(fd)
+
+
+async def _exited(proc: subprocess.Popen[bytes]) -> int:
+    """Wait for ``proc`` to exit without blocking the loop (a pidfd where Linux has them)."""
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        return await asyncio.to_thread(proc.wait)
+    loop = asyncio.get_running_loop()
+    gone: asyncio.Future[None] = loop.create_future()
+
+    def exited() -> None:
+        if not gone.done():
+            gone.set_result(None)
+
+    loop.add_reader(pidfd, exited)
+    try:
+        await gone
+    finally:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+    return proc.wait()  # it has exited: this only reaps it
 
 
 def report(result: CommandResult, limit: int = RECORDED_OUTPUT) -> str:

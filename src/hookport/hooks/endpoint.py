@@ -32,7 +32,7 @@ from hookport.hooks.gohttp import canonical_header, detect_content_type, status_
 from hookport.hooks.intake import GoPanic, MultipartError, build_request
 from hookport.hooks.loading import CONFIG_HOOKS, HookSet
 from hookport.hooks.model import Hook
-from hookport.hooks.rules import evaluate
+from hookport.hooks.rules import Step, evaluate, rejection_reason
 from hookport.hooks.values import HookRequest, ParameterNodeError
 from hookport.http import Enqueue, Request, Response
 from hookport.plugin import Plugin
@@ -235,16 +235,19 @@ def _check_rules(hook: Hook, req: HookRequest, headers: dict[str, str]) -> Respo
     """None when the hook triggers; else the answer to a mismatch or a rule error."""
     if hook.trigger_rule is None:
         return None
-    matched, error = evaluate(hook.trigger_rule, req)
+    trace: list[Step] = []
+    matched, error = evaluate(hook.trigger_rule, req, trace)
     if error is not None and not isinstance(error, ParameterNodeError):
         log.warning("hook %r: error evaluating hook: %s", hook.id, error)
-        return _answer(500, b"Error occurred while evaluating hook rules.", headers)
+        failed = _answer(500, b"Error occurred while evaluating hook rules.", headers)
+        failed.rejected = rejection_reason(hook.id, trace)  # a signature failure, mostly
+        return failed
     if matched:
         return None
     log.info("hook %r got matched, but the trigger rules were not satisfied", hook.id)
     status = hook.mismatch_code if status_known(hook.mismatch_code) else 200
     answer = _answer(status, b"Hook rules were not satisfied.", headers)
-    answer.rejected = f"hook {hook.id!r}: trigger rules not satisfied"[:200]
+    answer.rejected = rejection_reason(hook.id, trace)
     return answer
 
 

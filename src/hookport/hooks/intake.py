@@ -20,7 +20,6 @@ from hookport.hooks.values import (
     HookRequest,
     ParameterNodeError,
     ValueErrorKind,
-    parse_json_payload,
     parse_query,
 )
 from hookport.http import Request
@@ -54,7 +53,7 @@ def build_request(request: Request, hook: Hook) -> HookRequest:
         request=request,
     )
     if "json" in content_type:
-        hook_request.payload = parse_json_payload(request.body)
+        hook_request.pending_json = request.body  # parsed when first read
     elif "x-www-form-urlencoded" in content_type:
         try:
             text = request.body.decode("utf-8", "surrogateescape")

@@ -16,6 +16,7 @@ import functools
 import hashlib
 import hmac
 import ipaddress
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from hookport.hooks.model import MatchRule, Rules
 from hookport.hooks.values import HookRequest, ParameterNodeError, ValueErrorKind
 from hookport.hooks.verifiers import VerifyRule
 
-__all__ = ["RuleError", "SignatureError", "Step", "evaluate"]
+__all__ = ["RuleError", "SignatureError", "Step", "deciding_step", "evaluate", "rejection_reason"]
 
 
 class SignatureError(Exception):
@@ -50,6 +51,35 @@ class Step:
     path: str
     matched: bool
     reason: str
+    label: str = ""
+    """What a leaf tests, without values: ``payload-hmac-sha256 header X-Hub-Signature``."""
+    safe_reason: str = ""
+    """``reason`` without any value the request sent (for rejection records); "" = reason."""
+
+    @property
+    def is_leaf(self) -> bool:
+        """A ``match`` or ``verify`` node (the ones that look at the request)."""
+        return self.path.endswith((".match", ".verify"))
+
+
+def deciding_step(trace: list[Step]) -> Step | None:
+    """The leaf that decided a failed evaluation: the last one evaluated (``and`` stops at its
+    first failing child, ``or`` fails at its last, ``not`` at a child that matched)."""
+    return next((step for step in reversed(trace) if step.is_leaf), None)
+
+
+def rejection_reason(hook_id: str, trace: list[Step]) -> str:
+    """Why a hook did not fire, for the rejection record: the rule path of the deciding leaf
+    (``and[1].match(payload-hmac-sha256 header X-Hub-Signature)``) and its reason, no values."""
+    step = deciding_step(trace)
+    if step is None:
+        top = trace[-1].reason if trace else "no rule"
+        return f"hook {hook_id!r}: trigger rules not satisfied: {top}"
+    where = step.path.removeprefix("trigger-rule.")
+    if step.label:
+        where += f"({step.label})"
+    why = step.safe_reason or step.reason
+    return f"hook {hook_id!r}: trigger rule {where} failed: {why}"
 
 
 def evaluate(rules: Rules, req: HookRequest, trace: list[Step] | None = None) -> Result:
@@ -108,27 +138,48 @@ def _why(error: RuleFailure | None) -> str:
 def _verify(rule: VerifyRule, req: HookRequest, path: str, trace: list[Step]) -> Result:
     """A hookport verifier as a rule: a refusal is a signature failure."""
     verifier = rule.verifier
+    scheme = verifier.scheme
     if req.request is None:
         error = RuleError("no request to verify")
-        trace.append(Step(path, False, f"verify {verifier.scheme}: {_why(error)}"))
+        trace.append(Step(path, False, f"verify {scheme}: {_why(error)}", scheme))
         return False, error
     try:
         verifier.verify(req.request, time.time())
     except (VerificationError, ForbiddenError) as exc:
-        failure = SignatureError(exc.message)
-        trace.append(Step(path, False, f"verify {verifier.scheme}: {_why(failure)}"))
+        failure = SignatureError(exc.message)  # hookport's public messages: never a value
+        trace.append(Step(path, False, f"verify {scheme}: {_why(failure)}", scheme))
         return False, failure
-    trace.append(Step(path, True, f"verify {verifier.scheme}: accepted"))
+    trace.append(Step(path, True, f"verify {scheme}: accepted", scheme))
     return True, None
 
 
+def _label(rule: MatchRule) -> str:
+    if rule.type == "ip-whitelist":
+        return f"ip-whitelist {rule.ip_range}"
+    if rule.type == "scalr-signature":
+        return "scalr-signature"
+    return f"{rule.type} {rule.parameter.source} {rule.parameter.name}"
+
+
+def _safe(rule: MatchRule, exc: RuleFailure) -> str:
+    """A failure's reason without the request's values (a signature it sent, a header)."""
+    if isinstance(exc, SignatureError):
+        what = "outdated" if str(exc).endswith("outdated") else "does not match"
+        return f"{rule.type}: SignatureError: signature {what}"
+    if isinstance(exc, RuleError):
+        text = re.split("['\"]", str(exc), maxsplit=1)[0].rstrip()  # quoted: a request value
+        return f"{rule.type}: RuleError: {text}"
+    return f"{rule.type}: {_why(exc)}"  # a missing value: its key, from the hooks file
+
+
 def _match(rule: MatchRule, req: HookRequest, path: str, trace: list[Step]) -> Result:
+    label = _label(rule)
     try:
         matched, reason = _test(rule, req)
     except (ParameterNodeError, SignatureError, RuleError, ValueErrorKind) as exc:
-        trace.append(Step(path, False, f"{rule.type}: {_why(exc)}"))
+        trace.append(Step(path, False, f"{rule.type}: {_why(exc)}", label, _safe(rule, exc)))
         return False, exc
-    trace.append(Step(path, matched, f"{rule.type}: {reason}"))
+    trace.append(Step(path, matched, f"{rule.type}: {reason}", label))
     return matched, None
 
 

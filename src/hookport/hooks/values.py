@@ -44,11 +44,27 @@ class HookRequest:
     body: bytes
     headers: dict[str, Any]
     query: dict[str, Any]
-    payload: dict[str, Any] | None = None
+    parsed_payload: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
     soft_signature_failures: bool = False
     request: IncomingRequest | None = None
     """The request itself, for ``verify`` rules (hookport's verifiers read it whole)."""
+    pending_json: bytes | None = field(default=None, repr=False)
+    """A JSON body not parsed yet: :attr:`payload` parses it when first read (a hook whose
+    rules and command never look at the payload costs no parse)."""
+
+    @property
+    def payload(self) -> dict[str, Any] | None:
+        """The parsed payload (None: none, or not an object/array)."""
+        if self.pending_json is not None:
+            self.parsed_payload = parse_json_payload(self.pending_json)
+            self.pending_json = None
+        return self.parsed_payload
+
+    @payload.setter
+    def payload(self, value: dict[str, Any] | None) -> None:
+        self.pending_json = None
+        self.parsed_payload = value
 
     def get(self, arg: Argument) -> str:
         """The referenced value as text; ``ParameterNodeError`` or ``ValueErrorKind``."""
