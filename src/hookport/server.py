@@ -104,8 +104,14 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     announcement = f"hookport listening on {scheme}://{shown}:{real_port}"
     local = f"{scheme}://{_link_host(host)}:{real_port}"
-    announcement = "\n".join([announcement, *start_notes(app, local)])
     server = _AnnouncingServer(config, announcement, app.stop_requested, on_reload)
+    # Where the dashboard and the metrics are: printed under the announcement, or with JSON
+    # logs, log records (so every line but the announcement stays one JSON object).
+    notes = start_notes(app, local)
+    if s.log_format == "json":
+        server.logged_notes = notes
+    else:
+        server.announcement = "\n".join([announcement, *notes])
     log.info(
         "connection cap %d, header limit %d bytes / %d fields, header timeout %gs",
         limits.max_connections,
@@ -163,7 +169,8 @@ class _AnnouncingServer(uvicorn.Server):
         on_reload: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(config)
-        self._announcement = announcement
+        self.announcement = announcement
+        self.logged_notes: list[str] = []
         self._on_stop = on_stop
         self._on_reload = on_reload
 
@@ -180,7 +187,9 @@ class _AnnouncingServer(uvicorn.Server):
             # do not show up as latency spikes.
             gc.collect()
             gc.freeze()
-            print(self._announcement, flush=True)
+            print(self.announcement, flush=True)
+            for note in self.logged_notes:
+                log.info(note)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

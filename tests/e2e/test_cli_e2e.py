@@ -156,6 +156,13 @@ def test_serve_says_where_the_dashboard_and_metrics_are(serve: Any, tmp_path: Pa
     page = httpx.get(dashboard)
     assert page.status_code == 401 and "<form" in page.text  # the dashboard's sign-in
     assert "t0ken-for-the-test" not in "".join(on.output)
+    on.stop()
+
+    logged = serve(
+        "--plugin", SITE, "--log-format", "json", env={**store, "HOOKPORT_ADMIN_TOKEN": ""}
+    )
+    record = json.loads(logged.wait_for_line('"metrics: '))  # with JSON logs: a log record
+    assert record["message"] == f"metrics: {logged.url}/_hookport/metrics"
 
 
 def test_serve_without_any_plugin_or_hook_warns(serve: Any, tmp_path: Path) -> None:
@@ -189,3 +196,18 @@ def test_a_port_in_use_is_one_line_naming_the_holder(tmp_path: Path) -> None:
         f"Error: port {port} on 127.0.0.1 is already in use by {name} (pid {os.getpid()}); "
         "stop it, or listen elsewhere with --port (or [server] port)"
     ], out.stderr
+
+
+def test_shell_completion_as_documented(tmp_path: Path) -> None:
+    script = hookport(cwd=tmp_path, env={"_HOOKPORT_COMPLETE": "bash_source"})
+    assert script.returncode == 0, script.stderr
+    assert "complete -o nosort -F _hookport_completion hookport" in script.stdout
+    # What bash asks the script for: the words so far and the one being completed.
+    asked = {"_HOOKPORT_COMPLETE": "bash_complete"}
+    words = hookport(cwd=tmp_path, env={**asked, "COMP_WORDS": "hookport ev", "COMP_CWORD": "1"})
+    assert words.stdout.split() == ["plain,events"]
+    statuses = hookport(cwd=tmp_path, env={**asked, "COMP_WORDS": "hookport events list --status ",
+                                           "COMP_CWORD": "4"})  # fmt: skip
+    assert "plain,dead" in statuses.stdout.split() and "plain,unhandled" in statuses.stdout.split()
+    zsh = hookport(cwd=tmp_path, env={"_HOOKPORT_COMPLETE": "zsh_source"})
+    assert zsh.stdout.startswith("#compdef hookport")

@@ -3,6 +3,7 @@ whose ``to=`` does not fit the channel's URL."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,17 @@ def test_to_that_fits_passes(project: Path) -> None:
     )
     assert code == 0, out
     assert "config ok" in out
+
+
+def test_check_json_lists_the_errors_and_fails(project: Path) -> None:
+    (project / "hookport.toml").write_text(
+        '[plugins]\nload = ["notes.py"]\n\n[channels]\ndev = "json://127.0.0.1:9/dev"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["check", "--json"], catch_exceptions=False)
+    assert result.exit_code == 1
+    found = json.loads(result.stdout)  # only the JSON document on standard output
+    assert found["ok"] is False and found["store"] is None
+    [error] = found["errors"]
+    assert "handler escalate sends to channel 'ops'" in error and "(defined: dev)" in error
+    assert not (project / "check.db").exists()

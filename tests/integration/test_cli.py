@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import re
+import tempfile
 from pathlib import Path
 
 import click
@@ -470,16 +471,28 @@ def test_check_hooks_check_init_and_send_print_json(runner: CliRunner, tmp_path:
     assert [a["handler"] for a in answer["event"]["attempts"]] == ["on_push"]
 
 
-def test_send_local_leaves_the_real_store_untouched(runner: CliRunner, tmp_path: Path) -> None:
+def test_send_local_leaves_the_real_store_untouched(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = _local_pushes(runner, 1)  # --keep: recorded in the configured store
-    store = tmp_path / "cli.db"
-    before = (store.read_bytes(), store.stat().st_mtime_ns)
+
+    def snapshot() -> dict[str, tuple[bytes, int]]:  # the file and its WAL and index, if any
+        return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in tmp_path.glob("cli.db*")}
+
+    before = snapshot()
+    assert "cli.db" in before
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    default_tempdir = tempfile.tempdir
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     result = runner.invoke(cli, ["send", "/github", "--local", "--data", f"@{PUSH}",
                                  "--plugin", EXAMPLE])  # fmt: skip
     assert result.exit_code == 0, result.output
     throwaway_id = re.search(r"event ([0-9a-f]{32}) done", result.stdout).group(1)  # type: ignore[union-attr]
     assert "throwaway store" in result.stderr
-    assert (store.read_bytes(), store.stat().st_mtime_ns) == before
+    assert snapshot() == before
+    assert list(scratch.iterdir()) == []  # the throwaway store is gone
+    monkeypatch.setattr(tempfile, "tempdir", default_tempdir)
     code, out = invoke(runner, "events", "list", "--json", "--plugin", EXAMPLE)
     assert [e["id"] for e in json.loads(out)] == ids  # only the kept one
     code, out = invoke(runner, "events", "show", throwaway_id, "--plugin", EXAMPLE)
@@ -538,3 +551,45 @@ def test_no_color_on_a_terminal(runner: CliRunner, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("NO_COLOR", "")  # no-color.org: an empty value does not count
     code, again = invoke(runner, "routes", "--plugin", EXAMPLE)
     assert "\x1b[" in again
+
+
+def test_every_option_says_what_it_does() -> None:
+    undocumented = [
+        f"{name} {option.opts[0]}"
+        for name, command in _commands(cli).items()
+        for option in command.params
+        if isinstance(option, click.Option) and not option.hidden and not option.help
+    ]
+    assert undocumented == []
+
+
+def test_docs_cli_shows_every_command_and_generates_the_reference() -> None:
+    import docs_hooks
+
+    page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    written, marker, _ = page.partition(docs_hooks.CLI_MARKER)
+    assert marker, "docs/cli.md lost its reference marker"
+    reference = docs_hooks.render_cli()
+    for name, command in _commands(cli).items():
+        assert f"hookport {name}" in written, f"no example of hookport {name}"
+        assert f"### `hookport {name}`" in reference
+        for option in command.params:
+            if isinstance(option, click.Option) and not option.hidden:
+                assert f"`{option.opts[0]}" in reference or f", {option.opts[0]}" in reference
+    assert "_HOOKPORT_COMPLETE=bash_source hookport" in written
+    assert "_HOOKPORT_COMPLETE=zsh_source hookport" in written
+
+
+def test_piped_output_is_never_padded(runner: CliRunner) -> None:
+    [event_id] = _local_pushes(runner, 1)
+    for args in (
+        ["events", "show", event_id[:8]],
+        ["events", "list"],
+        ["routes"],
+        ["check"],
+    ):
+        result = runner.invoke(cli, [*args, "--plugin", EXAMPLE])
+        assert result.exit_code == 0, result.output
+        padded = [line for line in result.stdout.splitlines() if line.endswith(" ")]
+        assert padded == [], (args, padded[:3])
+        assert not any(ch in result.stdout for ch in "┏━│─┃"), args

@@ -35,7 +35,13 @@ from hookport.cli._common import emit_json
     help="Where to write the private key (PEM, mode 0600).",
 )
 @click.option("--rsa", is_flag=True, help="RSA 2048 instead of ECDSA P-256 (for old clients).")
-@click.option("--days", type=click.IntRange(1, 3650), default=365, show_default=True)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3650),
+    default=365,
+    show_default=True,
+    help="Days the certificate is valid.",
+)
 @click.option("--force", is_flag=True, help="Replace existing files.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 def cert(

@@ -44,10 +44,16 @@ def events() -> None:
 @click.option("--endpoint", default=None, help="Only events of this endpoint (its exact name).")
 @click.option("--receiver", "old_endpoint", default=None, hidden=True)  # the round-1 name
 @click.option("--match", "contains", default=None, help="Endpoint names containing this text.")
-@click.option("--status", type=click.Choice(STATUSES), default=None)
-@click.option("--type", "event_type", default=None)
+@click.option("--status", type=click.Choice(STATUSES), default=None, help="Only this status.")
+@click.option("--type", "event_type", default=None, help="Only events of this type (e.g. push).")
 @click.option("--since", default=None, help="Only newer than this duration ago, e.g. 1h, 3d.")
-@click.option("--limit", type=click.IntRange(1, MAX_LIST), default=50, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, MAX_LIST),
+    default=50,
+    show_default=True,
+    help="Events on one page.",
+)
 @click.option("--before", default=None, metavar="EVENT_ID", help="The next page: older than this.")
 @click.option("--json", "as_json", is_flag=True, help="Print the events as a JSON list.")
 def list_events(
@@ -126,7 +132,7 @@ def pause_note(pause: Pause) -> str:
 @events.command("show")
 @common_options
 @click.argument("event_id")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the event as a JSON object.")
 def show_event(config: str | None, plugins: tuple[str, ...], event_id: str, as_json: bool) -> None:
     """Show one delivery: headers, body, status, attempts with errors, response.
 
@@ -175,9 +181,14 @@ def _render(event: dict[str, Any]) -> None:
         console.print(f"  {name}: {value}", markup=False, highlight=False)
     console.print("[bold]body[/bold]")
     try:
-        console.print(Syntax(json.dumps(json.loads(event["body"]), indent=2), "json"))
+        pretty = json.dumps(json.loads(event["body"]), indent=2)
     except ValueError:
         console.print(event["body"], markup=False, highlight=False)
+    else:
+        if interactive():
+            console.print(Syntax(pretty, "json"))
+        else:  # as is: Syntax would pad every line to the console's width
+            click.echo(pretty)
     attempts = event["attempts"]
     if attempts:
         print_table(
@@ -289,8 +300,14 @@ def replay(
 @common_options
 @click.option("--endpoint", default=None, help="Only rejections of this endpoint (its name).")
 @click.option("--since", default=None, help="Only newer than this duration ago, e.g. 1h, 3d.")
-@click.option("--limit", type=click.IntRange(1, MAX_LIST), default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, MAX_LIST),
+    default=50,
+    show_default=True,
+    help="Rejections to list, newest first.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the rejections as a JSON list.")
 def rejected(
     config: str | None,
     plugins: tuple[str, ...],

@@ -72,7 +72,13 @@ NEXT = "GITHUB_SECRET=change-me hookport serve"
 
 
 @click.command()
-@click.option("--directory", type=click.Path(file_okay=False), default=".", show_default=True)
+@click.option(
+    "--directory",
+    type=click.Path(file_okay=False),
+    default=".",
+    show_default=True,
+    help="Where to write the files.",
+)
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
 def init(directory: str, force: bool, as_json: bool) -> None:

@@ -52,7 +52,13 @@ def _parse_headers(values: tuple[str, ...]) -> dict[str, str]:
     metavar="URL",
     help="With --local: record into this store (sqlite:///file.db, postgresql://...).",
 )
-@click.option("--timeout", type=float, default=30.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait: for the answer, and (--local) for the handlers to finish.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as a JSON object.")
 def send(
     config: str | None,
@@ -238,7 +244,12 @@ async def _send_local(
     show_default=True,
     help="The URL the request goes to (signed by Twilio's scheme).",
 )
-@click.option("--event", "event_type", default=None, help="Event type header to include.")
+@click.option(
+    "--event",
+    "event_type",
+    default=None,
+    help="Event type header to include (default: GitHub's and Gitea's from the body's shape).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the headers as a JSON object.")
 def sign(
     scheme: str,
