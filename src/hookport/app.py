@@ -270,7 +270,7 @@ def create_app(
     events needs none of the plugins' secrets. Such an app must never serve.
     """
     settings = settings or load_settings()
-    metrics = Metrics(multiprocess_dir=multiprocess_dir())
+    metrics = Metrics(multiprocess_dir=multiprocess_dir(), enabled=settings.server.metrics)
     chat = build_chatops(settings)
     if inspect_only:
         environ: Mapping[str, str] = _Placeholders(settings.secret_environ())

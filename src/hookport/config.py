@@ -84,6 +84,9 @@ class ServerSettings(_Section):
     trusted_proxies: list[str] = Field(default_factory=list)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = "text"
+    metrics: bool = True
+    """Prometheus metrics at ``/_hookport/metrics``; ``false`` counts nothing and answers 404
+    there (the verification-failure counts ``[alerts]`` rules read are kept)."""
     shutdown_timeout: Duration = 30.0
     route_threads: int = Field(16, ge=1)
     """Threads for sync route handlers (their own: sync receiver handlers never take them)."""

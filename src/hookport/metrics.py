@@ -176,14 +176,30 @@ class _Live(Collector):
         yield paused
 
 
+class _Off:
+    """The label child of a metric that is turned off: every report is dropped."""
+
+    def inc(self, amount: float = 1.0) -> None:
+        """Count nothing."""
+
+    def observe(self, amount: float) -> None:
+        """Observe nothing."""
+
+
+_OFF = _Off()
+
+
 class Metrics:
     """Every metric of one app (its own registry). See the module docstring for the rules.
 
     ``multiprocess_dir``: ``PROMETHEUS_MULTIPROC_DIR`` when several processes share metrics.
+    ``enabled=False`` (``[server] metrics = false``): nothing is counted or observed and
+    nothing is exported, except the verification-failure counts that ``[alerts]`` rules read.
     """
 
-    def __init__(self, *, multiprocess_dir: str | None = None) -> None:
+    def __init__(self, *, multiprocess_dir: str | None = None, enabled: bool = True) -> None:
         self.registry = CollectorRegistry()
+        self.enabled = enabled
         self.multiprocess_dir = multiprocess_dir
         self._live = _Live()
         self.registry.register(self._live)
@@ -312,7 +328,11 @@ class Metrics:
         key = (id(metric), *labels)
         child = self._children.get(key)
         if child is None:
-            child = self._children[key] = metric.labels(*labels)
+            if self.enabled or metric is self.verification_failures:
+                child = metric.labels(*labels)
+            else:
+                child = _OFF
+            self._children[key] = child
         return child
 
     # -- ingest ------------------------------------------------------------------------------

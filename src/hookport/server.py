@@ -146,6 +146,8 @@ def start_notes(app: HookportApp, base: str) -> list[str]:
             f"dashboard: off, no admin token (set {token_env} to turn on the dashboard and "
             "the admin API)"
         )
+    if not app.settings.server.metrics:
+        return [dashboard, "metrics: off ([server] metrics = false)"]
     return [dashboard, f"metrics: {base}{ADMIN_PREFIX}/metrics"]
 
 

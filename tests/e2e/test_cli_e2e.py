@@ -163,6 +163,11 @@ def test_serve_says_where_the_dashboard_and_metrics_are(serve: Any, tmp_path: Pa
     )
     record = json.loads(logged.wait_for_line('"metrics: '))  # with JSON logs: a log record
     assert record["message"] == f"metrics: {logged.url}/_hookport/metrics"
+    logged.stop()
+
+    dark = serve("--plugin", SITE, env={**store, "HOOKPORT_SERVER__METRICS": "false"})
+    assert "metrics: off ([server] metrics = false)" in dark.wait_for_line("metrics: ")
+    assert httpx.get(f"{dark.url}/_hookport/metrics").status_code == 404
 
 
 def test_serve_without_any_plugin_or_hook_warns(serve: Any, tmp_path: Path) -> None:

@@ -271,3 +271,26 @@ async def test_notifications_by_channel_and_outcome(tmp_path: Path) -> None:
         assert len(sink.wait_for(2)) == 2
     assert sample(text, "hookport_notifications_total", channel="team", outcome="ok") == 1
     assert sample(text, "hookport_notifications_total", channel="broken", outcome="error") == 1
+
+
+async def test_metrics_off_counts_nothing_and_answers_404_but_keeps_verification_counts(
+    tmp_path: Path,
+) -> None:
+    async with HookportClient.create(
+        [receiver_plugin()], tmp_path, server={"metrics": False}
+    ) as client:
+        assert (await client.send("/jobs", b"{}", headers={"X-Type": "good"})).status_code == 202
+        assert (await client.http.post("/jobs", content=b"{}")).status_code == 401
+        await client.drain()
+        response = await client.http.get("/_hookport/metrics")
+        assert response.status_code == 404
+        assert response.json()["error"] == "metrics are off ([server] metrics = false)"
+        metrics = client.app.metrics
+        assert not metrics.enabled
+        text = (await metrics.exposition()).decode()
+    names = {name for name, _labels in samples(text)}
+    assert "hookport_requests_total" not in names
+    assert "hookport_handler_runs_total" not in names
+    assert "hookport_ingest_seconds_count" not in names
+    # [alerts] verification rules read these, so they are kept
+    assert metrics.verification_totals() == {"jobs": 1.0}

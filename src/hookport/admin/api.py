@@ -134,6 +134,8 @@ class AdminAPI:
 
     async def metrics_text(self, request: Request) -> Response:
         """Prometheus exposition (the pause gauge from a fresh read of the pause table)."""
+        if not self.metrics.enabled:
+            return _error(404, "metrics are off ([server] metrics = false)")
         await self.ops.paused()
         return Response(
             await self.metrics.exposition(),
