@@ -84,6 +84,9 @@ class ServerSettings(_Section):
     trusted_proxies: list[str] = Field(default_factory=list)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = "text"
+    processes: int = Field(1, ge=1, le=64)
+    """Server processes sharing the port (``serve --processes``): each has its own event loop,
+    group commit and in-process workers on the one store; a supervisor restarts any that die."""
     metrics: bool = True
     """Prometheus metrics at ``/_hookport/metrics``; ``false`` counts nothing and answers 404
     there (the verification-failure counts ``[alerts]`` rules read are kept)."""

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 import socket
 import sys
@@ -25,6 +26,7 @@ import uvicorn
 from hookport.app import ADMIN_PREFIX, HookportApp
 from hookport.connections import ConnectionLimits, default_max_connections, protocol_class
 from hookport.errors import HookportError
+from hookport.prefork import Inherited
 
 log = logging.getLogger("hookport.server")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -67,12 +69,16 @@ def serve(
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
     on_reload: Callable[[], object] | None = None,
+    inherited: Inherited | None = None,
 ) -> None:
     """Serve ``app`` until SIGTERM/SIGINT, then shut down gracefully.
 
     ``on_reload``: called on SIGHUP and SIGUSR1 (hooks files are re-read), as adnanh does.
+    ``inherited``: the socket and pipes of one of ``serve --processes N``'s processes
+    (:mod:`hookport.prefork`): it serves that socket, tells the supervisor when it is ready
+    instead of printing the listening line, and stops when the supervisor is gone.
     """
-    sock = bind_socket(host, port)
+    sock = bind_socket(host, port) if inherited is None else inherited.sock
     real_port = sock.getsockname()[1]
     s = app.settings.server
     limits = ConnectionLimits(
@@ -100,15 +106,14 @@ def serve(
         # uvicorn's own handling would believe X-Forwarded-For from any local peer.
         proxy_headers=False,
     )
-    scheme = "https" if ssl_certfile else "http"
-    shown = f"[{host}]" if ":" in host else host
-    announcement = f"hookport listening on {scheme}://{shown}:{real_port}"
-    local = f"{scheme}://{_link_host(host)}:{real_port}"
+    announcement, local = _addresses(host, real_port, tls=ssl_certfile is not None)
     server = _AnnouncingServer(config, announcement, app.stop_requested, on_reload)
     # Where the dashboard and the metrics are: printed under the announcement, or with JSON
     # logs, log records (so every line but the announcement stays one JSON object).
     notes = start_notes(app, local)
-    if s.log_format == "json":
+    if inherited is not None:
+        server.inherited = inherited  # the supervisor announces the set
+    elif s.log_format == "json":
         server.logged_notes = notes
     else:
         server.announcement = "\n".join([announcement, *notes])
@@ -133,6 +138,53 @@ def serve(
         sock.close()
     if not server.started:
         raise SystemExit(1)
+
+
+def _addresses(host: str, port: int, *, tls: bool) -> tuple[str, str]:
+    """The ``hookport listening on ...`` line, and the server's URL to put in links."""
+    scheme = "https" if tls else "http"
+    shown = f"[{host}]" if ":" in host else host
+    return (
+        f"hookport listening on {scheme}://{shown}:{port}",
+        f"{scheme}://{_link_host(host)}:{port}",
+    )
+
+
+def serve_processes(app: HookportApp, *, host: str, port: int, processes: int, tls: bool) -> None:
+    """``serve --processes N``: bind ``host:port`` once and run N copies of this command over
+    it under a :class:`hookport.prefork.Supervisor`; exits with the set's status.
+
+    Raises :class:`ListenError` when the address cannot be bound (before anything starts)."""
+    from hookport.prefork import Supervisor, child_command
+
+    sock = bind_socket(host, port)
+    announcement, local = _addresses(host, sock.getsockname()[1], tls=tls)
+    notes = start_notes(app, local)
+
+    def announce(pids: list[int]) -> None:
+        listed = ", ".join(str(p) for p in pids)
+        lines = [*notes, f"processes: {len(pids)} (pids {listed})"]
+        if app.settings.server.log_format == "json":
+            print(announcement, flush=True)
+            for line in lines:
+                log.info(line)
+        else:
+            print("\n".join([announcement, *lines]), flush=True)
+
+    supervisor = Supervisor(
+        child_command(),
+        sock,
+        processes,
+        announce,
+        shutdown_timeout=app.settings.server.shutdown_timeout,
+    )
+    try:
+        status = supervisor.run()
+    finally:
+        sock.close()
+    sys.stdout.flush()
+    if status:
+        raise SystemExit(status)
 
 
 def start_notes(app: HookportApp, base: str) -> list[str]:
@@ -173,6 +225,7 @@ class _AnnouncingServer(uvicorn.Server):
         super().__init__(config)
         self.announcement = announcement
         self.logged_notes: list[str] = []
+        self.inherited: Inherited | None = None
         self._on_stop = on_stop
         self._on_reload = on_reload
 
@@ -189,9 +242,27 @@ class _AnnouncingServer(uvicorn.Server):
             # do not show up as latency spikes.
             gc.collect()
             gc.freeze()
+            if self.inherited is not None:
+                self._serve_for_supervisor(self.inherited)
+                return
             print(self.announcement, flush=True)
             for note in self.logged_notes:
                 log.info(note)
+
+    def _serve_for_supervisor(self, inherited: Inherited) -> None:
+        """Say ready; shut down gracefully when the supervisor's pipe ends (it is gone)."""
+        if inherited.alive_fd >= 0:
+            loop = asyncio.get_running_loop()
+            fd = inherited.alive_fd
+
+            def gone() -> None:
+                loop.remove_reader(fd)
+                log.warning("the supervisor is gone; stopping")
+                self.handle_exit(signal.SIGTERM, None)
+
+            loop.add_reader(fd, gone)
+        log.info("process %d serving (pid %d)", inherited.slot, os.getpid())
+        inherited.ready()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

@@ -71,6 +71,12 @@ def _log_overrides(log_level: str | None, log_format: str | None) -> dict[str, o
     help="The certificate's PEM private key [server.tls_key].",
 )
 @click.option("--no-workers", is_flag=True, help="Ingest only: run no in-process workers.")
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Server processes sharing the port, for more than one core [server.processes].",
+)
 @hooks_options
 def serve(
     config: str | None,
@@ -83,14 +89,17 @@ def serve(
     tls_cert: str | None,
     tls_key: str | None,
     no_workers: bool,
+    processes: int | None,
     hooks: dict[str, object],
 ) -> None:
     """Run the server (and in-process workers unless --no-workers).
 
     It prints where it listens, the dashboard's URL (or why it is off: no admin token) and the
-    metrics' URL; a port already in use is one line naming the process holding it.
+    metrics' URL; a port already in use is one line naming the process holding it. With
+    --processes N, N server processes share the port under one supervisor.
     """
-    from hookport.server import ListenError
+    from hookport.prefork import inherited
+    from hookport.server import ListenError, serve_processes
     from hookport.server import serve as run_server
 
     server = _log_overrides(log_level, log_format)
@@ -98,11 +107,24 @@ def serve(
         server["host"] = host
     if port is not None:
         server["port"] = port
+    if processes is not None:
+        server["processes"] = processes
     server.update(_tls_overrides(tls, tls_cert, tls_key))
     extra: dict[str, Any] = {"hooks": hooks} if hooks else {}
     app = build(config, plugins, workers=not no_workers, quiet=False, server=server, **extra)
     s = app.settings.server
     files = tls_files(app.settings)
+    child = inherited()
+    if child is None and s.processes > 1:
+        try:
+            serve_processes(
+                app, host=s.host, port=s.port, processes=s.processes, tls=files is not None
+            )
+        except ListenError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise click.ClickException(str(exc)) from None
+            raise click.ClickException(port_in_use_message(exc.host, exc.port)) from None
+        return
     with hooks_reloading(app) as reload:
         try:
             run_server(
@@ -113,6 +135,7 @@ def serve(
                 ssl_certfile=files[0] if files else None,
                 ssl_keyfile=files[1] if files else None,
                 on_reload=reload,
+                inherited=child,
             )
         except ListenError as exc:
             if exc.errno != errno.EADDRINUSE:
