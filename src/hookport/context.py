@@ -1,7 +1,7 @@
 """The ``ctx`` handlers receive: notifications, settings, a bound logger, the plugin.
 
 A :class:`Context` is built for every handler call (never shared, never global), so its logger
-carries that call's event, delivery and handler.
+carries that call's event, delivery, attempt and handler.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class Context(Generic[SettingsT_co]):
             event=event,
             event_id=event_id,
             delivery_id=delivery_id,
+            attempt=attempt,
         )
         self.log: HandlerLogger = BoundLogger(
             logging.getLogger(f"hookport.plugin.{plugin.name}"), bound
@@ -96,12 +97,16 @@ def _bindings(
     event: Event | None,
     event_id: str | None,
     delivery_id: str | None,
+    attempt: int,
 ) -> dict[str, Any]:
-    """The fields every log line of one handler call carries."""
+    """The fields every log line of one handler call carries (the same as
+    :meth:`~hookport.events.Event.log_fields` plus the handler). A route's call has no event:
+    no ``event_id`` or ``attempt`` (``None`` fields are not rendered)."""
     return {
         "plugin": plugin,
         "endpoint": endpoint,
         "handler": handler,
         "event_id": event.id if event is not None else event_id,
         "delivery_id": event.delivery_id if event is not None else delivery_id,
+        "attempt": attempt if event is not None else None,
     }

@@ -28,13 +28,26 @@ log = logging.getLogger("hookport.dispatch")
 
 @dataclass(frozen=True, slots=True)
 class RunningHandler:
-    """A handler running now: its event, endpoint, name, start (monotonic) and timeout."""
+    """A handler running now: its event, endpoint, name, start (monotonic) and timeout, and
+    the event's delivery id and attempt (for the log lines about it)."""
 
     event_id: str
     endpoint: str
     handler: str
     since: float
     timeout: float | None
+    delivery_id: str | None = None
+    attempt: int = 0
+
+    def log_fields(self) -> dict[str, object]:
+        """The fields of a log line about this run (an event's fields and the handler)."""
+        return {
+            "event_id": self.event_id,
+            "endpoint": self.endpoint,
+            "delivery_id": self.delivery_id,
+            "attempt": self.attempt,
+            "handler": self.handler,
+        }
 
     def seconds(self, now: float | None = None) -> float:
         """How long it has been running."""
@@ -134,12 +147,22 @@ class Dispatcher:
     ) -> HandlerOutcome:
         values = {**event.params, "event": event, "ctx": self._context(endpoint, handler, event)}
         key = id(values)
-        self._running[key] = RunningHandler(
-            event.id, endpoint.name, handler.name, time.monotonic(), endpoint.timeout
+        run = RunningHandler(
+            event.id,
+            endpoint.name,
+            handler.name,
+            time.monotonic(),
+            endpoint.timeout,
+            event.delivery_id,
+            event.attempt,
         )
+        self._running[key] = run
         try:
             result = await handler.plan.call(
-                values, threads=self._threads, timeout=endpoint.timeout
+                values,
+                threads=self._threads,
+                timeout=endpoint.timeout,
+                log_fields={**event.log_fields(), "handler": handler.name},
             )
         except HandlerTimeout as exc:
             self._count(event, handler, "timeout", started)

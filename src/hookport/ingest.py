@@ -317,7 +317,8 @@ class Ingest:
         )
         values = {"request": request, "ctx": ctx, **request.params}
         try:
-            result = await ep.call.call(values, threads=self.route_threads)
+            fields = {"plugin": ep.plugin.name, "endpoint": ep.name, "handler": ep.handler}
+            result = await ep.call.call(values, threads=self.route_threads, log_fields=fields)
         except HTTPError as exc:
             response = error_response(exc)
         else:

@@ -47,18 +47,22 @@ class CallPlan:
         *,
         threads: ThreadLane,
         timeout: float | None = None,  # noqa: ASYNC109 - the handler's own run time
+        log_fields: Mapping[str, object] | None = None,
     ) -> Any:
         """Call the handler with the values it asks for; sync handlers run on ``threads``.
 
         ``timeout`` bounds the handler's own run (for a sync handler, from the moment its
-        thread starts it): past it, :class:`~hookport.errors.HandlerTimeout`.
+        thread starts it): past it, :class:`~hookport.errors.HandlerTimeout`. ``log_fields``:
+        what the thread lane's log lines about this call carry (its event, endpoint, handler).
         """
         kwargs = {name: values[name] for name in self.names}
         token = _CALL.set(values)
         try:
             if not self.is_async:
                 run = functools.partial(contextvars.copy_context().run, self.func)
-                return await threads.run(run, kwargs, timeout=timeout, label=_label(self.func))
+                return await threads.run(
+                    run, kwargs, timeout=timeout, label=_label(self.func), fields=log_fields
+                )
             deadline = asyncio.timeout(timeout)
             try:
                 async with deadline:

@@ -43,6 +43,7 @@ class _Call:
     started: asyncio.Future[float]
     done: asyncio.Future[Any]
     release: Callable[[], object]
+    fields: Mapping[str, object]
     started_at: float = 0.0
     stuck: bool = field(default=False)
 
@@ -81,8 +82,12 @@ class ThreadLane:
         *,
         timeout: float | None = None,  # noqa: ASYNC109 - measured from the thread's start
         label: str = "",
+        fields: Mapping[str, object] | None = None,
     ) -> Any:
         """Call ``func(**kwargs)`` on a thread of this lane and return its result.
+
+        ``fields``: what this lane's log lines about the call carry (e.g. its event's
+        :meth:`~hookport.events.Event.log_fields` and the handler).
 
         Waits for a free thread first (that wait is not part of ``timeout``). Raises
         :class:`~hookport.errors.HandlerTimeout` when the call runs longer than ``timeout``
@@ -102,6 +107,7 @@ class ThreadLane:
             loop.create_future(),
             loop.create_future(),
             functools.partial(_post, loop, slots.release),
+            fields or {},
         )
         call.done.add_done_callback(_retrieve)  # a caller that stopped waiting leaves no warning
         try:
@@ -169,7 +175,7 @@ class ThreadLane:
                     "stuck handler %s returned after %.1fs; its thread is free again",
                     call.label,
                     time.monotonic() - call.started_at,
-                    extra={"lane": self.name},
+                    extra={**call.fields, "lane": self.name},
                 )
 
     def _mark_stuck(self, call: _Call, timeout: float | None) -> None:
@@ -183,7 +189,7 @@ class ThreadLane:
             len(self._stuck),
             self.size,
             self.name,
-            extra={"lane": self.name},
+            extra={**call.fields, "lane": self.name},
         )
 
 

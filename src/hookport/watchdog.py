@@ -3,7 +3,8 @@
 Timeouts end a handler's attempt; before that, an operator wants to know. Every few seconds the
 watchdog looks at what the worker's slots are running and warns once for each handler running
 past half its timeout (or past ``SLOW_WITHOUT_TIMEOUT`` when it has none), naming the event,
-the endpoint and the handler. :attr:`HandlerWatchdog.slow` is what the metrics show.
+the endpoint and the handler (the line carries the event's delivery id and attempt as fields).
+:attr:`HandlerWatchdog.slow` is what the metrics show.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class HandlerWatchdog:
                 run.event_id,
                 run.endpoint,
                 limit,
-                extra={"event_id": run.event_id, "endpoint": run.endpoint, "handler": run.handler},
+                extra=run.log_fields(),
             )
         self.slow = len(slow)
         return slow

@@ -279,10 +279,22 @@ class Worker:
         events = await self._store.lease(request)
         for event in events:
             self._held[event.id] = event
-            if self._metrics is not None and event.last_error == LEASE_EXPIRED:
-                self._metrics.lease_expired(event.endpoint)
+            if event.last_error == LEASE_EXPIRED:
+                self._lease_expired(event)
             log.debug("leased event %s", event.id, extra=event.log_fields())
         return events
+
+    def _lease_expired(self, event: Event) -> None:
+        """An event claimed again because the worker holding it let its lease expire."""
+        if self._metrics is not None:
+            self._metrics.lease_expired(event.endpoint)
+        log.warning(
+            "event %s claimed again: the lease of its last worker expired (it died or lost the "
+            "store); attempt %d runs now",
+            event.id,
+            event.attempt,
+            extra=event.log_fields(),
+        )
 
     def _spawn(self, events: Sequence[Event]) -> list[asyncio.Task[None]]:
         tasks = []
@@ -362,7 +374,7 @@ class Worker:
             try:
                 self._on_finished(event, str(finish.status), outcomes)
             except Exception:  # a listener's bug must not stop outcomes from being recorded
-                log.exception("on_finished failed for event %s", event.id)
+                log.exception("on_finished failed for event %s", event.id, extra=event.log_fields())
         if not kept:
             log.warning(
                 "lease on event %s was lost before its outcome was recorded; another worker "

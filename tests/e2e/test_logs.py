@@ -141,3 +141,104 @@ def test_secrets_are_in_no_log_line_and_the_expected_lines_are(
         assert "endpoint=leaky:route path=/leaky-route" in crash["line"]
         assert "Traceback (most recent call last)" in crash["line"]
         assert "RuntimeError: route failed:" in crash["line"]
+
+
+TRACED = str(Path(__file__).parent / "plugins" / "traced.py")
+DELIVERY_FIELDS = ("endpoint", "event_id", "delivery_id", "attempt")
+
+
+def _start_traced(serve: Any, tmp_path: Path) -> Any:
+    config = tmp_path / "traced.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path}/traced.db"\n'
+        '[worker]\npoll_interval = "100ms"\nlease = "1s"\n'
+        'backoff = { initial = "100ms", max = "100ms" }\n'
+    )
+    return serve(
+        "--config", str(config), "--plugin", TRACED, "--log-format", "json",
+        env={"TRACED_RELEASE": str(tmp_path / "release")},
+    )  # fmt: skip
+
+
+def _deliver(server: Any, path: str, delivery_id: str) -> str:
+    answer = httpx.post(server.url + path, json={}, headers={"Idempotency-Key": delivery_id})
+    assert answer.status_code == 202, answer.text
+    event_id: str = answer.json()["id"]
+    return event_id
+
+
+def _delivery_records(server: Any, deliveries: dict[str, str]) -> list[dict[str, Any]]:
+    """Every record of ``server`` that names one of ``deliveries`` (event id -> delivery id),
+    each checked to carry all the delivery fields, and that they are this delivery's."""
+    server.close()  # joins the reader: every line the process wrote is in server.output
+    found = []
+    for record in _records(server.output, "json"):
+        named = [e for e in deliveries if e in json.dumps(record)]
+        if not named:
+            continue
+        missing = [name for name in DELIVERY_FIELDS if record.get(name) is None]
+        assert missing == [], f"{missing} missing from {record}"
+        assert record["event_id"] in named, record
+        assert record["delivery_id"] == deliveries[record["event_id"]], record
+        assert isinstance(record["attempt"], int) and record["attempt"] >= 1, record
+        found.append(record)
+    return found
+
+
+def _one(records: list[dict[str, Any]], logger: str, text: str) -> dict[str, Any]:
+    [record] = [r for r in records if r["logger"] == logger and text in r["message"]]
+    return record
+
+
+def test_every_line_about_a_delivery_carries_endpoint_event_delivery_and_attempt(
+    serve: Any, tmp_path: Path
+) -> None:
+    server = _start_traced(serve, tmp_path)
+    flaky = _deliver(server, "/flaky", "delivery-flaky-1")
+    stuck = _deliver(server, "/stuck", "delivery-stuck-1")
+    server.wait_for_line(f"event {flaky} done")
+    server.wait_for_line("still running past its 3s timeout")
+    (tmp_path / "release").touch()
+    server.wait_for_line(f"event {stuck} done")
+    server.wait_for_line("returned after")
+    assert server.stop(signal.SIGTERM) == 0
+    records = _delivery_records(server, {flaky: "delivery-flaky-1", stuck: "delivery-stuck-1"})
+
+    plugin_log = "hookport.plugin.traced"
+    second = _one(records, plugin_log, "flaky handler on attempt 2")  # ctx.log after a retry
+    assert second["attempt"] == 2 and second["handler"] == "on_flaky"
+    assert second["endpoint"] == "traced:/flaky" and second["event_id"] == flaky
+    assert _one(records, plugin_log, "flaky handler on attempt 1")["attempt"] == 1
+    failed = _one(records, "hookport.dispatch", "handler on_flaky failed")
+    assert failed["attempt"] == 1 and failed["handler"] == "on_flaky"
+    retrying = _one(records, "hookport.worker", f"event {flaky} retrying")
+    assert retrying["attempt"] == 1
+    assert _one(records, "hookport.worker", f"event {flaky} done")["attempt"] == 2
+
+    slow = _one(records, "hookport.worker", "handler on_stuck has been running")  # the watchdog
+    over = _one(records, "hookport.threads", "still running past its 3s timeout")
+    back = _one(records, "hookport.threads", "returned after")
+    for record in (slow, over, back):
+        assert record["event_id"] == stuck and record["attempt"] == 1, record
+        assert record["handler"] == "on_stuck" and record["endpoint"] == "traced:/stuck"
+
+
+def test_a_claim_after_an_expired_lease_is_logged_with_the_delivery_fields(
+    serve: Any, tmp_path: Path
+) -> None:
+    first = _start_traced(serve, tmp_path)
+    held = _deliver(first, "/hold", "delivery-hold-1")
+    first.wait_for_line("holding the event")
+    assert first.stop(signal.SIGKILL) == -signal.SIGKILL  # died holding the lease
+    (tmp_path / "release").touch()
+
+    second = _start_traced(serve, tmp_path)
+    second.wait_for_line(f"event {held} claimed again")
+    second.wait_for_line(f"event {held} done")
+    assert second.stop(signal.SIGTERM) == 0
+    records = _delivery_records(second, {held: "delivery-hold-1"})
+    claim = _one(records, "hookport.worker", "claimed again: the lease of its last worker")
+    assert claim["level"] == "WARNING" and claim["endpoint"] == "traced:/hold"
+    done = _one(records, "hookport.worker", f"event {held} done")
+    holding = _one(records, "hookport.plugin.traced", "holding the event")
+    assert claim["attempt"] == done["attempt"] == holding["attempt"]

@@ -337,6 +337,7 @@ async def test_context_carries_settings_plugin_event_attempt_and_a_bound_logger(
         "handler": "handle",
         "event_id": event.id,
         "delivery_id": "delivery-1",
+        "attempt": 3,
     }
 
 
