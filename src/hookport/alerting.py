@@ -4,8 +4,9 @@ The worker reports each attempt's end through :meth:`Alerter.event_finished` (sy
 never blocking: messages go on a bounded queue). :meth:`Alerter.run` is the app's background
 task: every ``[alerts] interval`` it reads the backlog (the store's grouped count) and the
 verification-failure counters if a rule needs them, lets held messages out, and sends queued
-messages one at a time. A message that cannot be sent is logged (by channel name) and counted;
-it never fails an event or stops the loop.
+messages one at a time. Each condition that starts or clears is logged at once, whether its
+message goes out now or is held by the rule's window. A message that cannot be sent is logged
+(by channel name) and counted; it never fails an event or stops the loop.
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ class Alerter:
         return True
 
     def _enqueue(self, messages: Sequence[AlertMessage]) -> None:
+        self._log_changes()
         for message in messages:
             if len(self._queue) >= QUEUE_MAX:
                 if self._metrics is not None:
@@ -142,6 +144,22 @@ class Alerter:
             self._queue.append(message)
         if messages:
             self._wake.set()
+
+
+    def _log_changes(self) -> None:
+        """One line per condition that started or cleared: a held (throttled) alert is seen
+        in the log at once, its message only when the window allows."""
+        for change in self.book.changes():
+            fields: dict[str, object] = {"rule": change.rule, "endpoint": change.subject[0]}
+            if len(change.subject) > 1:
+                fields["handler"] = change.subject[1]
+            log.info(
+                "alert %s %s for %s",
+                change.rule,
+                "firing" if change.firing else "cleared",
+                " handler ".join(change.subject),
+                extra=fields,
+            )
 
 
 def check_rules(

@@ -2,7 +2,8 @@
 
 :class:`AlertBook` is a state machine fed with facts (an event's attempt ended, the backlog's
 age, the verification-failure counters) and an injected clock; each call returns the
-:class:`AlertMessage` values due now. Sending them is :mod:`hookport.alerting`'s job.
+:class:`AlertMessage` values due now, and :meth:`AlertBook.changes` says which conditions
+started or cleared (sent or held). Sending and logging them is :mod:`hookport.alerting`'s job.
 
 Per rule and *subject* (an endpoint, or an endpoint and a handler) it keeps one throttle: at
 most one message per window. Occurrences inside the window are held and counted, and the next
@@ -52,6 +53,16 @@ class Finished:
     handlers: tuple[tuple[str, bool], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A rule's condition started (``firing``) or cleared for ``subject``, whether or not a
+    message goes out now (the window may hold it): what the runner logs."""
+
+    rule: str
+    subject: Subject
+    firing: bool
+
+
 @dataclass(slots=True)
 class _State:
     active: bool = False
@@ -69,6 +80,7 @@ class _Throttle:
     rule: Rule
     window: float
     states: dict[Subject, _State] = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)
 
     def active(self, subject: Subject) -> bool:
         state = self.states.get(subject)
@@ -76,6 +88,8 @@ class _Throttle:
 
     def occur(self, subject: Subject, text: str) -> None:
         state = self.states.setdefault(subject, _State())
+        if not state.active:
+            self.changes.append(Change(self.rule.label, subject, firing=True))
         state.active = True
         state.pending += 1
         state.latest = text
@@ -85,6 +99,7 @@ class _Throttle:
         if state is not None and state.active:
             state.active = False
             state.cleared = text
+            self.changes.append(Change(self.rule.label, subject, firing=False))
 
     def flush(self, now: float) -> list[AlertMessage]:
         out = []
@@ -199,6 +214,13 @@ class AlertBook:
                         f"{rule.count} per {span(rule.per)} again ({recent:.0f})",
                     )
         return self.tick()
+
+    def changes(self) -> list[Change]:
+        """The conditions that started or cleared since the last call (then forgotten)."""
+        out = [change for throttle in self._throttles for change in throttle.changes]
+        for throttle in self._throttles:
+            throttle.changes.clear()
+        return out
 
     def tick(self) -> list[AlertMessage]:
         """The held messages whose window has passed."""

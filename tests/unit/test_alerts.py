@@ -140,7 +140,9 @@ def test_backlog_fires_once_while_over_throttles_onsets_and_recovers() -> None:
     alerts, clock = book({"kind": "backlog", "channel": "ops", "max_age": "10m"}, window="15m")
     assert alerts.backlog({"shop": 599}) == []
     [message] = alerts.backlog({"shop": 601})
-    assert message.body == ("the oldest due event of endpoint shop has waited 10m1s (more than 10m)")
+    assert message.body == (
+        "the oldest due event of endpoint shop has waited 10m1s (more than 10m)"
+    )
     clock.now += 60
     assert alerts.backlog({"shop": 700}) == []  # still over: no new occurrence
     assert alerts.backlog({}) == []  # nothing due: cleared, recovery held by the window
@@ -220,3 +222,20 @@ def test_settings_validate_rules() -> None:
     for rules in bad:
         with pytest.raises(ConfigError):
             load_settings(None, {}, alerts={"rules": rules})
+
+
+def test_changes_say_when_a_condition_starts_and_clears_even_while_held() -> None:
+    alerts, clock = book({"kind": "failures", "channel": "ops", "count": 1})
+    assert len(alerts.finished(failed("ev1"))) == 1
+    assert alerts.finished(failed("ev2")) == []  # held by the window: no new change either
+    [started] = alerts.changes()
+    assert (started.rule, started.subject, started.firing) == (
+        "failures",
+        ("shop", "on_order"),
+        True,
+    )
+    assert alerts.changes() == []  # forgotten once read
+    clock.now += 1
+    alerts.finished(done("ev3"))
+    [cleared] = alerts.changes()
+    assert (cleared.subject, cleared.firing) == (("shop", "on_order"), False)
