@@ -321,6 +321,8 @@ class Ingest:
             result = await ep.call.call(values, threads=self.route_threads, log_fields=fields)
         except HTTPError as exc:
             response = error_response(exc)
+            if 400 <= response.status < 500:  # the route's own reason (a public message)
+                response.rejected = exc.message
         else:
             if isinstance(result, Enqueue):
                 return await self._enqueue(ep, request, verified, result, send), None

@@ -108,6 +108,11 @@ def test_every_rejection_is_recorded_with_its_reason_and_no_values(
             (c.get("/internal"), 403, "site:internal"),
             (c.post("/inbox", content=b"x" * 70_000), 413, "site:/inbox"),
             (c.get("/teapot"), 418, "site:teapot"),
+            (
+                c.post("/inbox", content=b"{}", headers={"Content-Encoding": "br"}),
+                415,
+                "site:/inbox",
+            ),
             (c.post("/hooks/deploy", json={"ref": "dev"}), 200, "hooks:hooks"),
         ]
         for answer, status, _ in expected:
@@ -117,35 +122,59 @@ def test_every_rejection_is_recorded_with_its_reason_and_no_values(
         assert ok.status_code == 202  # accepted deliveries are not rejections
 
         wait_until(lambda: len(_rejected(config, tmp_path)) >= len(expected), 20, "the record")
-        found = list(reversed(_rejected(config, tmp_path)))  # oldest first, as sent
-        assert [(r["status"], r["endpoint"]) for r in found] == [
-            (status, endpoint) for _, status, endpoint in expected
-        ]
-        reasons = [r["reason"] for r in found]
-        assert reasons[0] == "no endpoint serves this path"
-        assert reasons[1].startswith("method DELETE not allowed")
-        assert reasons[2] == "signature does not match"
-        assert "JSON" in reasons[3]
-        assert reasons[8] == (
-            "hook 'deploy': trigger rule match(value payload ref) failed: "
-            "value: payload 'ref' differs from the value"
+        # Oldest first. A route's rejection is recorded after the call's own record commits,
+        # so the next request's may come first: compare in the order sent, by status.
+        found = list(reversed(_rejected(config, tmp_path)))
+        assert sorted((r["status"], r["endpoint"] or "") for r in found) == sorted(
+            (status, endpoint or "") for _, status, endpoint in expected
         )
+        by = {(r["status"], r["endpoint"]): r for r in found}
+        reasons = {key: r["reason"] for key, r in by.items()}
+        assert reasons == {
+            (404, None): "no endpoint serves this path",
+            (405, None): "method DELETE not allowed; use GET, HEAD, OPTIONS, POST",
+            (401, "site:/github"): "signature does not match",
+            (400, "site:/github"): reasons[(400, "site:/github")],  # the JSON parser's words
+            (401, "site:private"): "invalid credentials",
+            (403, "site:internal"): "client address not allowed",
+            (413, "site:/inbox"): "request body is larger than the limit of 65536 bytes",
+            (418, "site:teapot"): "short and stout",  # the route's HTTPError
+            (415, "site:/inbox"): "unsupported Content-Encoding 'br'; use gzip, deflate or "
+            "identity",
+            (200, "hooks:hooks"): "hook 'deploy': trigger rule match(value payload ref) failed: "
+            "value: payload 'ref' differs from the value",
+        }
+        assert "JSON" in reasons[(400, "site:/github")]
         first = found[0]
         assert first["method"] == "POST" and first["path"] == "/nowhere"
         assert first["source_ip"] == "127.0.0.1"
         assert "x-secret-header" in first["header_names"]
-        assert found[6]["body_size"] == 70_000
+        assert by[(413, "site:/inbox")]["body_size"] == 70_000
 
         # Filters, the admin API, metrics.
         only = _rejected(config, tmp_path, "--endpoint", "site:/github")
         assert [r["status"] for r in only] == [400, 401]
         auth = {"Authorization": f"Bearer {TOKEN}"}
         api = c.get("/_hookport/api/rejections?endpoint=site:/inbox", headers=auth).json()
-        assert [r["status"] for r in api["rejections"]] == [413]
+        assert [r["status"] for r in api["rejections"]] == [415, 413]
         assert c.get("/_hookport/api/rejections?limit=0", headers=auth).status_code == 400
         metrics = c.get("/_hookport/metrics", headers=auth).text
-        assert 'hookport_rejected_total{endpoint="unmatched",status="404"} 1.0' in metrics
-        assert 'hookport_rejected_total{endpoint="hooks:hooks",status="200"} 1.0' in metrics
+        for _, status, endpoint in expected:
+            name = endpoint or "unmatched"
+            line = f'hookport_rejected_total{{endpoint="{name}",status="{status}"}}'
+            assert f"{line} 1.0" in metrics or (name, status) == ("site:/github", 401), line
+
+        # --since: the two oldest records moved two hours back, as if they were that old.
+        with sqlite3.connect(tmp_path / "r.db") as db:
+            db.execute(
+                "UPDATE rejections SET at = at - 7200 WHERE path IN ('/nowhere', '/hello/x')"
+            )
+        recent = _rejected(config, tmp_path, "--since", "1h")
+        assert sorted(r["status"] for r in recent) == sorted(s for _, s, _ in expected[2:])
+        assert len(_rejected(config, tmp_path, "--since", "3h")) == len(expected)
+        inbox = _rejected(config, tmp_path, "--since", "1h", "--endpoint", "site:/inbox")
+        assert [r["status"] for r in inbox] == [415, 413]
+        assert _rejected(config, tmp_path, "--since", "1h", "--endpoint", "unmatched") == []
 
     # Metadata only: neither the header's value nor any body reached the store.
     raw = b"".join(
