@@ -30,10 +30,19 @@ JOIN events AS e
 
 -- name: insert_event
 INSERT INTO events (
-    id, kind, plugin, endpoint, type, delivery_id, received_at, method, path, query_string,
-    headers, body, params, sender, source_ip, status, next_attempt_at,
+    seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path, query_string,
+    headers, params, sender, source_ip, status, next_attempt_at,
     response_status, response_headers, response_body
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);  -- _rows.insert_row
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);  -- _sqlite_ops.insert_batch
+
+-- name: insert_body
+-- The body of the event appended with the same seq (its own table: 0007_event_bodies.sql).
+INSERT INTO event_bodies (seq, body) VALUES (?, ?);
+
+-- name: last_seq
+-- The highest seq, read under the append's write lock: a batch numbers its rows after it, as
+-- SQLite itself would (INTEGER PRIMARY KEY without AUTOINCREMENT), so each body gets its seq.
+SELECT coalesce(max(seq), 0) FROM events;
 
 -- Leasing. Due: queued; retrying past next_attempt_at; processing with an expired lease.
 -- sqlite.py runs these in one BEGIN IMMEDIATE transaction: live leases per endpoint, the
@@ -96,8 +105,9 @@ SET status = 'processing',
     last_error = CASE WHEN status = 'processing' THEN :expired ELSE last_error END
 WHERE seq IN (SELECT value FROM json_each(:seqs))
 RETURNING seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
-    query_string, headers, body, params, sender, source_ip, status, attempt, next_attempt_at,
-    last_error, done_handlers, response_status, response_headers, response_body;
+    query_string, headers, (SELECT body FROM event_bodies b WHERE b.seq = events.seq) AS body,
+    params, sender, source_ip, status, attempt, next_attempt_at, last_error, done_handlers,
+    response_status, response_headers, response_body;
 
 -- name: renew
 UPDATE events SET lease_expires_at = :until
@@ -139,8 +149,9 @@ WHERE id IN (SELECT value FROM json_each(:ids))
 
 -- name: get_event
 SELECT seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
-    query_string, headers, body, params, sender, source_ip, status, attempt, next_attempt_at,
-    last_error, done_handlers, response_status, response_headers, response_body, replays
+    query_string, headers, (SELECT body FROM event_bodies b WHERE b.seq = events.seq) AS body,
+    params, sender, source_ip, status, attempt, next_attempt_at, last_error, done_handlers,
+    response_status, response_headers, response_body, replays
 FROM events WHERE id = :id;
 
 -- name: get_attempts
