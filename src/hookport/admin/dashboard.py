@@ -332,7 +332,7 @@ class Dashboard:
 
 
 _ID = re.compile(r"[0-9a-f]{32}")
-_REJECTED_STATUSES = (200, 400, 401, 403, 404, 405, 413, 415, 429)
+_REJECTED_STATUSES = (200, 400, 401, 403, 404, 405, 413, 415)
 """Statuses the rejected page suggests (any other can be typed): the 4xx ingest answers, and
 200 for a hook whose trigger rules did not match."""
 _PAUSES = {"15m": 900.0, "1h": 3600.0, "24h": 86400.0}
