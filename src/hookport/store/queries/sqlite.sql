@@ -301,12 +301,31 @@ WHERE at < :before
    OR id <= (SELECT max(id) FROM rejections) - :keep;
 
 -- name: list_rejections
-SELECT at, method, path, endpoint, status, reason, source_ip, header_names, body_size
+-- Newest first by id (the primary key: no index beyond it is needed, the table is bounded by
+-- [store] rejected_keep); :before_id is the keyset cursor.
+SELECT id, at, method, path, endpoint, status, reason, source_ip, header_names, body_size
 FROM rejections
 WHERE (:since IS NULL OR at >= :since)
+  AND (:until IS NULL OR at < :until)
   AND (:endpoint IS NULL OR endpoint = :endpoint)
+  AND (NOT :no_endpoint OR endpoint IS NULL)
+  AND (:status IS NULL OR status = :status)
+  AND (:before_id IS NULL OR id < :before_id)
 ORDER BY id DESC
 LIMIT :limit;
+
+-- name: count_rejections
+-- How many rejections list_rejections would page through (the keyset and limit aside), counting
+-- at most :cap rows.
+SELECT count(*) FROM (
+    SELECT 1 FROM rejections
+    WHERE (:since IS NULL OR at >= :since)
+      AND (:until IS NULL OR at < :until)
+      AND (:endpoint IS NULL OR endpoint = :endpoint)
+      AND (NOT :no_endpoint OR endpoint IS NULL)
+      AND (:status IS NULL OR status = :status)
+    LIMIT :cap
+);
 
 -- Chat commands (chat_commands: the audit of hookport.chatops, bounded by count and age).
 
