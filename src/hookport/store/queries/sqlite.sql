@@ -32,8 +32,8 @@ JOIN events AS e
 INSERT INTO events (
     id, kind, plugin, endpoint, type, delivery_id, received_at, method, path, query_string,
     headers, body, params, sender, source_ip, status, next_attempt_at,
-    response_status, response_headers, response_body
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);  -- _rows.insert_row
+    response_status, response_headers, response_body, trace_context
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);  -- _rows.insert_row
 
 -- Leasing. Due: queued; retrying past next_attempt_at; processing with an expired lease.
 -- sqlite.py runs these in one BEGIN IMMEDIATE transaction: live leases per endpoint, the
@@ -97,7 +97,7 @@ SET status = 'processing',
 WHERE seq IN (SELECT value FROM json_each(:seqs))
 RETURNING seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
     query_string, headers, body, params, sender, source_ip, status, attempt, next_attempt_at,
-    last_error, done_handlers, response_status, response_headers, response_body;
+    last_error, done_handlers, response_status, response_headers, response_body, trace_context;
 
 -- name: renew
 UPDATE events SET lease_expires_at = :until
@@ -140,7 +140,8 @@ WHERE id IN (SELECT value FROM json_each(:ids))
 -- name: get_event
 SELECT seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
     query_string, headers, body, params, sender, source_ip, status, attempt, next_attempt_at,
-    last_error, done_handlers, response_status, response_headers, response_body, replays
+    last_error, done_handlers, response_status, response_headers, response_body, replays,
+    trace_context
 FROM events WHERE id = :id;
 
 -- name: get_attempts
