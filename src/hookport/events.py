@@ -70,6 +70,9 @@ class NewEvent:
     """Its receiver handles events one at a time in arrival order (``concurrency=1``): stores
     that commit concurrently must not let a later event be claimed before an earlier one is
     visible. Not stored."""
+    trace_context: str | None = None
+    """The W3C ``traceparent`` of the span that took the delivery in (``[tracing]``): each
+    handler run's span links to it. ``None`` when tracing is off."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +157,8 @@ class Event:
     response: RecordedResponse | None = None
     attempts: Sequence[Attempt] = ()
     replays: int = 0
+    trace_context: str | None = None
+    """The W3C ``traceparent`` of the delivery's ingest span (``[tracing]``), else ``None``."""
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def log_fields(self) -> dict[str, object]:

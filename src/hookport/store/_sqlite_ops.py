@@ -92,7 +92,7 @@ def insert_batch(conn: Connection, events: Sequence[NewEvent]) -> list[AppendRes
 
 
 _BODY = INSERT_COLUMNS.index("body")
-"""Where :func:`insert_row` puts the body: SQLite keeps it in ``event_bodies`` (0007)."""
+"""Where :func:`insert_row` puts the body: SQLite keeps it in ``event_bodies`` (0008)."""
 
 
 def lease(conn: Connection, request: LeaseRequest) -> list[Event]:

@@ -92,7 +92,7 @@ CREATE TABLE "events" (
     response_status   INTEGER,
     response_headers  TEXT,
     response_body     BLOB
-, replays INTEGER NOT NULL DEFAULT 0);
+, replays INTEGER NOT NULL DEFAULT 0, trace_context TEXT);
 
 -- table hookport_migrations on hookport_migrations
 CREATE TABLE hookport_migrations (

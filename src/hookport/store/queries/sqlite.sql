@@ -32,11 +32,11 @@ JOIN events AS e
 INSERT INTO events (
     seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path, query_string,
     headers, params, sender, source_ip, status, next_attempt_at,
-    response_status, response_headers, response_body
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);  -- _sqlite_ops.insert_batch
+    response_status, response_headers, response_body, trace_context
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);  -- _sqlite_ops.insert_batch
 
 -- name: insert_body
--- The body of the event appended with the same seq (its own table: 0007_event_bodies.sql).
+-- The body of the event appended with the same seq (its own table: 0008_event_bodies.sql).
 INSERT INTO event_bodies (seq, body) VALUES (?, ?);
 
 -- name: last_seq
@@ -107,7 +107,7 @@ WHERE seq IN (SELECT value FROM json_each(:seqs))
 RETURNING seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
     query_string, headers, (SELECT body FROM event_bodies b WHERE b.seq = events.seq) AS body,
     params, sender, source_ip, status, attempt, next_attempt_at, last_error, done_handlers,
-    response_status, response_headers, response_body;
+    response_status, response_headers, response_body, trace_context;
 
 -- name: renew
 UPDATE events SET lease_expires_at = :until
@@ -151,7 +151,7 @@ WHERE id IN (SELECT value FROM json_each(:ids))
 SELECT seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
     query_string, headers, (SELECT body FROM event_bodies b WHERE b.seq = events.seq) AS body,
     params, sender, source_ip, status, attempt, next_attempt_at, last_error, done_handlers,
-    response_status, response_headers, response_body, replays
+    response_status, response_headers, response_body, replays, trace_context
 FROM events WHERE id = :id;
 
 -- name: get_attempts
