@@ -427,6 +427,30 @@ class ChatopsSettings(_Section):
         return {name: table for name, table in tables.items() if table.enabled}
 
 
+class TracingSettings(_Section):
+    """``[tracing]``: OpenTelemetry traces of deliveries and handler runs (docs/operations.md).
+
+    Needs the ``hookport[otel]`` extra. Off by default: no span is made and OpenTelemetry is
+    not imported.
+    """
+
+    enabled: bool = False
+    """A ``hookport.ingest`` span per request and a ``hookport.handler`` span per handler run,
+    linked to the ingest span of its delivery."""
+    service_name: str | None = None
+    """The spans' ``service.name`` (default: ``$OTEL_SERVICE_NAME``, else ``hookport``)."""
+    incoming_parent: bool = False
+    """Continue the trace of a W3C ``traceparent`` header the sender sent (the ingest span
+    becomes its child). Off, the header is ignored: anyone can send one, so only turn it on
+    for callers you trust to put sensible trace ids there."""
+    exporter: Literal["otlp", "console", "none"] = "otlp"
+    """Where spans go: ``otlp`` (OTLP over HTTP/protobuf, set up by the standard
+    ``OTEL_EXPORTER_OTLP_*`` variables; default ``http://localhost:4318``), ``console``
+    (printed on stdout, to try it out) or ``none``."""
+    sample_ratio: float = Field(1.0, ge=0.0, le=1.0)
+    """The share of new traces kept; a continued trace keeps its caller's decision."""
+
+
 class Settings(BaseSettings):
     """Every hookport setting. Build it with :func:`load_settings`."""
 
@@ -452,6 +476,7 @@ class Settings(BaseSettings):
     hooks: HooksSettings = Field(default_factory=HooksSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     chatops: ChatopsSettings = Field(default_factory=ChatopsSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
     """``[secrets]``: name -> value, where ``secret_env=`` names and ``${NAME}`` references
     resolve when the environment does not set them (the environment wins)."""

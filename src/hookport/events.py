@@ -70,6 +70,9 @@ class NewEvent:
     """Its receiver handles events one at a time in arrival order (``concurrency=1``): stores
     that commit concurrently must not let a later event be claimed before an earlier one is
     visible. Not stored."""
+    trace_context: str | None = None
+    """The W3C ``traceparent`` of the span that took the delivery in (``[tracing]``): each
+    handler run's span links to it. ``None`` when tracing is off."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +180,8 @@ class Event:
     """Every recorded attempt of every handler (filled by ``events show``)."""
     replays: int = 0
     """How many times the event was replayed."""
+    trace_context: str | None = None
+    """The W3C ``traceparent`` of the delivery's ingest span (``[tracing]``), else ``None``."""
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def log_fields(self) -> dict[str, object]:
