@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from hookport.admin import build_admin_app
@@ -36,8 +36,12 @@ from hookport.rejections import RejectionLog
 from hookport.store import open_store
 from hookport.store.base import Store
 from hookport.threads import ThreadLane
+from hookport.tracing import Tracing, build_tracing
 from hookport.verify.base import secret_values
 from hookport.worker import Worker
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -61,8 +65,11 @@ class HookportApp:
         metrics: Metrics | None = None,
         alerts: bool = True,
         chat: ChatOps | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings
+        self.tracing = tracing
+        """OpenTelemetry spans (``[tracing]``); None when tracing is off."""
         self.assembly = assembly
         self.store = store
         self.metrics = metrics = metrics or Metrics()
@@ -105,6 +112,7 @@ class HookportApp:
             max_buffered=settings.server.max_buffered,
             pauses=pauses,
             rejections=self.rejections if settings.store.rejected_keep else None,
+            tracing=tracing,
         )
         self.alerter: Alerter | None = None
         if alerts and settings.alerts.rules:
@@ -124,6 +132,7 @@ class HookportApp:
                 endpoints=worker_endpoints,
                 metrics=metrics,
                 on_finished=self.alerter.event_finished if self.alerter else None,
+                tracing=tracing,
             )
             self.metrics.watch_handlers(
                 running=lambda: len(worker.running_handlers()),
@@ -219,6 +228,8 @@ class HookportApp:
             left = (self._stop_deadline or 0.0) - time.monotonic()
             await self.worker.stop(max(left, 0.1))
         await self.store.close()
+        if self.tracing is not None:  # the spans of the last requests and handler runs
+            await asyncio.to_thread(self.tracing.flush)
         log.info("stopped")
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -258,6 +269,7 @@ def create_app(
     workers: bool = True,
     worker_endpoints: list[str] | None = None,
     inspect_only: bool = False,
+    tracer_provider: TracerProvider | None = None,
 ) -> HookportApp:
     """Assemble ``plugins`` with ``settings`` (default: :func:`load_settings`) into an ASGI app.
 
@@ -268,6 +280,10 @@ def create_app(
     ``inspect_only``: for commands that only look at (or replay) what is stored: secrets that
     are not set resolve to placeholders and channels are not checked, so listing
     events needs none of the plugins' secrets. Such an app must never serve.
+
+    ``tracer_provider``: an OpenTelemetry tracer provider to make hookport's spans with (a host
+    application's own, or a test's); tracing is then on whatever ``[tracing] enabled`` says.
+    Without one, ``[tracing] enabled = true`` makes hookport build its own.
     """
     settings = settings or load_settings()
     metrics = Metrics(multiprocess_dir=multiprocess_dir(), enabled=settings.server.metrics)
@@ -289,6 +305,7 @@ def create_app(
         known = ", ".join(sorted(assembly.receivers)) or "none"
         raise ConfigError(f"unknown receiver(s) {', '.join(unknown)}; known: {known}")
     store = open_store(settings.store, observer=metrics)
+    tracing = None if inspect_only else build_tracing(settings.tracing, tracer_provider)
     return HookportApp(
         settings,
         assembly,
@@ -298,6 +315,7 @@ def create_app(
         metrics=metrics,
         alerts=not inspect_only,
         chat=chat,
+        tracing=tracing,
     )
 
 

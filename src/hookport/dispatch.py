@@ -22,6 +22,7 @@ from hookport.events import Event, HandlerOutcome, HandlerReport
 from hookport.metrics import HandlerOutcome as OutcomeLabel
 from hookport.metrics import Metrics
 from hookport.threads import ThreadLane
+from hookport.tracing import Tracing
 
 log = logging.getLogger("hookport.dispatch")
 
@@ -58,7 +59,7 @@ class Dispatcher:
     """Runs an event's matching handlers and reports one :class:`HandlerOutcome` each.
 
     Events are matched to ``assembly.receivers`` by ``Event.endpoint``; ``ctx.send`` goes
-    through the assembly's notifier.
+    through the assembly's notifier. ``tracing``: a ``hookport.handler`` span per handler run.
     """
 
     def __init__(
@@ -68,8 +69,10 @@ class Dispatcher:
         *,
         clock: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._metrics = metrics
+        self._tracing = tracing
         self._receivers = assembly.receivers
         self._notifier = assembly.notifier
         self._threads = threads
@@ -157,21 +160,33 @@ class Dispatcher:
             event.attempt,
         )
         self._running[key] = run
+        span = None if self._tracing is None else self._tracing.handler(event, handler.name)
+        ended: tuple[OutcomeLabel, str | None] = ("interrupted", "WorkerStopped")
+        fields = {**event.log_fields(), "handler": handler.name}
         try:
-            result = await handler.plan.call(
-                values,
-                threads=self._threads,
-                timeout=endpoint.timeout,
-                log_fields={**event.log_fields(), "handler": handler.name},
-            )
+            if span is None:
+                result = await handler.plan.call(
+                    values, threads=self._threads, timeout=endpoint.timeout, log_fields=fields
+                )
+            else:
+                with span.current():  # the handler's own spans are its children
+                    result = await handler.plan.call(
+                        values, threads=self._threads, timeout=endpoint.timeout, log_fields=fields
+                    )
         except HandlerTimeout as exc:
+            ended = ("timeout", type(exc).__name__)
             self._count(event, handler, "timeout", started)
             return self._failure(handler, event, started, exc, with_traceback=False)
         except Exception as exc:
+            ended = ("error", type(exc).__name__)
             self._count(event, handler, "error", started)
             return self._failure(handler, event, started, exc, with_traceback=True)
+        else:
+            ended = ("ok", None)
         finally:
             del self._running[key]
+            if span is not None:
+                span.end(*ended)
         self._count(event, handler, "ok", started)
         report = result.text if isinstance(result, HandlerReport) else None
         return HandlerOutcome(

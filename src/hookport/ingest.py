@@ -55,10 +55,11 @@ from hookport.observability import LogLimiter
 from hookport.pauses import PauseBook
 from hookport.proxies import resolve_client
 from hookport.rejections import RejectionLog, rejection
-from hookport.routing import Match
+from hookport.routing import Match, RouteMatch
 from hookport.store.base import Store
 from hookport.templating import html_renderer
 from hookport.threads import ThreadLane
+from hookport.tracing import APPEND_SPAN, ROUTE_SPAN, VERIFY_SPAN, IngestTrace, Tracing
 from hookport.types import Verified
 from hookport.verify.base import precheck_of
 
@@ -90,6 +91,7 @@ class Ingest:
         pauses: PauseBook | None = None,
         rejections: RejectionLog | None = None,
         clock: Callable[[], float] = time.time,
+        tracing: Tracing | None = None,
     ) -> None:
         self.assembly = assembly
         self.table = assembly.table
@@ -106,52 +108,71 @@ class Ingest:
         self.pauses = pauses
         self.rejected = rejections
         self._rejections = LogLimiter(log)
+        self.tracing = tracing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         """Handle one HTTP request whose route path (mount prefix removed) is ``path``."""
         started = time.perf_counter()
         method: str = scope["method"]
+        trace = self.tracing.ingest(method, scope["headers"]) if self.tracing is not None else None
         found = self.table.match(method, path)
         endpoint = found.target  # set exactly when the match is FULL
         if endpoint is None:
-            if found.kind is Match.PARTIAL:
-                allow = ", ".join(found.allow)
-                if method == "OPTIONS":  # no endpoint here declares OPTIONS: hookport answers
-                    await send({"type": "http.response.start", "status": 204,
-                                "headers": [(b"allow", allow.encode())]})  # fmt: skip
-                    await send({"type": "http.response.body", "body": b""})
-                    self.metrics.count_request(None, method, 204)
-                    return
-                reason = f"method {method} not allowed; use {allow}"
-                await _send_json(send, 405, {"error": reason}, [(b"allow", allow.encode())])
-                self.metrics.count_request(None, method, 405)
-                self._reject(scope, path, None, 405, reason)
-            else:
-                await _send_json(send, 404, {"error": f"no endpoint at {path}"})
-                self.metrics.count_request(None, method, 404)
-                self._reject(scope, path, None, 404, "no endpoint serves this path")
+            status, reason = await self._unmatched(scope, send, path, found)
+            if trace is not None:
+                trace.end(status, reason)
             return
-        status = 500
+        if trace is not None:
+            trace.endpoint(endpoint.name, endpoint.kind, endpoint.path)
+        status, reason, error = 500, None, None
         hold = self.bodies.hold()
         try:
-            status, rejected = await self._handle(
-                endpoint, scope, receive, send, path, found.params, hold
+            status, reason = await self._handle(
+                endpoint, scope, receive, send, path, found.params, hold, trace
             )
             self.metrics.observe_ingest(endpoint.kind, time.perf_counter() - started)
-            if rejected is not None:
-                self._reject(scope, path, endpoint.name, status, rejected)
+            if reason is not None:
+                self._reject(scope, path, endpoint.name, status, reason)
         except (HTTPError, StoreUnavailable) as exc:  # the one place errors become answers
             status = await self._send_error(send, endpoint, exc, scope)
+            reason, error = exc.message, type(exc).__name__
             if 400 <= status < 500:
                 self._reject(scope, path, endpoint.name, status, exc.message)
         except ClientDisconnected:
-            status = 499
-        except Exception:  # the last line of defence: log it, answer 500, keep serving
+            status, error = 499, "ClientDisconnected"
+        except Exception as exc:  # the last line of defence: log it, answer 500, keep serving
             log.exception("unhandled error", extra={"endpoint": endpoint.name, "path": path})
             await _send_json(send, 500, {"error": "internal server error"})
+            error = type(exc).__name__
         finally:
             hold.release()  # the body is committed, answered or refused: its memory is free
         self.metrics.count_request(endpoint.name, method, status)
+        if trace is not None:
+            trace.end(status, reason, error)
+
+    async def _unmatched(
+        self, scope: Scope, send: Send, path: str, found: RouteMatch[Endpoint]
+    ) -> tuple[int, str | None]:
+        """Answer a request no endpoint takes: 404, 405 (or 204 for OPTIONS); status, reason."""
+        method: str = scope["method"]
+        if found.kind is Match.PARTIAL:
+            allow = ", ".join(found.allow)
+            if method == "OPTIONS":  # no endpoint here declares OPTIONS: hookport answers
+                await send({"type": "http.response.start", "status": 204,
+                            "headers": [(b"allow", allow.encode())]})  # fmt: skip
+                await send({"type": "http.response.body", "body": b""})
+                self.metrics.count_request(None, method, 204)
+                return 204, None
+            reason = f"method {method} not allowed; use {allow}"
+            await _send_json(send, 405, {"error": reason}, [(b"allow", allow.encode())])
+            self.metrics.count_request(None, method, 405)
+            self._reject(scope, path, None, 405, reason)
+            return 405, reason
+        await _send_json(send, 404, {"error": f"no endpoint at {path}"})
+        self.metrics.count_request(None, method, 404)
+        reason = "no endpoint serves this path"
+        self._reject(scope, path, None, 404, reason)
+        return 404, reason
 
     async def _handle(
         self,
@@ -162,6 +183,7 @@ class Ingest:
         path: str,
         params: dict[str, Any],
         hold: BodyHold,
+        trace: IngestTrace | None,
     ) -> tuple[int, str | None]:
         """The answer's status, and why it is a rejected delivery (``None``: it is not)."""
         if isinstance(ep, RouteEndpoint) and self.pauses is not None:
@@ -169,11 +191,21 @@ class Ingest:
         head = self._head(scope, path, params)
         # What the head alone can refuse (no signature header, wrong address, no token) is
         # refused before a byte of the body is read; what it alone decides needs no more.
-        early = precheck_of(ep.verifier, head, self.clock()) if ep.verifier else None
+        early = None
+        if ep.verifier is not None:
+            if trace is None:
+                early = precheck_of(ep.verifier, head, self.clock())
+            else:
+                with trace.child(VERIFY_SPAN):
+                    early = precheck_of(ep.verifier, head, self.clock())
         request = Request.from_head(head, await self._read_body(receive, head, hold))
         verified = early or Verified()
         if ep.verifier is not None and early is None:
-            verified = ep.verifier.verify(request, self.clock())
+            if trace is None:
+                verified = ep.verifier.verify(request, self.clock())
+            else:
+                with trace.child(VERIFY_SPAN):
+                    verified = ep.verifier.verify(request, self.clock())
             if verified.reply is not None:
                 reply = verified.reply
                 await _send(
@@ -181,8 +213,8 @@ class Ingest:
                 )
                 return reply.status, _rejected_status(reply.status, "answered by the verifier")
         if isinstance(ep, RouteEndpoint):
-            return await self._route(ep, request, verified, send)
-        return await self._receive(ep, request, verified, send), None
+            return await self._route(ep, request, verified, send, trace)
+        return await self._receive(ep, request, verified, send, trace), None
 
     async def _check_paused(self, ep: RouteEndpoint) -> None:
         assert self.pauses is not None
@@ -255,7 +287,12 @@ class Ingest:
         return f"{scope.get('scheme', 'http')}://{host}{root}{suffix}"
 
     async def _receive(
-        self, ep: ReceiverEndpoint, request: Request, verified: Verified, send: Send
+        self,
+        ep: ReceiverEndpoint,
+        request: Request,
+        verified: Verified,
+        send: Send,
+        trace: IngestTrace | None,
     ) -> int:
         if ep.verifier is not None:  # what the provider sends, else a 400: nothing stored
             check_format(ep.verifier.body_format, request)
@@ -273,13 +310,20 @@ class Ingest:
             ordered=ep.ordered,
             id=event_id,
             response=RecordedResponse(202, _queued_headers(queued), queued),
+            trace=trace,
         )
         check_storable(event)
         stored = len(event.body) + sum(len(k) + len(v) for k, v in event.headers)
         if stored > self.max_body_size:  # headers count toward what one delivery may store
             raise PayloadTooLarge(self.max_body_size)
-        result = await self.store.append(event)
+        if trace is None:
+            result = await self.store.append(event)  # the wait for its batch's commit
+        else:
+            with trace.child(APPEND_SPAN):
+                result = await self.store.append(event)
         if result.duplicate:  # answered, not stored: the first delivery keeps its own answer
+            if trace is not None:
+                trace.duplicate(result.id)
             body = b'{"id":"%s","status":"duplicate"}' % result.id.encode()
             await _send(send, 200, body, [_JSON_CT])
             return 200
@@ -306,7 +350,12 @@ class Ingest:
         return check_delivery_id(value) if value else None
 
     async def _route(
-        self, ep: RouteEndpoint, request: Request, verified: Verified, send: Send
+        self,
+        ep: RouteEndpoint,
+        request: Request,
+        verified: Verified,
+        send: Send,
+        trace: IngestTrace | None,
     ) -> tuple[int, str | None]:
         ctx = Context(
             plugin=ep.plugin,
@@ -318,14 +367,20 @@ class Ingest:
         values = {"request": request, "ctx": ctx, **request.params}
         try:
             fields = {"plugin": ep.plugin.name, "endpoint": ep.name, "handler": ep.handler}
-            result = await ep.call.call(values, threads=self.route_threads, log_fields=fields)
+            if trace is None:
+                result = await ep.call.call(values, threads=self.route_threads, log_fields=fields)
+            else:
+                with trace.child(ROUTE_SPAN, {"hookport.handler": ep.handler}):
+                    result = await ep.call.call(
+                        values, threads=self.route_threads, log_fields=fields
+                    )
         except HTTPError as exc:
             response = error_response(exc)
             if 400 <= response.status < 500:  # the route's own reason (a public message)
                 response.rejected = exc.message
         else:
             if isinstance(result, Enqueue):
-                return await self._enqueue(ep, request, verified, result, send), None
+                return await self._enqueue(ep, request, verified, result, send, trace), None
             response = self._to_response(ep, result)
         await _send(
             send,
@@ -335,12 +390,18 @@ class Ingest:
             head=request.method == "HEAD",
         )
         if ep.record != "off":
-            await self._record(ep, request, verified, response)
+            await self._record(ep, request, verified, response, trace)
         rejected = response.rejected or _rejected_status(response.status, "answered by the route")
         return response.status, rejected
 
     async def _enqueue(
-        self, ep: RouteEndpoint, request: Request, verified: Verified, job: Enqueue, send: Send
+        self,
+        ep: RouteEndpoint,
+        request: Request,
+        verified: Verified,
+        job: Enqueue,
+        send: Send,
+        trace: IngestTrace | None,
     ) -> int:
         """Store ``request`` as an event of ``job.receiver``, then answer ``job.response``."""
         target = self.assembly.receivers.get(job.receiver)
@@ -357,12 +418,17 @@ class Ingest:
             delivery_id=self._delivery_id(target, request, verified),
             ordered=target.ordered,
             response=RecordedResponse(response.status, response.header_list(), response.body),
+            trace=trace,
         )
         check_storable(event)
         stored = len(event.body) + sum(len(k) + len(v) for k, v in event.headers)
         if stored > self.max_body_size:
             raise PayloadTooLarge(self.max_body_size)
-        await self.store.append(event)  # a duplicate gets the same answer: it was taken
+        if trace is None:
+            await self.store.append(event)  # a duplicate gets the same answer: it was taken
+        else:
+            with trace.child(APPEND_SPAN):
+                await self.store.append(event)
         await _send(
             send,
             response.status,
@@ -385,7 +451,12 @@ class Ingest:
             return Response.json({"error": "internal server error"}, 500)
 
     async def _record(
-        self, ep: RouteEndpoint, request: Request, verified: Verified, response: Response
+        self,
+        ep: RouteEndpoint,
+        request: Request,
+        verified: Verified,
+        response: Response,
+        trace: IngestTrace | None,
     ) -> None:
         # Metadata only for unverified routes (anyone can send them), and never bodies past
         # the cap: a route's record must not let anonymous traffic fill the disk.
@@ -404,10 +475,15 @@ class Ingest:
                 response.status, response.header_list(), response.body if keep else b""
             ),
             body=request.body if keep else b"",
+            trace=trace,
         )
         try:
             check_storable(event)
-            await self.store.append(event)
+            if trace is None:
+                await self.store.append(event)
+            else:
+                with trace.child(APPEND_SPAN):
+                    await self.store.append(event)
         except PayloadError as exc:  # answered already; only the record is refused
             log.warning("route call not recorded: %s", exc.message, extra={"endpoint": ep.name})
         except StoreUnavailable:
@@ -429,8 +505,9 @@ class Ingest:
         ordered: bool = False,
         body: bytes | None = None,
         id: str | None = None,
+        trace: IngestTrace | None = None,
     ) -> NewEvent:
-        return NewEvent(
+        event = NewEvent(
             id=id or new_event_id(),
             kind=kind,
             plugin=ep.plugin.name,
@@ -449,7 +526,11 @@ class Ingest:
             status=status,
             response=response,
             ordered=ordered,
+            trace_context=trace.traceparent if trace is not None else None,
         )
+        if trace is not None:
+            trace.event(event)
+        return event
 
     async def _send_error(
         self, send: Send, ep: Endpoint, exc: HTTPError | StoreUnavailable, scope: Scope

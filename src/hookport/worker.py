@@ -33,6 +33,7 @@ from hookport.retry import RetryAt, RetryPolicy
 from hookport.store.base import LEASE_EXPIRED, Finish, LeaseRequest, Store
 from hookport.tasks import Backoff, cancel_all, set_within
 from hookport.threads import ThreadLane
+from hookport.tracing import Tracing
 from hookport.watchdog import HandlerWatchdog
 
 log = logging.getLogger("hookport.worker")
@@ -57,6 +58,7 @@ class Worker:
     are injectable for tests; ``metrics`` counts handler runs, retries, dead events and lease
     expiries. ``on_finished(event, status, outcomes)`` hears of every attempt's end whose
     outcome was recorded (the alert rules); it must not block, and what it raises is logged.
+    ``tracing``: a ``hookport.handler`` span per handler run, linked to its delivery's.
     """
 
     def __init__(
@@ -71,6 +73,7 @@ class Worker:
         rng: random.Random | None = None,
         metrics: Metrics | None = None,
         on_finished: FinishedHook | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.owner = owner or default_owner()
         self._metrics = metrics
@@ -87,7 +90,9 @@ class Worker:
         }
         self._default_policy = _policy(settings.max_attempts, settings)
         self._threads = ThreadLane("handler", settings.threads or settings.concurrency)
-        self._dispatcher = Dispatcher(assembly, self._threads, clock=clock, metrics=metrics)
+        self._dispatcher = Dispatcher(
+            assembly, self._threads, clock=clock, metrics=metrics, tracing=tracing
+        )
         self._watchdog = HandlerWatchdog(self._dispatcher)
         self._held: dict[str, Event] = {}  # leased; outcome not yet being written
         self._tasks: set[asyncio.Task[None]] = set()

@@ -203,3 +203,16 @@ async def test_endpoint_counts_group_by_endpoint_and_status_with_the_oldest_due(
     assert rows[("b", "queued")].due_since == pytest.approx(t0 - 30)
     later = {(r.endpoint, r.status): r for r in await store.endpoint_counts(t0 + 61)}
     assert later[("a", "processing")].due_since == pytest.approx(t0 + 60)  # expired: due again
+
+
+async def test_trace_context_is_stored_on_append_and_read_on_lease(
+    store: Store, make_event: EventFactory, t0: float
+) -> None:
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    traced, plain = make_event(trace_context=parent), make_event()
+    await append_all(store, [traced, plain])
+    leased = {e.id: e for e in await store.lease(lease_request("w1", t0))}
+    assert leased[traced.id].trace_context == parent
+    assert leased[plain.id].trace_context is None
+    shown = await store.get(traced.id)
+    assert shown is not None and shown.trace_context == parent

@@ -31,7 +31,7 @@ class Row(Protocol):
 INSERT_COLUMNS = (
     "id", "kind", "plugin", "endpoint", "type", "delivery_id", "received_at", "method", "path",
     "query_string", "headers", "body", "params", "sender", "source_ip", "status",
-    "next_attempt_at", "response_status", "response_headers", "response_body",
+    "next_attempt_at", "response_status", "response_headers", "response_body", "trace_context",
 )  # fmt: skip
 """The ``events`` columns an append writes, in the order of :func:`insert_row`."""
 
@@ -62,6 +62,7 @@ def insert_row(event: NewEvent) -> tuple[Any, ...]:
         response.status if response else None,
         headers_to_json(response.headers) if response else None,
         response.body if response else None,
+        event.trace_context,
     )
 
 
@@ -98,6 +99,7 @@ def event_from_row(row: Row, attempts: Sequence[Attempt] = ()) -> Event:
         response=response,
         attempts=tuple(attempts),
         replays=_column(row, "replays", 0),
+        trace_context=_column(row, "trace_context", None),
     )
 
 
@@ -146,6 +148,7 @@ def rejection_row(r: Rejection) -> tuple[Any, ...]:
 def rejection_from_row(row: Row) -> Rejection:
     """A :class:`Rejection` from a ``list_rejections`` row."""
     return Rejection(
+        id=row["id"],
         at=row["at"],
         method=row["method"],
         path=row["path"],

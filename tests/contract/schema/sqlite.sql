@@ -58,6 +58,12 @@ CREATE TABLE endpoint_pauses (
     paused_by   TEXT
 );
 
+-- table event_bodies on event_bodies
+CREATE TABLE event_bodies (
+    seq   INTEGER PRIMARY KEY,  -- events.seq
+    body  BLOB    NOT NULL
+);
+
 -- table events on events
 CREATE TABLE "events" (
     seq               INTEGER PRIMARY KEY,
@@ -72,7 +78,6 @@ CREATE TABLE "events" (
     path              TEXT    NOT NULL,
     query_string      TEXT    NOT NULL DEFAULT '',
     headers           TEXT    NOT NULL DEFAULT '[]',
-    body              BLOB    NOT NULL,
     params            TEXT    NOT NULL DEFAULT '{}',
     sender            TEXT,
     source_ip         TEXT,
@@ -87,7 +92,7 @@ CREATE TABLE "events" (
     response_status   INTEGER,
     response_headers  TEXT,
     response_body     BLOB
-, replays INTEGER NOT NULL DEFAULT 0);
+, replays INTEGER NOT NULL DEFAULT 0, trace_context TEXT);
 
 -- table hookport_migrations on hookport_migrations
 CREATE TABLE hookport_migrations (
@@ -109,4 +114,10 @@ CREATE TABLE rejections (
     header_names  TEXT    NOT NULL DEFAULT '[]',
     body_size     INTEGER NOT NULL DEFAULT 0
 );
+
+-- trigger events_delete_body on events
+CREATE TRIGGER events_delete_body AFTER DELETE ON events
+BEGIN
+    DELETE FROM event_bodies WHERE seq = old.seq;
+END;
 

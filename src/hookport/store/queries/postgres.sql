@@ -35,31 +35,31 @@ SELECT pg_notify('hookport_events', '');
 
 -- name: insert_events
 -- One statement per batch, run as its own transaction (no BEGIN/COMMIT round trips); arrays
--- are columns, in arrival order. The bodies come as one concatenated bytea ($20) with their
--- lengths ($21), cut apart here. $22: also NOTIFY the workers (sent at commit). Returns the
+-- are columns, in arrival order. The bodies come as one concatenated bytea ($21) with their
+-- lengths ($22), cut apart here. $23: also NOTIFY the workers (sent at commit). Returns the
 -- ids inserted (and a NULL row for the notification); duplicates are skipped and looked up
 -- afterwards (find_duplicates).
 WITH inserted AS (
 INSERT INTO events (
     id, kind, plugin, endpoint, type, delivery_id, received_at, method, path, query_string,
     headers, body, params, sender, source_ip, status, next_attempt_at,
-    response_status, response_headers, response_body
+    response_status, response_headers, response_body, trace_context
 )
 SELECT u.id, u.kind, u.plugin, u.endpoint, u.type, u.delivery_id, u.received_at, u.method,
        u.path, u.query_string, u.headers::jsonb,
-       substring($20::bytea FROM (sum(u.body_len) OVER w - u.body_len + 1)::integer
+       substring($21::bytea FROM (sum(u.body_len) OVER w - u.body_len + 1)::integer
                  FOR u.body_len::integer),
        u.params::jsonb, u.sender, u.source_ip, u.status, u.next_attempt_at, u.response_status,
-       u.response_headers::jsonb, u.response_body
+       u.response_headers::jsonb, u.response_body, u.trace_context
 FROM unnest(
     $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
     $7::double precision[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
     $13::text[], $14::text[], $15::text[], $16::double precision[], $17::integer[],
-    $18::text[], $19::bytea[], $21::bigint[]
+    $18::text[], $19::bytea[], $20::text[], $22::bigint[]
 ) WITH ORDINALITY AS u (
     id, kind, plugin, endpoint, type, delivery_id, received_at, method, path, query_string,
     headers, params, sender, source_ip, status, next_attempt_at, response_status,
-    response_headers, response_body, body_len, ord
+    response_headers, response_body, trace_context, body_len, ord
 )
 WINDOW w AS (ORDER BY u.ord)
 ORDER BY u.ord
@@ -68,7 +68,7 @@ RETURNING id
 )
 SELECT id FROM inserted
 UNION ALL
-SELECT NULL FROM (SELECT pg_notify('hookport_events', '')) AS n WHERE $22::boolean;
+SELECT NULL FROM (SELECT pg_notify('hookport_events', '')) AS n WHERE $23::boolean;
 
 -- name: find_duplicates
 SELECT e.endpoint, e.delivery_id, e.id
@@ -203,7 +203,7 @@ RETURNING e.seq, e.id, e.kind, e.plugin, e.endpoint, e.type, e.delivery_id, e.re
     e.method, e.path, e.query_string, e.headers::text AS headers, e.body,
     e.params::text AS params, e.sender, e.source_ip, e.status, e.attempt, e.next_attempt_at,
     e.last_error, e.done_handlers::text AS done_handlers, e.response_status,
-    e.response_headers::text AS response_headers, e.response_body;
+    e.response_headers::text AS response_headers, e.response_body, e.trace_context;
 
 -- name: renew
 UPDATE events SET lease_expires_at = $3
@@ -265,7 +265,8 @@ WHERE id = ANY ($2::text[]) AND lease_owner = $1 AND status = 'processing';
 SELECT seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
     query_string, headers::text AS headers, body, params::text AS params, sender, source_ip,
     status, attempt, next_attempt_at, last_error, done_handlers::text AS done_handlers,
-    response_status, response_headers::text AS response_headers, response_body, replays
+    response_status, response_headers::text AS response_headers, response_body, replays,
+    trace_context
 FROM events WHERE id = $1;
 
 -- name: get_attempts
@@ -426,12 +427,31 @@ WHERE at < $1
    OR id <= (SELECT max(id) FROM rejections) - $2;
 
 -- name: list_rejections
-SELECT at, method, path, endpoint, status, reason, source_ip, header_names, body_size
+-- Newest first by id (the primary key: no index beyond it is needed, the table is bounded by
+-- [store] rejected_keep); $6 is the keyset cursor.
+SELECT id, at, method, path, endpoint, status, reason, source_ip, header_names, body_size
 FROM rejections
 WHERE ($1::float8 IS NULL OR at >= $1)
-  AND ($2::text IS NULL OR endpoint = $2)
+  AND ($2::float8 IS NULL OR at < $2)
+  AND ($3::text IS NULL OR endpoint = $3)
+  AND (NOT $4::boolean OR endpoint IS NULL)
+  AND ($5::int IS NULL OR status = $5)
+  AND ($6::bigint IS NULL OR id < $6)
 ORDER BY id DESC
-LIMIT $3;
+LIMIT $7;
+
+-- name: count_rejections
+-- How many rejections list_rejections would page through (the keyset and limit aside), counting
+-- at most $6 rows.
+SELECT count(*) FROM (
+    SELECT 1 FROM rejections
+    WHERE ($1::float8 IS NULL OR at >= $1)
+      AND ($2::float8 IS NULL OR at < $2)
+      AND ($3::text IS NULL OR endpoint = $3)
+      AND (NOT $4::boolean OR endpoint IS NULL)
+      AND ($5::int IS NULL OR status = $5)
+    LIMIT $6
+) AS matching;
 
 -- Chat commands (chat_commands: the audit of hookport.chatops, bounded by count and age).
 
