@@ -294,3 +294,29 @@ async def test_metrics_off_counts_nothing_and_answers_404_but_keeps_verification
     assert "hookport_ingest_seconds_count" not in names
     # [alerts] verification rules read these, so they are kept
     assert metrics.verification_totals() == {"jobs": 1.0}
+
+
+async def test_unhandled_events_and_running_handlers(tmp_path: Path) -> None:
+    plugin = Plugin("u")
+    inbox = plugin.receiver("/in", name="in", event_type="X-Type")
+    started, release = asyncio.Event(), asyncio.Event()
+
+    @inbox.on("wait")
+    async def waits(event: Event) -> None:
+        started.set()
+        await release.wait()
+
+    async with HookportClient.create([plugin], tmp_path) as client:
+        assert (await client.send("/in", b"{}", headers={"X-Type": "nobody"})).status_code == 202
+        assert await client.drain() == 1
+        assert (await client.send("/in", b"{}", headers={"X-Type": "wait"})).status_code == 202
+        draining = asyncio.create_task(client.drain())
+        await asyncio.wait_for(started.wait(), 10)
+        during = await scrape(client)
+        release.set()
+        assert await asyncio.wait_for(draining, 10) == 1
+        after = await scrape(client)
+    assert sample(after, "hookport_unhandled_total", endpoint="in") == 1
+    assert sample(during, "hookport_handlers_running") == 1
+    assert sample(after, "hookport_handlers_running") == 0
+    assert sample(after, "hookport_handlers_slow") == 0
