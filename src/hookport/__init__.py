@@ -30,6 +30,7 @@ from hookport.types import IncomingRequest
 from hookport.webhook_receiver import ReceiverEvent, WebhookReceiver
 
 __version__ = "0.1.0"
+"""The version of this hookport (also ``hookport --version`` and the package metadata)."""
 
 __all__ = [
     "ConfigError",

@@ -67,23 +67,35 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A field's docstring (the string under it) is its description: docs/configuration.md is
+    # generated from these models, so every key documents itself where it is declared.
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class ServerSettings(_Section):
     """``[server]``: where and how the HTTP server listens."""
 
     host: str = "127.0.0.1"
+    """Address to listen on (``0.0.0.0``: every interface)."""
     port: int = Field(8080, ge=0, le=65535)
+    """TCP port to listen on (``0``: any free port, printed at start)."""
     max_body_size: Size = 25_000_000
+    """Largest request body accepted, also after gzip/deflate decoding; past it, 413
+    (GitHub sends up to 25 MB)."""
     base_url: str | None = None
+    """The public URL senders reach hookport at: full hook URLs in ``hookport routes
+    --urls``, and the URL Twilio signs (default: the request's own)."""
     urls: dict[str, str] = Field(default_factory=dict)
     """``[server.urls]``: endpoint name -> its public URL, shown by ``hookport routes --urls``
     instead of ``base_url`` + path (a tunnel in development); ``{token}`` marks where each
     access token goes."""
     trusted_proxies: list[str] = Field(default_factory=list)
+    """CIDRs of proxies whose ``X-Forwarded-For`` / ``Forwarded`` headers are believed for
+    the client address (``verify.ip_allow``, an event's ``source_ip``)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """Least severe level logged (``serve --log-level``)."""
     log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object per log line (``serve --log-format``)."""
     processes: int = Field(1, ge=1, le=64)
     """Server processes sharing the port (``serve --processes``): each has its own event loop,
     group commit and in-process workers on the one store; a supervisor restarts any that die."""
@@ -91,6 +103,8 @@ class ServerSettings(_Section):
     """Prometheus metrics at ``/_hookport/metrics``; ``false`` counts nothing and answers 404
     there (the verification-failure counts ``[alerts]`` rules read are kept)."""
     shutdown_timeout: Duration = 30.0
+    """On SIGTERM/SIGINT: how long in-flight requests and running handlers may take to
+    finish before the server stops anyway (unfinished events are released, not lost)."""
     route_threads: int = Field(16, ge=1)
     """Threads for sync route handlers (their own: sync receiver handlers never take them)."""
     max_header_size: Size = 65_536
@@ -120,11 +134,21 @@ class StoreSettings(_Section):
     """``[store]``: the durable event store."""
 
     url: str = "sqlite:///./hookport.db"
+    """``sqlite:///relative/path.db`` (from the working directory), ``sqlite:////absolute/path.db``
+    or ``postgresql://user@host/db``."""
     synchronous: Literal["full", "normal"] = "full"
+    """SQLite's ``synchronous`` pragma: ``full`` survives power loss; ``normal`` is faster
+    but may lose the last commits on power loss (never on a process crash)."""
     retention: Duration = 30 * 86400.0
+    """``done`` and ``unhandled`` events (and route records) older than this are pruned;
+    ``dead`` events are kept. Never less than 3 days, so dedupe outlives sender retries."""
     batch_max: int = Field(256, ge=1)
+    """Group commit: most appends committed in one transaction."""
     queue_max: int = Field(10_000, ge=1)
+    """Group commit: appends waiting for their transaction; past it a receiver answers 503
+    with Retry-After at once."""
     pool_size: int = Field(10, ge=1)
+    """PostgreSQL: connections in the pool of each process."""
     route_record_max: Size = 65_536
     """Bodies (request and response) of a recorded route call larger than this are not kept."""
     rejected_keep: int = Field(10_000, ge=0)
@@ -137,33 +161,49 @@ class BackoffSettings(_Section):
     """``[worker.backoff]``: exponential backoff with jitter (see ``hookport.retry``)."""
 
     initial: Duration = 1.0
+    """The longest wait before the first retry (the wait doubles with each failure)."""
     max: Duration = 3600.0
+    """The longest wait between two attempts."""
 
 
 class WorkerSettings(_Section):
     """``[worker]``: in-process and standalone workers."""
 
     concurrency: int = Field(16, ge=1)
+    """Events handled at once by one process's workers (``worker --concurrency``)."""
     max_attempts: int = Field(8, ge=1)
+    """Runs of an event, the first included, before it is ``dead`` (a receiver's
+    ``max_attempts=`` overrides it)."""
     backoff: BackoffSettings = Field(default_factory=BackoffSettings)
+    """Waits between attempts: exponential with jitter, each drawn between half the cap and
+    the cap."""
     lease: Duration = 60.0
+    """How long a worker holds an event it claimed (renewed while the handler runs); a
+    lease that expires (the worker died) makes the event due again."""
     timeout: Duration | None = 300.0
     """Default handler timeout, 5 minutes (a receiver's ``timeout=`` overrides it). Without
     one, a handler that never returns would hold its worker slot forever."""
     threads: int | None = Field(None, ge=1)
     """Threads for sync handlers (default: ``concurrency``)."""
     poll_interval: Duration = 1.0
+    """Longest sleep of an idle worker between looks at the store (it wakes sooner when
+    work is appended or falls due)."""
 
 
 class PluginsSettings(BaseModel):
     """``[plugins]``: which plugins load; other keys are per-plugin settings tables."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, use_attribute_docstrings=True)
 
     load: list[str] = Field(default_factory=list)
+    """Plugins to load: file paths (relative to the config file) or ``module:attribute``."""
     enabled: list[str] = Field(default_factory=list)
+    """When non-empty, only the plugins of these names load."""
     disabled: list[str] = Field(default_factory=list)
-    autoload: bool = True  # entry points of group "hookport.plugins"
+    """Plugins of these names never load."""
+    autoload: bool = True
+    """Load the entry points of group ``hookport.plugins`` (also off with
+    ``HOOKPORT_DISABLE_PLUGIN_AUTOLOAD=1``)."""
 
     def settings_for(self, plugin: str) -> dict[str, Any]:
         """The ``[plugins.<plugin>]`` table (empty if absent)."""
@@ -180,14 +220,19 @@ class HooksSettings(_Section):
     files: list[str] = Field(default_factory=list)
     """Hooks files (.json, .yaml, .yml, .toml); relative paths resolve from the config file."""
     prefix: str = "hooks"
+    """Hooks are served at ``/{prefix}/{id}``."""
     template: bool = False
     """Render the files as Go templates first (adnanh's -template)."""
     hotreload: bool = False
+    """Re-read the hooks files when they change on disk (``--hooks-hotreload``)."""
     http_methods: list[str] = Field(default_factory=list)
+    """Methods every hook accepts unless it says otherwise (default: POST)."""
     response_headers: dict[str, str] = Field(default_factory=dict)
+    """Headers added to every hook's answer."""
     timeout: Duration = 60.0
     """A command still running after this is killed (its process group)."""
     max_output: Size = 1 << 20
+    """Bytes of a command's output kept (and answered, for hooks that include it)."""
     concurrency: int | None = Field(16, ge=1)
     """Commands of one hook at once; more wait their turn."""
     hook: list[dict[str, Any]] = Field(default_factory=list)
@@ -201,6 +246,8 @@ class AdminSettings(_Section):
     """``[admin]``: the admin API and dashboard under ``/_hookport``."""
 
     token_env: str = "HOOKPORT_ADMIN_TOKEN"  # noqa: S105 - a variable name, not a secret
+    """The environment variable holding the admin token for ``/_hookport/api`` and the
+    dashboard; unset, both are off."""
     session_lifetime: Duration = Field(12 * 3600.0, gt=0)
     """How long a dashboard sign-in lasts (a signed cookie; rotating the token ends them all)."""
 
@@ -213,13 +260,18 @@ class RedactSettings(_Section):
     """
 
     headers: list[str] | None = None
+    """Header names whose values are redacted, replacing the defaults."""
     query: list[str] | None = None
+    """Query parameter names whose values are redacted, replacing the defaults."""
     extra_headers: list[str] = Field(default_factory=list)
+    """Header names redacted in addition to the defaults."""
     extra_query: list[str] = Field(default_factory=list)
+    """Query parameter names redacted in addition to the defaults."""
 
 
 class _AlertRule(_Section):
     kind: str
+    """What the rule watches: ``dead``, ``failures``, ``backlog`` or ``verification``."""
     name: str | None = None
     """What messages and ``hookport_alerts_sent_total{rule}`` call it (default: its kind);
     unique among the rules."""
@@ -251,6 +303,7 @@ class FailuresRule(_AlertRule):
 
     kind: Literal["failures"]
     count: int = Field(3, ge=1)
+    """Failures in a row that trigger the alert."""
 
 
 class BacklogRule(_AlertRule):
@@ -258,6 +311,7 @@ class BacklogRule(_AlertRule):
 
     kind: Literal["backlog"]
     max_age: Duration = Field(gt=0)
+    """How long the oldest due event may wait."""
 
 
 class VerificationRule(_AlertRule):
@@ -265,7 +319,9 @@ class VerificationRule(_AlertRule):
 
     kind: Literal["verification"]
     count: int = Field(ge=1)
+    """Failures within ``per`` that trigger the alert."""
     per: Duration = Field(300.0, gt=0)
+    """The sliding window the failures are counted in."""
 
 
 AlertRule = Annotated[
@@ -307,6 +363,7 @@ class ChatPlatformSettings(_Section):
     """
 
     enabled: bool = False
+    """Serve this platform's chat endpoint."""
     path: str | None = None
     """Where the platform posts (default ``/_hookport/chat/<platform>``)."""
     users: list[str] = Field(default_factory=list)
@@ -334,10 +391,12 @@ class ChatPlatformSettings(_Section):
     server: str | None = None
     """IRC: ``host:port`` of the server."""
     tls: bool = False
+    """IRC: connect with TLS."""
     tls_ca: str | None = None
     """IRC: a PEM file of certificates to trust instead of the system's (relative to the
     config file), for a server with a private CA or a self-signed certificate."""
     nick: str | None = None
+    """IRC: the bot's nick."""
     irc_channels: list[str] = Field(default_factory=list)
     """IRC: channels to join."""
     password_env: str | None = None
@@ -401,6 +460,7 @@ class Settings(BaseSettings):
         extra="forbid",
         frozen=True,
         nested_model_default_partial_update=True,
+        use_attribute_docstrings=True,
     )
 
     server: ServerSettings = Field(default_factory=ServerSettings)
@@ -408,6 +468,9 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     plugins: PluginsSettings = Field(default_factory=PluginsSettings)
     channels: dict[str, str] = Field(default_factory=dict)
+    """``[channels]``: channel name -> Apprise URL (``slack://``, ``json://``, ``mailto://``, ...)
+    that ``ctx.send(name, ...)`` posts through; ``${NAME}`` references are expanded and a
+    ``{to}`` in the URL is filled from ``ctx.send(..., to=...)``."""
     admin: AdminSettings = Field(default_factory=AdminSettings)
     redact: RedactSettings = Field(default_factory=RedactSettings)
     hooks: HooksSettings = Field(default_factory=HooksSettings)
@@ -415,6 +478,8 @@ class Settings(BaseSettings):
     chatops: ChatopsSettings = Field(default_factory=ChatopsSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    """``[secrets]``: name -> value, where ``secret_env=`` names and ``${NAME}`` references
+    resolve when the environment does not set them (the environment wins)."""
 
     def secret_environ(self) -> dict[str, str]:
         """Where ``secret_env=`` names and ``${NAME}`` references resolve: the ``[secrets]``

@@ -135,28 +135,51 @@ class Event:
     """
 
     id: str
+    """The event id: 32 hex digits, time-ordered (what the 202 answered)."""
     kind: EventKind
+    """``receiver`` (a delivery to handle) or ``route`` (the record of an answered request)."""
     plugin: str
+    """The name of the plugin that declared the endpoint."""
     endpoint: str
+    """The endpoint's name (``plugin:path`` unless ``name=`` gave one)."""
     type: str | None
+    """The event type (``push``, ``issues.opened``), or None when nothing tells it."""
     delivery_id: str | None
+    """The sender's delivery id (the dedupe key), or None."""
     received_at: float
+    """When the delivery arrived (Unix seconds)."""
     method: str
+    """The request's HTTP method."""
     path: str
+    """The request's path, without the query string."""
     query_string: str
+    """The raw query string (without ``?``)."""
     headers: list[tuple[str, str]]
+    """Every header as received, in order; :meth:`header` reads one."""
     body: bytes
+    """The body as received (after ``Content-Encoding`` decoding)."""
     params: dict[str, Any]
+    """The path parameters of the endpoint's path."""
     sender: str | None
+    """Who verification says sent it: the basic-auth user or the token's name."""
     source_ip: str | None
+    """The client address (the original client behind trusted proxies)."""
     status: EventStatus
+    """Where the event is in its life (see :class:`EventStatus`)."""
     attempt: int = 0
+    """The attempt running now: 1 on the first run, 2 on the first retry."""
     next_attempt_at: float | None = None
+    """When a ``retrying`` event is due again (Unix seconds)."""
     last_error: str | None = None
+    """The error of the latest failed attempt."""
     done_handlers: frozenset[str] = frozenset()
+    """Handlers that already succeeded in this round (a retry skips them)."""
     response: RecordedResponse | None = None
+    """What the sender was answered."""
     attempts: Sequence[Attempt] = ()
+    """Every recorded attempt of every handler (filled by ``events show``)."""
     replays: int = 0
+    """How many times the event was replayed."""
     trace_context: str | None = None
     """The W3C ``traceparent`` of the delivery's ingest span (``[tracing]``), else ``None``."""
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)

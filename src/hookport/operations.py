@@ -210,6 +210,10 @@ class Operations:
         only, as plain values (``at`` is Unix time)."""
         return [dataclasses.asdict(r) for r in await self.store.rejections(filter)]
 
+    async def count_rejections(self, filter: RejectionFilter, cap: int = COUNT_CAP) -> int:
+        """How many rejections match ``filter`` (its page aside), counted up to ``cap``."""
+        return await self.store.count_rejections(filter, cap)
+
     async def record_chat_command(
         self, command: ChatCommand, *, keep: int, max_age: float
     ) -> None:

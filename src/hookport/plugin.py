@@ -332,6 +332,23 @@ class Plugin(Generic[SettingsT_co]):
     ) -> Receiver:
         """Declare an accept-then-process endpoint and return its :class:`Receiver`.
 
+        hookport answers ``202`` once the delivery is committed; workers run the handlers
+        registered with ``@receiver.on(...)`` later, retrying failures.
+
+        :param path: the path, in any path syntax (``/github``, ``/hooks/{team}``).
+        :param verify: the verifier every request must pass (``verify.github(...)``).
+        :param methods: the HTTP methods taken (``"*"``: all).
+        :param name: the endpoint's name in the CLI, API and logs (default ``plugin:path``).
+        :param description: shown by ``hookport routes``.
+        :param event_type: a header name, or a function of the request, giving the event type
+            (default: the verifier's, else a known event header).
+        :param dedupe: store a delivery id at most once (a duplicate is answered 200).
+        :param max_attempts: runs before an event is ``dead`` (default ``[worker]
+            max_attempts``).
+        :param timeout: seconds a handler may run (default ``[worker] timeout``).
+        :param concurrency: events of this receiver handled at once; ``1`` handles them one at
+            a time in arrival order.
+
         ``routed=False``: the receiver takes no HTTP requests itself; its events come from a
         route of the same plugin that answers :class:`~hookport.http.Enqueue` (``path`` is then
         the route's, shown by ``hookport routes``)."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import itertools
 import logging
 import queue
@@ -40,10 +39,11 @@ class _Call:
     kwargs: Mapping[str, Any]
     label: str
     loop: asyncio.AbstractEventLoop
-    started: asyncio.Future[float]
     done: asyncio.Future[Any]
     release: Callable[[], object]
-    started_at: float = 0.0
+    started_at: float = 0.0  # set by the thread as it starts the call (0.0: not yet)
+    result: Any = None
+    error: BaseException | None = None
     stuck: bool = field(default=False)
 
 
@@ -100,8 +100,7 @@ class ThreadLane:
             label or getattr(func, "__qualname__", repr(func)),
             loop,
             loop.create_future(),
-            loop.create_future(),
-            functools.partial(_post, loop, slots.release),
+            slots.release,
         )
         call.done.add_done_callback(_retrieve)  # a caller that stopped waiting leaves no warning
         try:
@@ -109,17 +108,27 @@ class ThreadLane:
         except BaseException:
             slots.release()
             raise
-        await asyncio.shield(call.started)
-        try:
-            async with asyncio.timeout(timeout):
-                return await asyncio.shield(call.done)
-        except TimeoutError:
-            if call.done.done():  # finished at the deadline: its own result wins
-                return call.done.result()
-            self._mark_stuck(call, timeout)
-            raise HandlerTimeout(
-                f"handler ran longer than {timeout:g}s; its thread is still running"
-            ) from None
+        if timeout is None:
+            return await asyncio.shield(call.done)
+        # One hand-off back per call (its end): the thread stamps started_at as it starts, and
+        # the deadline is checked against that stamp, so time spent waiting for a thread never
+        # counts. Until the call has started, the wait is re-armed for a whole timeout.
+        while True:
+            started = call.started_at
+            remaining = (started + timeout - time.monotonic()) if started else timeout
+            try:
+                async with asyncio.timeout(max(remaining, 0.0)):
+                    return await asyncio.shield(call.done)
+            except TimeoutError:
+                if call.done.done():  # finished at the deadline: its own result wins
+                    return call.done.result()
+                started = call.started_at
+                if started and time.monotonic() >= started + timeout:
+                    break
+        self._mark_stuck(call, timeout)
+        raise HandlerTimeout(
+            f"handler ran longer than {timeout:g}s; its thread is still running"
+        )
 
     def _submit(self, call: _Call) -> None:
         with self._lock:
@@ -151,17 +160,16 @@ class ThreadLane:
             self._run(call)
             with self._lock:
                 self._idle += 1
-            call.release()  # after counting this thread idle, so the next call reuses it
+            # After counting this thread idle, so the next call reuses it; the result and the
+            # free slot go back to the loop in one hand-off.
+            _post(call.loop, _finish, call)
 
     def _run(self, call: _Call) -> None:
         call.started_at = time.monotonic()
-        _post(call.loop, _resolve, call.started, call.started_at, None)
         try:
-            result = call.func(**call.kwargs)
+            call.result = call.func(**call.kwargs)
         except BaseException as exc:  # handed to the awaiting coroutine
-            _post(call.loop, _resolve, call.done, None, exc)
-        else:
-            _post(call.loop, _resolve, call.done, result, None)
+            call.error = exc
         finally:
             if call.stuck:
                 self._stuck.discard(call)
@@ -187,13 +195,16 @@ class ThreadLane:
         )
 
 
-def _resolve(future: asyncio.Future[Any], value: Any, exc: BaseException | None) -> None:
-    if future.done():
-        return
-    if exc is not None:
-        future.set_exception(exc)
-    else:
-        future.set_result(value)
+def _finish(call: _Call) -> None:
+    """On the loop: hand the call's outcome to its caller and free its slot."""
+    future = call.done
+    if not future.done():
+        if call.error is not None:
+            future.set_exception(call.error)
+        else:
+            future.set_result(call.result)
+    call.result = call.error = None
+    call.release()
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:

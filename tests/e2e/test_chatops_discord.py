@@ -4,39 +4,51 @@ in for Discord's API (deferred answers are PATCHed there)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from tests.e2e import chat_script
 from tests.e2e.capture_server import Capture
 
-PLUGIN = str(Path(__file__).parent / "plugins" / "gated.py")
+PLUGINS = Path(__file__).parent / "plugins"
+PLUGIN = str(PLUGINS / "gated.py")
 CHAT = "/_hookport/chat/discord"
 ADMIN, STRANGER = "80351110224678912", "11111111111111111"
 APP_ID, TOKEN = "1234567890", "aW50ZXJhY3Rpb24tdG9rZW4.x_y-z"
 
 
-def setup(tmp_path: Path, capture: Capture, serve: Any) -> tuple[Any, Ed25519PrivateKey, Path]:
+def setup(
+    tmp_path: Path, capture: Capture, serve: Any, plugin: str = PLUGIN
+) -> tuple[Any, Ed25519PrivateKey, Path]:
     key = Ed25519PrivateKey.generate()
     public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
     release = tmp_path / "release"
     config = tmp_path / "hookport.toml"
     config.write_text(
         f'[store]\nurl = "sqlite:///{tmp_path}/e2e.db"\n'
-        '[worker]\npoll_interval = "100ms"\n'
+        '[worker]\npoll_interval = "100ms"\nmax_attempts = 1\n'
         "[chatops]\nslow_after = 1.0\n"
         "[chatops.discord]\nenabled = true\n"
         'public_key_env = "DISCORD_PUBLIC_KEY"\n'
         f'users = ["{ADMIN}"]\n'
         f'api_base = "{capture.url}/api/v10"\n'
     )
-    env = {"DISCORD_PUBLIC_KEY": public, "CHAT_RELEASE": str(release)}
-    server = serve("--config", str(config), "--plugin", PLUGIN, env=env)
+    env = {
+        "DISCORD_PUBLIC_KEY": public,
+        "CHAT_RELEASE": str(release),
+        "HOOKPORT_ADMIN_TOKEN": chat_script.ADMIN_TOKEN,
+    }
+    server = serve("--config", str(config), "--plugin", plugin, env=env)
     return server, key, release
 
 
@@ -142,3 +154,31 @@ def test_a_slow_command_is_deferred_and_its_answer_patched_to_the_original_messa
     body = json.loads(follow_up.body)
     assert "slow done" in body["content"] and body["allowed_mentions"] == {"parse": []}
     assert TOKEN not in "".join(server.output)  # the interaction token is never logged
+
+
+def unmarked(content: str) -> str:
+    """Discord markdown as plain text: escapes and mention breakers removed."""
+    return re.sub(r"\\(.)", r"\1", content).replace("\u200b", "")
+
+
+@pytest.mark.anyio
+async def test_every_command_does_what_it_says(
+    serve: Any, tmp_path: Path, capture: Capture
+) -> None:
+    server, key, _ = setup(tmp_path, capture, serve, str(PLUGINS / "chatty.py"))
+    original = f"/api/v10/webhooks/{APP_ID}/{TOKEN}/messages/@original"
+
+    async def ask(text: str, user: str, done: Callable[[str], bool]) -> str:
+        before = len(capture.at(original))
+        answer = (await asyncio.to_thread(post, server, key, command(text, user=user))).json()
+        if answer["type"] == 5:  # deferred: the answer replaces the original message
+            patched = await asyncio.to_thread(capture.wait_for, original, before + 1)
+            return unmarked(json.loads(patched[before].body)["content"])
+        assert answer["type"] == 4, answer
+        return unmarked(answer["data"]["content"])
+
+    channel = "1178023456123456789"
+    chat = chat_script.Chat(
+        "discord", ask, ADMIN, STRANGER, channel, endpoints=3, chat_path="/_hookport/chat/discord"
+    )
+    await chat_script.run_every_command(chat, server.url)

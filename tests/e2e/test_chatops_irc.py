@@ -6,6 +6,7 @@ mid-test (stopped and started by its PID) and hookport reconnects and answers ag
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,14 +15,16 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e import chat_script
 from tests.e2e.ircd import IrcClient, Ircd, Privmsg
 
 pytestmark = pytest.mark.anyio
 
 PLUGINS = [str(Path(__file__).parent / "plugins" / name) for name in ("rooms.py", "gated.py")]
+CHATTY = str(Path(__file__).parent / "plugins" / "chatty.py")
 
 
-def start_server(serve: Any, tmp_path: Path, ircd: Ircd) -> Any:
+def start_server(serve: Any, tmp_path: Path, ircd: Ircd, plugins: list[str] = PLUGINS) -> Any:
     config = tmp_path / "hookport.toml"
     config.write_text(
         f'[store]\nurl = "sqlite:///{tmp_path}/e2e.db"\n'
@@ -33,9 +36,13 @@ def start_server(serve: Any, tmp_path: Path, ircd: Ircd) -> Any:
         '[channels]\nirc = "hookport-irc://{to}"\n'
     )
     args = ["--config", str(config)]
-    for plugin in PLUGINS:
+    for plugin in plugins:
         args += ["--plugin", plugin]
-    return serve(*args, env={"CHAT_RELEASE": str(tmp_path / "release")})
+    env = {
+        "CHAT_RELEASE": str(tmp_path / "release"),
+        "HOOKPORT_ADMIN_TOKEN": chat_script.ADMIN_TOKEN,
+    }
+    return serve(*args, env=env)
 
 
 async def until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
@@ -138,3 +145,32 @@ async def test_commands_refusals_notifications_and_a_server_restart(
         assert (alice.messages[before].target, alice.messages[before].text) == ("alice", "psst")
     assert server.stop() == 0
     assert "connection lost" in "".join(server.output)
+
+
+async def test_every_command_does_what_it_says(serve: Any, tmp_path: Path, ircd: Ircd) -> None:
+    server = start_server(serve, tmp_path, ircd, [CHATTY])
+    async with (
+        IrcClient(ircd.host, ircd.port, nick="alice") as alice,
+        IrcClient(ircd.host, ircd.port, nick="mallory") as mallory,
+    ):
+        clients = {"alice": alice, "mallory": mallory}
+        await alice.join("#ops")
+        await mallory.join("#ops")
+        await until(lambda: hookport_present(alice), "hookport to join #ops")
+
+        async def ask(text: str, user: str, done: Callable[[str], bool]) -> str:
+            """The answer's lines so far once ``done`` holds for them (or after 20 s: the
+            table's assertion then says what was missing)."""
+            client = clients[user]
+            before = len(client.messages)
+            await client.privmsg("#ops", f"!hookport {text}")
+
+            def answer() -> str:
+                return "\n".join(m.text for m in client.messages[before:] if m.sender == "hookport")
+
+            with contextlib.suppress(AssertionError):
+                await until(lambda: done(answer()), f"hookport's answer to {text!r}", 20)
+            return answer()
+
+        chat = chat_script.Chat("irc", ask, "alice", "mallory", "#ops", endpoints=2)
+        await chat_script.run_every_command(chat, server.url)

@@ -4,14 +4,20 @@ own code (``slack_sdk.signature.SignatureVerifier``), a local HTTP server standi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections.abc import Callable
+from itertools import count
 from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 from slack_sdk.signature import SignatureVerifier
 
+from hookport.chatops.slack import slack_unescape
+from tests.e2e import chat_script
 from tests.e2e.capture_server import Capture
 
 PLUGIN = str(Path(__file__).parent / "plugins" / "chatty.py")
@@ -139,7 +145,12 @@ def test_every_command_end_to_end(serve: object, tmp_path: Path, capture: Captur
     auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     records = httpx.get(f"{url}/_hookport/api/chatops", headers=auth, timeout=10).json()["commands"]
     assert records[0]["command"] == "pause <script>" and records[0]["result"] == "error"
-    assert {r["command"] for r in records} >= {"help", "status", "resume inbox", "replay dead inbox"}
+    assert {r["command"] for r in records} >= {
+        "help",
+        "status",
+        "resume inbox",
+        "replay dead inbox",
+    }
     assert all(r["platform"] == "slack" and r["user"] == "U-ADMIN" for r in records)
     # The chat endpoint is an endpoint like any other, and its secrets are never logged.
     assert BOT_TOKEN not in "".join(server.output) and SECRET not in "".join(server.output)
@@ -175,7 +186,9 @@ def test_slow_commands_follow_up_on_response_url_and_refusals_are_polite(
     (follow_up,) = capture.wait_for("/slack/respond/1")
     posted = json.loads(follow_up.body)
     assert posted["response_type"] == "in_channel" and posted["replace_original"] is False
-    assert posted["text"].startswith("*test slow: HTTP 202*") and "\ncrawl    ok\n" in posted["text"]
+    assert (
+        posted["text"].startswith("*test slow: HTTP 202*") and "\ncrawl    ok\n" in posted["text"]
+    )
 
     # Not on the allow-list: refused, only to the caller; read-only commands still answer.
     kind, text = answer(slash(server.url, "pause inbox", user="U-VISITOR"))
@@ -194,7 +207,10 @@ def test_app_mentions_answer_through_chat_post_message(
     server = serve("--config", str(config(tmp_path, capture)), "--plugin", PLUGIN, env=ENV)  # type: ignore[operator]
     hook = f"{server.url}/_hookport/chat/slack"
     challenge = json.dumps(
-        {"type": "url_verification", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+        {
+            "type": "url_verification",
+            "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+        }
     ).encode()
     response = httpx.post(hook, content=challenge, headers=signed(challenge, "application/json"))
     assert response.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
@@ -231,3 +247,34 @@ def test_app_mentions_answer_through_chat_post_message(
     texts = [json.loads(r.body)["text"] for r in capture.at("/api/chat.postMessage")]
     assert len(texts) == 2 and texts[1].startswith("*hookport commands*")  # retry, bot: none
     assert BOT_TOKEN not in "".join(server.output)
+
+
+@pytest.mark.anyio
+async def test_every_command_does_what_it_says(
+    serve: object, tmp_path: Path, capture: Capture
+) -> None:
+    env = {**ENV, "HOOKPORT_ADMIN_TOKEN": chat_script.ADMIN_TOKEN}
+    server = serve("--config", str(config(tmp_path, capture)), "--plugin", PLUGIN, env=env)  # type: ignore[operator]
+    asked = count(1)
+
+    async def ask(text: str, user: str, done: Callable[[str], bool]) -> str:
+        path = f"/slack/respond/{next(asked)}"
+        response = await asyncio.to_thread(
+            slash, server.url, text, user=user, response_url=capture.url + path
+        )
+        body = answer(response)[1]
+        if body == "working…":  # slower than slow_after: the answer comes to response_url
+            (follow_up,) = await asyncio.to_thread(capture.wait_for, path)
+            body = json.loads(follow_up.body)["text"]
+        return slack_unescape(body)
+
+    chat = chat_script.Chat(
+        "slack",
+        ask,
+        "U-ADMIN",
+        "U-VISITOR",
+        "C-OPS",
+        endpoints=3,
+        chat_path="/_hookport/chat/slack",
+    )
+    await chat_script.run_every_command(chat, server.url)

@@ -4,13 +4,19 @@ standing in for the Bot API."""
 
 from __future__ import annotations
 
+import asyncio
+import html
 import json
+import re
 import time
+from collections.abc import Callable
 from itertools import count
 from pathlib import Path
 
 import httpx
+import pytest
 
+from tests.e2e import chat_script
 from tests.e2e.capture_server import Capture
 
 PLUGIN = str(Path(__file__).parent / "plugins" / "chatty.py")
@@ -24,7 +30,7 @@ SEND = f"/bot{BOT_TOKEN}/sendMessage"
 _ids = count(1)
 
 
-def config(tmp_path: Path, capture: Capture) -> Path:
+def config(tmp_path: Path, capture: Capture, extra: str = "") -> Path:
     path = tmp_path / "hookport.toml"
     path.write_text(
         f"""
@@ -37,11 +43,14 @@ users = ["1001"]
 bot_name = "hookport_bot"
 api_base = "{capture.url}"
 """
+        + extra
     )
     return path
 
 
-def update(url: str, text: str, *, user: int = 1001, secret: str = WEBHOOK_SECRET) -> httpx.Response:
+def update(
+    url: str, text: str, *, user: int = 1001, secret: str = WEBHOOK_SECRET
+) -> httpx.Response:
     message_id = next(_ids)
     body = {
         "update_id": 10000 + message_id,
@@ -69,7 +78,9 @@ def test_commands_are_answered_through_send_message(
     assert update(url, "/hookport status").status_code == 200
     (first,) = sent(capture, 1)
     assert first["chat_id"] == "-100200300" and first["parse_mode"] == "HTML"
-    assert str(first["text"]).startswith("<b>3 endpoints · backlog 0 · dead 0 · paused 0</b>\n<pre>")
+    assert str(first["text"]).startswith(
+        "<b>3 endpoints · backlog 0 · dead 0 · paused 0</b>\n<pre>"
+    )
 
     assert update(url, "/hookport@hookport_bot pause inbox 5m").status_code == 200
     assert str(sent(capture, 2)[1]["text"]).startswith("<b>paused inbox for 5m")
@@ -94,9 +105,43 @@ def test_a_wrong_or_missing_secret_token_is_401(
 ) -> None:
     server = serve("--config", str(config(tmp_path, capture)), "--plugin", PLUGIN, env=ENV)  # type: ignore[operator]
     assert update(server.url, "/hookport status", secret="guess").status_code == 401
-    response = httpx.post(f"{server.url}/_hookport/chat/telegram", json={"update_id": 1}, timeout=10)
+    response = httpx.post(
+        f"{server.url}/_hookport/chat/telegram", json={"update_id": 1}, timeout=10
+    )
     assert response.status_code == 401 and "error" in response.json()
     # A verified update that answers something: the Bot API got only that one.
     update(server.url, "/hookport help")
     assert len(sent(capture, 1)) == 1
     assert capture.at(SEND)[0].path == SEND
+
+
+def unmarked(text: str) -> str:
+    """Telegram HTML as plain text."""
+    return html.unescape(re.sub(r"</?(b|pre)>", "", text))
+
+
+@pytest.mark.anyio
+async def test_every_command_does_what_it_says(
+    serve: object, tmp_path: Path, capture: Capture
+) -> None:
+    env = {**ENV, "HOOKPORT_ADMIN_TOKEN": chat_script.ADMIN_TOKEN}
+    path = config(tmp_path, capture, chat_script.CONFIG)
+    server = serve("--config", str(path), "--plugin", PLUGIN, env=env)  # type: ignore[operator]
+
+    async def ask(text: str, user: str, done: Callable[[str], bool]) -> str:
+        before = len(capture.at(SEND))
+        response = await asyncio.to_thread(update, server.url, f"/hookport {text}", user=int(user))
+        assert response.status_code == 200, response.text
+        answers = await asyncio.to_thread(sent, capture, before + 1)
+        return unmarked(str(answers[before]["text"]))
+
+    chat = chat_script.Chat(
+        "telegram",
+        ask,
+        "1001",
+        "2002",
+        "-100200300",
+        endpoints=3,
+        chat_path="/_hookport/chat/telegram",
+    )
+    await chat_script.run_every_command(chat, server.url)

@@ -50,6 +50,9 @@ ARTIFACTS = (
     / "dashboard"
 )
 LIVE = 15_000  # ms a live update may take to show (the page polls every 2 s)
+SIGNED_SECRET = "shop-signed-secret-e2e-77aa"
+HEADER_VALUE = "header-value-never-shown-3f9c"
+BODY_MARK = "body-never-shown-b71e"
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +85,8 @@ def _server(serve: Any, tmp_path: Path) -> Any:
         "HOOKPORT_STORE__URL": f"sqlite:///{tmp_path}/s.db",
         "HOOKPORT_ADMIN_TOKEN": TOKEN,
         "SHOP_FAIL_FLAG": str(tmp_path / "fail.flag"),
+        "SHOP_SIGNED_SECRET": SIGNED_SECRET,
+        "HOOKPORT_SERVER__MAX_BODY_SIZE": "64KiB",
     }
     return serve("--plugin", PLUGIN, env=env)
 
@@ -371,6 +376,8 @@ def test_a_phone_sized_viewport_fits_and_reads(serve: Any, tmp_path: Path, page:
         )
         for _ in range(20):
             _post(c, "/stripe", "customer.subscription.trial_will_end")
+        assert c.get("/nowhere/" + "long-segment-" * 20).status_code == 404
+        wait_until(lambda: _api(c, "/rejections")["total"] == 1, 20, "the rejection record")
     _sign_in(page, server.url)
     assert page.locator("meta[name=viewport]").get_attribute("content") == (
         "width=device-width, initial-scale=1"
@@ -379,6 +386,7 @@ def test_a_phone_sized_viewport_fits_and_reads(serve: Any, tmp_path: Path, page:
         "deliveries": "/_hookport/",
         "event": f"/_hookport/events/{event_id}",
         "endpoints": "/_hookport/endpoints",
+        "rejected": "/_hookport/rejected",
     }
     for name, path in pages.items():
         page.set_viewport_size({"width": 1366, "height": 900})
@@ -400,3 +408,139 @@ def test_a_phone_sized_viewport_fits_and_reads(serve: Any, tmp_path: Path, page:
     for name in pages:
         for width in (1366, 390):
             assert (ARTIFACTS / f"{name}-{width}.png").stat().st_size > 0
+
+
+def _rejections(c: httpx.Client) -> list[int]:
+    """Send real rejected requests (each carries a header value and a body no page may show):
+    26 to paths no endpoint serves (404), one with a method a route does not take (405), two
+    badly signed (401) and one too large (413); returns the statuses answered, in order."""
+    secret = {"X-Secret-Header": HEADER_VALUE}
+    body = f'{{"mark": "{BODY_MARK}"}}'.encode()
+    answers = [c.post(f"/nowhere/{i}", content=body, headers=secret) for i in range(26)]
+    answers.append(c.request("DELETE", "/ping", headers=secret))
+    bad_signature = {
+        **secret,
+        "X-GitHub-Event": "push",
+        "X-Hub-Signature-256": "sha256=" + "0" * 64,
+    }
+    answers += [c.post("/signed", content=body, headers=bad_signature) for _ in range(2)]
+    answers.append(c.post("/stripe", content=b"x" * 70_000, headers=secret))
+    statuses = [a.status_code for a in answers]
+    assert statuses == [*[404] * 26, 405, 401, 401, 413]
+    return statuses
+
+
+def _statuses(page: Page) -> list[int]:
+    return [int(v) for v in page.locator("tr[data-rejection]").evaluate_all(
+        "rows => rows.map(r => r.dataset.status)")]  # fmt: skip
+
+
+def _rejection_ids(page: Page) -> list[int]:
+    return [int(v) for v in page.locator("tr[data-rejection]").evaluate_all(
+        "rows => rows.map(r => r.dataset.rejection)")]  # fmt: skip
+
+
+def _no_secret_shown(page: Page) -> None:
+    html = page.content()
+    assert HEADER_VALUE not in html and BODY_MARK not in html and "x" * 100 not in html
+
+
+def test_rejected_deliveries_are_listed_filtered_and_paged_without_values(
+    serve: Any, tmp_path: Path, page: Page
+) -> None:
+    """Issue 14's dashboard view of rejected deliveries: metadata only, filters, pages."""
+    server = _server(serve, tmp_path)
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        sent = _rejections(c)
+        wait_until(lambda: _api(c, "/rejections")["total"] == len(sent), 20, "the record")
+        everything = _api(c, "/rejections?limit=100")["rejections"]
+    _sign_in(page, server.url)
+    page.click("header nav a:has-text('Rejected')")
+    expect(page.locator("h2")).to_have_text("Rejected deliveries")
+    total = page.locator("p.total")
+    expect(total).to_have_text("Showing 1–30 of 30 matching")
+    assert _statuses(page) == [413, 401, 401, 405, *[404] * 26]  # newest first
+    assert _rejection_ids(page) == [r["id"] for r in everything]
+    _no_secret_shown(page)
+    newest = page.locator("tr[data-rejection]").first
+    expect(newest).to_contain_text("POST /stripe")
+    expect(newest).to_contain_text("shop:/stripe")
+    expect(newest).to_contain_text("70,000 B")
+    expect(newest).to_contain_text("x-secret-header")  # the header's name, not its value
+    expect(newest).to_contain_text("127.0.0.1")
+    unsigned = page.locator("tr[data-status='401']").first
+    expect(unsigned).to_contain_text("signature does not match")
+    expect(page.locator("tr[data-status='405']")).to_contain_text("(no endpoint)")
+    expect(page.locator("tr[data-status='405']")).to_contain_text("method DELETE not allowed")
+    _shoot(page, "rejected-filters-1366")
+
+    # By status (typed: any status can be asked for).
+    page.fill("form.filters input[name=status]", "401")
+    page.click("form.filters button[type=submit]")
+    expect(total).to_have_text("Showing 1–2 of 2 matching")
+    assert _statuses(page) == [401, 401]
+    expect(page.locator("form.filters input[name=status]")).to_have_value("401")
+    _no_secret_shown(page)
+
+    # "(no endpoint)": the 404s and the 405, paged 25 at a time by keyset.
+    page.fill("form.filters input[name=status]", "")
+    page.select_option("form.filters select[name=endpoint]", label="(no endpoint)")
+    page.select_option("form.filters select[name=size]", "25")
+    page.click("form.filters button[type=submit]")
+    expect(total).to_have_text("Showing 1–25 of 27 matching")
+    first = _rejection_ids(page)
+    assert set(_statuses(page)) == {404, 405}
+    cells = page.locator("tr[data-rejection] td[data-label=endpoint]").all_inner_texts()
+    assert cells == ["(no endpoint)"] * 25
+    page.click("a[rel=next]")
+    expect(total).to_have_text("Showing 26–27 of 27 matching")
+    assert page.locator("a[rel=next]").count() == 0
+    expect(page.locator("form.filters select[name=endpoint]")).to_have_value("-")
+    second = _rejection_ids(page)
+    assert first + second == [r["id"] for r in everything if r["endpoint"] is None]
+    _no_secret_shown(page)
+    page.click("a[rel=first]")
+    expect(total).to_have_text("Showing 1–25 of 27 matching")
+
+    # One endpoint; a time range (all in the last 15 minutes, none before 2001).
+    page.goto(f"{server.url}/_hookport/rejected")
+    page.select_option("form.filters select[name=endpoint]", "shop:/signed")
+    page.select_option("form.filters select[name=range]", "15m")
+    page.click("form.filters button[type=submit]")
+    expect(total).to_have_text("Showing 1–2 of 2 matching")
+    page.select_option("form.filters select[name=range]", "")
+    page.fill("form.filters input[name=until]", "2001-01-01T00:00")
+    page.click("form.filters button[type=submit]")
+    expect(total).to_have_text("No rejected deliveries match.")
+    answer = page.goto(f"{server.url}/_hookport/rejected?status=abc")
+    assert answer is not None and answer.status == 400
+    expect(page.locator("p.warn")).to_contain_text("status: an HTTP status")
+
+    page.goto(f"{server.url}/_hookport/rejected")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    fits = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert fits[0] <= fits[1], f"rejected: {fits[0]} px wide in a {fits[1]} px viewport"
+    _no_secret_shown(page)
+    _shoot(page, "rejected-filters-390")
+    for width in (1366, 390):
+        assert (ARTIFACTS / f"rejected-filters-{width}.png").stat().st_size > 0
+
+
+def test_route_calls_are_labelled_in_the_list_and_the_detail(
+    serve: Any, tmp_path: Path, page: Page
+) -> None:
+    """Was: route hits were listed as deliveries with an empty type."""
+    server = _server(serve, tmp_path)
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        assert c.get("/ping").text == "pong"
+        pushed = _post(c, "/github", "push")
+        call = next(e for e in _api(c, "/events")["events"] if e["kind"] == "route")
+    assert not call["type"]
+    _sign_in(page, server.url)
+    expect(page.locator(f"tr[data-id='{call['id']}'] td[data-type]")).to_have_text("(route call)")
+    expect(page.locator(f"tr[data-id='{pushed}'] td[data-type]")).to_have_text("push")
+    page.click(f"a[href$='/events/{call['id']}']")
+    expect(page.locator("td[data-type]")).to_have_text("(route call)")
+    page.goto(f"{server.url}/_hookport/events/{pushed}")
+    expect(page.locator("td[data-type]")).to_have_text("push")

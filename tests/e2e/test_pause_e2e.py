@@ -1,30 +1,42 @@
 """Pause across processes and restarts: ``hookport pause`` in one process holds a running
 ``hookport serve`` (its route answers 503 within the pause book's TTL, its receiver stores and
-holds); the pause survives a restart of the server; ``hookport resume`` releases the events in
-arrival order."""
+holds); the pause survives a restart of the server (stopped, and another started on the same
+store); ``hookport resume`` releases the events in arrival order. On a SQLite file and on a
+PostgreSQL database (``pg.py`` says where it comes from)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from tests.e2e import pg
 from tests.e2e.conftest import run_hookport, wait_until
 
 PLUGIN = str(Path(__file__).parent / "plugins" / "pausable.py")
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The store every process of the test shares: a SQLite file, or a fresh PG database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/e2e.db"
+        return
+    with pg.admin_dsn() as admin, pg.fresh_database(admin) as dsn:
+        yield dsn
+
+
 def test_pause_from_another_process_survives_a_restart_and_resumes_in_order(
-    serve: Any, tmp_path: Path
+    serve: Any, tmp_path: Path, store_url: str
 ) -> None:
     log = tmp_path / "ran.log"
     log.touch()
     config = tmp_path / "hookport.toml"
-    config.write_text(
-        f'[store]\nurl = "sqlite:///{tmp_path}/e2e.db"\n[worker]\npoll_interval = "100ms"\n'
-    )
+    config.write_text(f'[store]\nurl = "{store_url}"\n[worker]\npoll_interval = "100ms"\n')
     env = {"PAUSE_LOG": str(log)}
     common = ["--config", str(config), "--plugin", PLUGIN]
     server = serve(*common, env=env)

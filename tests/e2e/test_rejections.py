@@ -260,3 +260,43 @@ def test_a_hook_that_did_not_fire_names_the_rule_that_failed(serve: Any, tmp_pat
             stripe["reason"],
         ]
         assert sent_signature[7:] not in json.dumps(api)  # the signature it sent: never kept
+
+
+def test_the_admin_api_filters_rejections_and_pages_them_by_id(serve: Any, tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    server = serve("--config", str(config), "--plugin", SITE, env=ENV)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    bad = {"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=" + "0" * 64}
+    with httpx.Client(base_url=server.url, headers=auth) as c:
+        statuses = [c.get(f"/missing/{i}").status_code for i in range(3)]
+        statuses.append(c.delete("/hello/x").status_code)
+        statuses += [c.post("/github", content=b"{}", headers=bad).status_code for _ in range(2)]
+        assert statuses == [404, 404, 404, 405, 401, 401]
+
+        def api(query: str) -> Any:
+            answer = c.get(f"/_hookport/api/rejections?{query}")
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+
+        wait_until(lambda: api("")["total"] == 6, 20, "the record")
+        everything = api("")
+        assert everything["next_before"] is None  # not a full page: the last one
+        ids = [r["id"] for r in everything["rejections"]]
+        assert ids == sorted(ids, reverse=True) and len(set(ids)) == 6
+
+        first = api("no_endpoint=true&limit=3")
+        assert [r["status"] for r in first["rejections"]] == [405, 404, 404]
+        assert first["total"] == 4 and first["next_before"] == first["rejections"][-1]["id"]
+        rest = api(f"no_endpoint=true&limit=3&before={first['next_before']}")
+        assert [r["path"] for r in rest["rejections"]] == ["/missing/0"]
+        assert rest["total"] == 4 and rest["next_before"] is None
+        signed = api("status=401&endpoint=site:/github")
+        assert [r["status"] for r in signed["rejections"]] == [401, 401]
+        assert signed["total"] == 2
+        assert api("status=418")["total"] == 0
+        assert api("until=1")["rejections"] == []
+        for query in ("status=abc", "status=4010", "no_endpoint=maybe", "before=x",
+                      "endpoint=site:/github&no_endpoint=1"):  # fmt: skip
+            answer = c.get(f"/_hookport/api/rejections?{query}")
+            assert answer.status_code == 400, query
+            assert answer.json()["error"].startswith("bad query parameter")

@@ -593,3 +593,69 @@ def test_piped_output_is_never_padded(runner: CliRunner) -> None:
         padded = [line for line in result.stdout.splitlines() if line.endswith(" ")]
         assert padded == [], (args, padded[:3])
         assert not any(ch in result.stdout for ch in "┏━│─┃"), args
+
+
+def test_route_calls_are_labelled_in_events_list_and_show(runner: CliRunner) -> None:
+    """Was: route hits were listed as deliveries with an empty type."""
+    code, out = invoke(runner, "send", "/hello/world", "--local", "--keep", "--method", "GET",
+                       "--plugin", EXAMPLE)  # fmt: skip
+    assert code == 0, out
+    pushed = _local_pushes(runner, 1)[0]
+    code, out = invoke(runner, "events", "list", "--json", "--plugin", EXAMPLE)
+    listed = json.loads(out)
+    call = next(e for e in listed if e["kind"] == "route")
+    assert not call["type"]  # the record itself has no type: the label is the surfaces'
+    code, out = invoke(runner, "events", "list", "--plugin", EXAMPLE)
+    assert code == 0, out
+    rows = {line.split("\t")[0]: line.split("\t") for line in out.splitlines() if "\t" in line}
+    assert rows[call["id"]][3] == "(route call)"
+    assert rows[pushed][3] == "push"
+    code, out = invoke(runner, "events", "show", call["id"][:12], "--plugin", EXAMPLE)
+    assert code == 0, out
+    assert "type (route call)" in out
+    code, out = invoke(runner, "events", "show", pushed, "--plugin", EXAMPLE)
+    assert "type push " in out and "(route call)" not in out
+
+
+def test_events_rejected_filters_totals_and_pages(runner: CliRunner, tmp_path: Path) -> None:
+    """Was: "N rejected deliveries" for the page shown, with no status filter and no pages."""
+    import asyncio
+    import time
+
+    from hookport.store.base import Rejection
+    from hookport.store.sqlite import SqliteStore
+
+    async def record() -> None:
+        store = SqliteStore(tmp_path / "cli.db")
+        await store.open()
+        now = time.time()
+        rows = [
+            Rejection(now + i, "POST", f"/p{i}", None if i % 2 else "ex:/github", 404 if i % 2
+                      else 401, "why", "192.0.2.1", ("host", "x-hub-signature-256"), 12)
+            for i in range(5)
+        ]  # fmt: skip
+        try:
+            await store.record_rejections(rows, keep=100, before=now - 60)
+        finally:
+            await store.close()
+
+    asyncio.run(record())
+    code, out = invoke(runner, "events", "rejected", "--limit", "2", "--plugin", EXAMPLE)
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[-2:][0] == "showing 2 of 5"
+    cursor = lines[-1].removeprefix("next page: --before ")
+    assert cursor.isdigit(), out
+    assert [line.split("\t")[4] for line in lines[1:3]] == ["/p4", "/p3"]
+    code, out = invoke(runner, "events", "rejected", "--json", "--limit", "2", "--before", cursor,
+                       "--plugin", EXAMPLE)  # fmt: skip
+    assert [r["path"] for r in json.loads(out)] == ["/p2", "/p1"]
+    code, out = invoke(runner, "events", "rejected", "--no-endpoint", "--plugin", EXAMPLE)
+    assert "showing 2 of 2" in out and out.count("(no endpoint)") == 2
+    code, out = invoke(runner, "events", "rejected", "--json", "--status", "401",
+                       "--plugin", EXAMPLE)  # fmt: skip
+    assert [r["path"] for r in json.loads(out)] == ["/p4", "/p2", "/p0"]
+    assert "x-hub-signature-256" in json.loads(out)[0]["header_names"]
+    code, out = invoke(runner, "events", "rejected", "--endpoint", "ex:/github", "--no-endpoint",
+                       "--plugin", EXAMPLE)  # fmt: skip
+    assert code == 2 and "exclude each other" in out

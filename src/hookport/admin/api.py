@@ -181,27 +181,50 @@ class AdminAPI:
     async def list_rejections(self, request: Request) -> Response:
         """List rejected deliveries (4xx answers and hook rule mismatches), newest first.
 
-        Metadata only: time, method, path, endpoint (``null`` for a path no endpoint serves),
-        status, reason, source address, header names and declared body size; never a body or a
-        header's value. ``GET api/rejections?endpoint=&since=&limit=``.
+        Metadata only: id, time, method, path, endpoint (``null`` for a path no endpoint
+        serves), status, reason, source address, header names and declared body size; never a
+        body or a header's value.
+        ``GET api/rejections?status=&endpoint=&no_endpoint=&since=&until=&limit=&before=``.
+        The answer has ``total`` (the matches, the page aside, counted up to 10,000) and
+        ``next_before``: the ``before`` of the next, older page (``null`` when this page is not
+        full).
         ---
         parameters:
+          - {name: status, in: query, schema: {type: integer}, description: "HTTP status, e.g. 401"}
           - {name: endpoint, in: query, schema: {type: string}, description: endpoint name}
-          - {name: since, in: query, schema: {type: number}, description: Unix time}
+          - name: no_endpoint
+            in: query
+            schema: {type: boolean, default: false}
+            description: only paths no endpoint serves (not with endpoint)
+          - {name: since, in: query, schema: {type: number}, description: Unix time (included)}
+          - {name: until, in: query, schema: {type: number}, description: Unix time (excluded)}
           - {name: limit, in: query, schema: {type: integer, default: 50}}
+          - {name: before, in: query, schema: {type: integer}, description: rejection id to page on}
         responses:
+          "200":
+            description: one page of rejections
+            content:
+              application/json:
+                schema: {$ref: "#/components/schemas/RejectionPage"}
           "400": {description: a query parameter that does not parse}
         """
         q = request.query_params
         try:
             flt = RejectionFilter(
-                since=float(q["since"]) if q.get("since") else None,
+                status=int(q["status"]) if q.get("status") else None,
                 endpoint=q.get("endpoint") or None,
+                no_endpoint=_flag(q.get("no_endpoint", "")),
+                since=float(q["since"]) if q.get("since") else None,
+                until=float(q["until"]) if q.get("until") else None,
                 limit=int(q.get("limit", "50")),
+                before_id=int(q["before"]) if q.get("before") else None,
             )
         except ValueError as exc:
             return _error(400, f"bad query parameter: {exc}")
-        return JSONResponse({"rejections": await self.ops.rejections(flt)})
+        found = await self.ops.rejections(flt)
+        older = found[-1]["id"] if len(found) == flt.limit else None
+        total = await self.ops.count_rejections(flt)
+        return JSONResponse({"rejections": found, "total": total, "next_before": older})
 
     async def list_chat_commands(self, request: Request) -> Response:
         """List chat commands run (the chat-ops audit), newest first.
@@ -299,6 +322,16 @@ class AdminAPI:
     async def stats(self, request: Request) -> Response:
         """The number of events per status."""
         return JSONResponse({"events": await self.ops.stats()})
+
+
+def _flag(text: str) -> bool:
+    """A boolean query parameter: ``true``/``1``/``yes`` or ``false``/``0``/``no``/empty."""
+    value = text.strip().lower()
+    if value in {"true", "1", "yes"}:
+        return True
+    if value in {"", "false", "0", "no"}:
+        return False
+    raise ValueError(f"not a boolean: {text[:20]!r}")
 
 
 @functools.cache

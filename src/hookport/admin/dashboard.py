@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from hookport.admin import filters
+from hookport.admin import filters, rejected
 from hookport.admin.auth import AdminAuth
 from hookport.admin.session import COOKIE, CSRF_FIELD, Session
 from hookport.errors import NotFoundError
@@ -72,6 +72,7 @@ class Dashboard:
             Route("/endpoints", self.guarded(self.endpoints)),
             Route("/endpoints/pause", self.guarded(self.pause), methods=post),
             Route("/endpoints/resume", self.guarded(self.resume), methods=post),
+            Route("/rejected", self.guarded(self.rejected)),
             Route("/chatops", self.guarded(self.chat_commands)),
         ]
 
@@ -269,6 +270,34 @@ class Dashboard:
             durations=_PAUSES,
         )
 
+    async def rejected(self, request: Request) -> Response:
+        """Rejected deliveries (4xx answers, hook rule mismatches): metadata only, never a
+        body or a header's value; filtered by status, endpoint (or none), time; keyset pages
+        with the total."""
+        try:
+            view = rejected.parse(request.query_params, self.ops.clock())
+        except filters.FilterError as exc:
+            return self.page("error.html", request, 400, message=str(exc))
+        flt = view.filter
+        rows = await self.ops.rejections(flt)
+        names = [ep.name for ep in self.ops.assembly.endpoints]
+        if flt.endpoint is not None and flt.endpoint not in names:
+            names.append(flt.endpoint)  # an endpoint no longer served still has its record
+        return self.page(
+            "rejected.html",
+            request,
+            rows=rows,
+            total=await self.ops.count_rejections(flt),
+            cap=COUNT_CAP,
+            view=view,
+            older=rows[-1]["id"] if len(rows) == flt.limit else None,
+            endpoints=names,
+            no_endpoint=rejected.NO_ENDPOINT,
+            statuses=_REJECTED_STATUSES,
+            ranges=list(filters.RANGES),
+            sizes=filters.SIZES,
+        )
+
     async def chat_commands(self, request: Request) -> Response:
         """Chat commands run (the chat-ops audit), newest first; ``?platform=`` narrows."""
         platform = request.query_params.get("platform") or None
@@ -303,6 +332,9 @@ class Dashboard:
 
 
 _ID = re.compile(r"[0-9a-f]{32}")
+_REJECTED_STATUSES = (200, 400, 401, 403, 404, 405, 413, 415)
+"""Statuses the rejected page suggests (any other can be typed): the 4xx ingest answers, and
+200 for a hook whose trigger rules did not match."""
 _PAUSES = {"15m": 900.0, "1h": 3600.0, "24h": 86400.0}
 """Pause lengths the endpoints page offers (empty: until resumed)."""
 

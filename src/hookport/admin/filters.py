@@ -78,7 +78,9 @@ class Deliveries:
         return words or ["every event"]
 
 
-def _time(name: str, text: str) -> float:
+def utc_time(name: str, text: str) -> float:
+    """The Unix time of ``text`` (``YYYY-MM-DDTHH:MM``, UTC unless it says otherwise), for the
+    parameter ``name``; :class:`FilterError` if it is not a time."""
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
@@ -107,9 +109,9 @@ def parse(params: Mapping[str, str], now: float, *, paged: bool = True) -> Deliv
             raise FilterError(f"range: one of {', '.join(RANGES)}")
         since = now - RANGES[get["range"]]
     if get["since"]:
-        since = max(since or -1e18, _time("since", get["since"]))
+        since = max(since or -1e18, utc_time("since", get["since"]))
     if get["until"]:
-        until = _time("until", get["until"])
+        until = utc_time("until", get["until"])
     size, before, offset = _page(get) if paged else (50, None, 0)
     flt = EventFilter(
         status=EventStatus(get["status"]) if get["status"] else None,

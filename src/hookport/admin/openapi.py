@@ -21,6 +21,23 @@ OPEN_PATHS = frozenset({"/api", "/api/", "/api/openapi.json"})
 """API paths answered without the admin token: the description of the API itself."""
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
+_REJECTION: dict[str, Any] = {
+    "type": "object",
+    "description": "A rejected delivery: metadata only, never a body or a header's value.",
+    "properties": {
+        "id": {"type": "integer", "description": "grows with each record (the keyset)"},
+        "at": {"type": "number", "description": "Unix time"},
+        "method": {"type": "string"},
+        "path": {"type": "string"},
+        "endpoint": {"type": ["string", "null"], "description": "null: no endpoint serves it"},
+        "status": {"type": "integer"},
+        "reason": {"type": "string"},
+        "source_ip": {"type": ["string", "null"]},
+        "header_names": {"type": "array", "items": {"type": "string"}},
+        "body_size": {"type": "integer", "description": "as declared (Content-Length)"},
+    },
+    "required": ["id", "at", "method", "path", "endpoint", "status", "reason"],
+}
 _PARAM = re.compile(r"{([^}]+)}")
 
 
@@ -51,7 +68,20 @@ def openapi_spec(
                     "type": "object",
                     "properties": {"error": {"type": "string"}},
                     "required": ["error"],
-                }
+                },
+                "Rejection": _REJECTION,
+                "RejectionPage": {
+                    "type": "object",
+                    "properties": {
+                        "rejections": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/Rejection"},
+                        },
+                        "total": {"type": "integer", "description": "counted up to 10,000"},
+                        "next_before": {"type": ["integer", "null"]},
+                    },
+                    "required": ["rejections", "total", "next_before"],
+                },
             },
         },
     }

@@ -164,8 +164,9 @@ def _render(event: dict[str, Any]) -> None:
     console.print(
         f"[bold]event {e['id']}[/bold]  status [bold]{e['status']}[/bold]  attempts {e['attempt']}"
     )
+    kind = "(route call)" if e["kind"] == "route" else e["type"] or ""
     console.print(
-        f"endpoint {e['endpoint']}  plugin {e['plugin']}  type {e['type']}  "
+        f"endpoint {e['endpoint']}  plugin {e['plugin']}  type {kind}  "
         f"delivery {e['delivery_id']}  sender {e['sender']}"
     )
     console.print(
@@ -299,6 +300,12 @@ def replay(
 @events.command("rejected")
 @common_options
 @click.option("--endpoint", default=None, help="Only rejections of this endpoint (its name).")
+@click.option(
+    "--no-endpoint", is_flag=True, help="Only requests to paths no endpoint serves (404, 405)."
+)
+@click.option(
+    "--status", type=click.IntRange(100, 599), default=None, help="Only this HTTP status (401)."
+)
 @click.option("--since", default=None, help="Only newer than this duration ago, e.g. 1h, 3d.")
 @click.option(
     "--limit",
@@ -307,13 +314,19 @@ def replay(
     show_default=True,
     help="Rejections to list, newest first.",
 )
+@click.option(
+    "--before", type=click.IntRange(1), default=None, metavar="ID", help="The next page: older."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the rejections as a JSON list.")
 def rejected(
     config: str | None,
     plugins: tuple[str, ...],
     endpoint: str | None,
+    no_endpoint: bool,
+    status: int | None,
     since: str | None,
     limit: int,
+    before: int | None,
     as_json: bool,
 ) -> None:
     """List rejected deliveries (4xx answers, hook rule mismatches): why didn't it fire?
@@ -321,17 +334,31 @@ def rejected(
     Metadata only: time, method, path, endpoint, status, reason, source address and the header
     names; never a body or a header's value.
     """
-    flt = RejectionFilter(since=_since(since), endpoint=endpoint, limit=limit)
+    if endpoint and no_endpoint:
+        raise click.UsageError("--endpoint and --no-endpoint exclude each other")
+    flt = RejectionFilter(
+        since=_since(since),
+        endpoint=endpoint,
+        no_endpoint=no_endpoint,
+        status=status,
+        limit=limit,
+        before_id=before,
+    )
     app = build(config, plugins, inspect_only=True)
-    found = run(with_store(app, lambda ops: ops.rejections(flt)))
+
+    async def go(ops: Operations) -> tuple[list[dict[str, Any]], int]:
+        return await ops.rejections(flt), await ops.count_rejections(flt)
+
+    found, total = run(with_store(app, go))
     if as_json:
         emit_json(found)
         return
     print_table(  # request-controlled text: cells are never markup
         "rejected deliveries",
-        ("at", "status", "method", "path", "endpoint", "reason", "from", "headers"),
+        ("id", "at", "status", "method", "path", "endpoint", "reason", "from", "headers"),
         (
             (
+                str(r["id"]),
                 _when(r["at"]),
                 str(r["status"]),
                 r["method"],
@@ -344,4 +371,7 @@ def rejected(
             for r in found
         ),
     )
-    click.echo(f"{len(found):,} rejected deliveries" if found else "no rejected deliveries")
+    shown_total = f"{total:,}+" if total >= COUNT_CAP else f"{total:,}"
+    click.echo(f"showing {len(found):,} of {shown_total}" if found else "no rejected deliveries")
+    if found and len(found) == limit and total > len(found):
+        click.echo(f"next page: --before {found[-1]['id']}")

@@ -148,6 +148,7 @@ def rejection_row(r: Rejection) -> tuple[Any, ...]:
 def rejection_from_row(row: Row) -> Rejection:
     """A :class:`Rejection` from a ``list_rejections`` row."""
     return Rejection(
+        id=row["id"],
         at=row["at"],
         method=row["method"],
         path=row["path"],

@@ -15,6 +15,7 @@ from hookport.events import AppendResult, Event, NewEvent
 from hookport.store._caps import Candidate, Room, capped_rooms, choose
 from hookport.store._queries import query
 from hookport.store._rows import (
+    INSERT_COLUMNS,
     attempt_from_row,
     chat_command_row,
     dedupe_key,
@@ -73,15 +74,25 @@ def insert_batch(conn: Connection, events: Sequence[NewEvent]) -> list[AppendRes
             existing[(row[0], row[1])] = row[2]
     results: list[AppendResult] = []
     fresh: list[tuple[Any, ...]] = []
+    bodies: list[tuple[int, bytes]] = []
+    seq = conn.execute(q("last_seq")).fetchone()[0]  # under this transaction's write lock
     for event in events:
         key = dedupe_key(event)
         if key is not None and key in existing:
             results.append(AppendResult(existing[key], duplicate=True))
-        else:
-            fresh.append(insert_row(event))
-            results.append(AppendResult(event.id, duplicate=False))
+            continue
+        seq += 1
+        row = insert_row(event)
+        fresh.append((seq, *row[:_BODY], *row[_BODY + 1 :]))
+        bodies.append((seq, event.body))
+        results.append(AppendResult(event.id, duplicate=False))
     conn.executemany(q("insert_event"), fresh)
+    conn.executemany(q("insert_body"), bodies)
     return results
+
+
+_BODY = INSERT_COLUMNS.index("body")
+"""Where :func:`insert_row` puts the body: SQLite keeps it in ``event_bodies`` (0008)."""
 
 
 def lease(conn: Connection, request: LeaseRequest) -> list[Event]:

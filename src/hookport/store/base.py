@@ -97,6 +97,8 @@ class Rejection:
     Never the body or a header's value: ``header_names`` are the names the request sent,
     ``body_size`` what it declared (``Content-Length``). ``endpoint`` is ``None`` for a path no
     endpoint serves; ``reason`` is the answer's message (or the hook rule's), bounded in length.
+    ``id`` is the store's (``None`` until recorded): ids grow with each record, so id order is
+    record order and the keyset of :class:`RejectionFilter`.
     """
 
     at: float
@@ -108,19 +110,35 @@ class Rejection:
     source_ip: str | None = None
     header_names: tuple[str, ...] = ()
     body_size: int = 0
+    id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RejectionFilter:
-    """Filters for :meth:`Store.rejections`: since a time, of one endpoint; newest first."""
+    """Filters for :meth:`Store.rejections` and :meth:`Store.count_rejections`; ``None``
+    means no filter. Newest first, by id.
+
+    ``endpoint`` matches a name exactly; ``no_endpoint`` keeps only the paths no endpoint
+    serves (the two exclude each other). ``status`` is the answer's HTTP status. ``since`` and
+    ``until`` bound ``at`` (``since`` included, ``until`` not). ``before_id`` (the last id of
+    the previous page) is the keyset cursor.
+    """
 
     since: float | None = None
     endpoint: str | None = None
     limit: int = 50
+    status: int | None = None
+    no_endpoint: bool = False
+    until: float | None = None
+    before_id: int | None = None  # keyset pagination: rejections with id < before_id
 
     def __post_init__(self) -> None:
         if not 1 <= self.limit <= MAX_LIST:
             raise ValueError(f"limit must be between 1 and {MAX_LIST}, not {self.limit}")
+        if self.no_endpoint and self.endpoint is not None:
+            raise ValueError("an endpoint and no endpoint exclude each other")
+        if self.status is not None and not 100 <= self.status <= 599:
+            raise ValueError(f"status must be an HTTP status (100-599), not {self.status}")
 
 
 ChatResult = Literal["ok", "refused", "error"]
@@ -365,7 +383,12 @@ class Store(Protocol):
         ...
 
     async def rejections(self, filter: RejectionFilter) -> builtins.list[Rejection]:
-        """Recorded rejections matching ``filter``, newest first."""
+        """Recorded rejections matching ``filter``, newest first, each with its ``id``."""
+        ...
+
+    async def count_rejections(self, filter: RejectionFilter, cap: int) -> int:
+        """How many rejections :meth:`rejections` would page through for ``filter`` (its
+        ``limit`` and ``before_id`` aside), counting at most ``cap``."""
         ...
 
     async def record_chat_command(self, command: ChatCommand, *, keep: int, before: float) -> None:

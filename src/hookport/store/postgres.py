@@ -22,6 +22,7 @@ import builtins
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 import asyncpg
 
@@ -311,9 +312,15 @@ class PostgresStore:
         """Recorded rejections matching ``filter``, newest first."""
         async with self._connection("read") as conn:
             rows = await conn.fetch(
-                ops.q("list_rejections"), filter.since, filter.endpoint, filter.limit
+                ops.q("list_rejections"), *_rejection_args(filter), filter.before_id, filter.limit
             )
         return [rejection_from_row(row) for row in rows]
+
+    async def count_rejections(self, filter: RejectionFilter, cap: int) -> int:
+        """Rejections matching ``filter``, counted up to ``cap``."""
+        async with self._connection("read") as conn:
+            n = await conn.fetchval(ops.q("count_rejections"), *_rejection_args(filter), cap)
+        return int(n)
 
     # -- chat commands ---------------------------------------------------------------------
 
@@ -413,3 +420,8 @@ class PostgresStore:
             self._batcher.check_recent()
         async with self._connection("read") as conn:
             await conn.fetchval(ops.q("ping"))
+
+
+def _rejection_args(filter: RejectionFilter) -> tuple[Any, ...]:
+    """The first five parameters of ``list_rejections`` and ``count_rejections``."""
+    return (filter.since, filter.until, filter.endpoint, filter.no_endpoint, filter.status)

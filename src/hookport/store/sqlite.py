@@ -303,9 +303,15 @@ class SqliteStore:
 
     async def rejections(self, filter: RejectionFilter) -> builtins.list[Rejection]:
         """Recorded rejections matching ``filter``, newest first."""
-        params = {"since": filter.since, "endpoint": filter.endpoint, "limit": filter.limit}
+        params = {**_rejection_params(filter), "limit": filter.limit, "before_id": filter.before_id}
         rows = await self._read(ops.fetchall, ops.q("list_rejections"), params)
         return [rejection_from_row(row) for row in rows]
+
+    async def count_rejections(self, filter: RejectionFilter, cap: int) -> int:
+        """Rejections matching ``filter``, counted up to ``cap``."""
+        params = {**_rejection_params(filter), "cap": cap}
+        rows = await self._read(ops.fetchall, ops.q("count_rejections"), params)
+        return int(rows[0][0])
 
     # -- chat commands ---------------------------------------------------------------------
 
@@ -386,4 +392,15 @@ def _filter_params(filter: EventFilter) -> dict[str, Any]:
         "endpoint_contains": filter.endpoint_contains,
         "type_contains": filter.type_contains,
         "prefix": filter.id_prefix,
+    }
+
+
+def _rejection_params(filter: RejectionFilter) -> dict[str, Any]:
+    """The named parameters ``list_rejections`` and ``count_rejections`` share."""
+    return {
+        "since": filter.since,
+        "until": filter.until,
+        "endpoint": filter.endpoint,
+        "no_endpoint": filter.no_endpoint,
+        "status": filter.status,
     }

@@ -61,7 +61,15 @@ def _one_of(where: str, **spellings: object) -> None:
 def github(
     secret: SecretInput = None, *, secret_env: SecretInput = None, allow_sha1: bool = False
 ) -> GitHubVerifier:
-    """GitHub (``X-Hub-Signature-256``); SHA-1 ``X-Hub-Signature`` only with ``allow_sha1``."""
+    """GitHub (``X-Hub-Signature-256``); SHA-1 ``X-Hub-Signature`` only with ``allow_sha1``.
+
+    :param secret: the webhook's secret (a list while rotating: any one of them passes).
+    :param secret_env: the environment variable (or ``[secrets]`` name) holding it instead.
+    :param allow_sha1: also accept the legacy SHA-1 signature when SHA-256 is absent.
+
+    Event type ``X-GitHub-Event`` plus the body's ``action`` (``issues.opened``); delivery id
+    ``X-GitHub-Delivery``.
+    """
     return GitHubVerifier(secret=_secret(secret, secret_env), allow_sha1=allow_sha1)
 
 
@@ -106,7 +114,14 @@ def bitbucket(secret: SecretInput = None, *, secret_env: SecretInput = None) -> 
 def stripe(
     secret: SecretInput = None, *, secret_env: SecretInput = None, tolerance: float = 300
 ) -> StripeVerifier:
-    """Stripe (``Stripe-Signature``) with its ``whsec_...`` endpoint secret."""
+    """Stripe (``Stripe-Signature``) with its ``whsec_...`` endpoint secret.
+
+    :param secret: the endpoint's signing secret (a list while rotating).
+    :param secret_env: the environment variable holding it instead.
+    :param tolerance: seconds the signed timestamp may be off, past or future.
+
+    Event type: the body's ``type``; delivery id: the body's ``id``.
+    """
     return StripeVerifier(secret=_secret(secret, secret_env), tolerance=_tolerance(tolerance))
 
 
@@ -263,7 +278,20 @@ def hmac(
     event_type_header: str | None = None,
     delivery_id_header: str | None = None,
 ) -> HmacVerifier:
-    """A generic HMAC signature: ``header: prefix + encode(HMAC(secret, template))``."""
+    """A generic HMAC signature: ``header: prefix + encode(HMAC(secret, template))``.
+
+    :param secret: the shared secret (a list while rotating); or ``secret_env``.
+    :param header: the header carrying the signature.
+    :param algorithm: the hash: ``sha256``, ``sha1`` or ``sha512``.
+    :param encoding: how the digest is written (``hex`` or ``base64``).
+    :param prefix: text before the digest (``sha256=``).
+    :param timestamp_header: a header with the signed Unix timestamp, checked against
+        ``tolerance`` seconds.
+    :param template: what is signed: ``{body}`` (required), ``{timestamp}``, ``{delivery_id}``;
+        ``"{timestamp}.{body}"`` matches many providers.
+    :param event_type_header: the header naming the event type.
+    :param delivery_id_header: the header carrying the delivery id (the dedupe key).
+    """
     return HmacVerifier(
         secret=_secret(secret, secret_env),
         header=header,
@@ -284,7 +312,14 @@ def basic(
     credentials_env: SecretInput = None,
     realm: str = "hookport",
 ) -> BasicVerifier:
-    """HTTP Basic: ``{user: password}`` and/or env variables holding ``user:password``."""
+    """HTTP Basic: ``{user: password}`` and/or env variables holding ``user:password``.
+
+    :param credentials: the accepted users and passwords.
+    :param credentials_env: variable name(s) whose value is ``user:password``.
+    :param realm: the realm of the ``WWW-Authenticate`` header every failure carries.
+
+    The user becomes the event's ``sender``.
+    """
     given = dict(credentials or {})
     if any(not isinstance(user, str) or ":" in user for user in given):
         raise ConfigError("basic: a user name must be text without ':'")

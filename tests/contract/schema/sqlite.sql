@@ -58,6 +58,12 @@ CREATE TABLE endpoint_pauses (
     paused_by   TEXT
 );
 
+-- table event_bodies on event_bodies
+CREATE TABLE event_bodies (
+    seq   INTEGER PRIMARY KEY,  -- events.seq
+    body  BLOB    NOT NULL
+);
+
 -- table events on events
 CREATE TABLE "events" (
     seq               INTEGER PRIMARY KEY,
@@ -72,7 +78,6 @@ CREATE TABLE "events" (
     path              TEXT    NOT NULL,
     query_string      TEXT    NOT NULL DEFAULT '',
     headers           TEXT    NOT NULL DEFAULT '[]',
-    body              BLOB    NOT NULL,
     params            TEXT    NOT NULL DEFAULT '{}',
     sender            TEXT,
     source_ip         TEXT,
@@ -109,4 +114,10 @@ CREATE TABLE rejections (
     header_names  TEXT    NOT NULL DEFAULT '[]',
     body_size     INTEGER NOT NULL DEFAULT 0
 );
+
+-- trigger events_delete_body on events
+CREATE TRIGGER events_delete_body AFTER DELETE ON events
+BEGIN
+    DELETE FROM event_bodies WHERE seq = old.seq;
+END;
 

@@ -427,12 +427,31 @@ WHERE at < $1
    OR id <= (SELECT max(id) FROM rejections) - $2;
 
 -- name: list_rejections
-SELECT at, method, path, endpoint, status, reason, source_ip, header_names, body_size
+-- Newest first by id (the primary key: no index beyond it is needed, the table is bounded by
+-- [store] rejected_keep); $6 is the keyset cursor.
+SELECT id, at, method, path, endpoint, status, reason, source_ip, header_names, body_size
 FROM rejections
 WHERE ($1::float8 IS NULL OR at >= $1)
-  AND ($2::text IS NULL OR endpoint = $2)
+  AND ($2::float8 IS NULL OR at < $2)
+  AND ($3::text IS NULL OR endpoint = $3)
+  AND (NOT $4::boolean OR endpoint IS NULL)
+  AND ($5::int IS NULL OR status = $5)
+  AND ($6::bigint IS NULL OR id < $6)
 ORDER BY id DESC
-LIMIT $3;
+LIMIT $7;
+
+-- name: count_rejections
+-- How many rejections list_rejections would page through (the keyset and limit aside), counting
+-- at most $6 rows.
+SELECT count(*) FROM (
+    SELECT 1 FROM rejections
+    WHERE ($1::float8 IS NULL OR at >= $1)
+      AND ($2::float8 IS NULL OR at < $2)
+      AND ($3::text IS NULL OR endpoint = $3)
+      AND (NOT $4::boolean OR endpoint IS NULL)
+      AND ($5::int IS NULL OR status = $5)
+    LIMIT $6
+) AS matching;
 
 -- Chat commands (chat_commands: the audit of hookport.chatops, bounded by count and age).
 

@@ -30,10 +30,19 @@ JOIN events AS e
 
 -- name: insert_event
 INSERT INTO events (
-    id, kind, plugin, endpoint, type, delivery_id, received_at, method, path, query_string,
-    headers, body, params, sender, source_ip, status, next_attempt_at,
+    seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path, query_string,
+    headers, params, sender, source_ip, status, next_attempt_at,
     response_status, response_headers, response_body, trace_context
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);  -- _rows.insert_row
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);  -- _sqlite_ops.insert_batch
+
+-- name: insert_body
+-- The body of the event appended with the same seq (its own table: 0008_event_bodies.sql).
+INSERT INTO event_bodies (seq, body) VALUES (?, ?);
+
+-- name: last_seq
+-- The highest seq, read under the append's write lock: a batch numbers its rows after it, as
+-- SQLite itself would (INTEGER PRIMARY KEY without AUTOINCREMENT), so each body gets its seq.
+SELECT coalesce(max(seq), 0) FROM events;
 
 -- Leasing. Due: queued; retrying past next_attempt_at; processing with an expired lease.
 -- sqlite.py runs these in one BEGIN IMMEDIATE transaction: live leases per endpoint, the
@@ -96,8 +105,9 @@ SET status = 'processing',
     last_error = CASE WHEN status = 'processing' THEN :expired ELSE last_error END
 WHERE seq IN (SELECT value FROM json_each(:seqs))
 RETURNING seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
-    query_string, headers, body, params, sender, source_ip, status, attempt, next_attempt_at,
-    last_error, done_handlers, response_status, response_headers, response_body, trace_context;
+    query_string, headers, (SELECT body FROM event_bodies b WHERE b.seq = events.seq) AS body,
+    params, sender, source_ip, status, attempt, next_attempt_at, last_error, done_handlers,
+    response_status, response_headers, response_body, trace_context;
 
 -- name: renew
 UPDATE events SET lease_expires_at = :until
@@ -139,9 +149,9 @@ WHERE id IN (SELECT value FROM json_each(:ids))
 
 -- name: get_event
 SELECT seq, id, kind, plugin, endpoint, type, delivery_id, received_at, method, path,
-    query_string, headers, body, params, sender, source_ip, status, attempt, next_attempt_at,
-    last_error, done_handlers, response_status, response_headers, response_body, replays,
-    trace_context
+    query_string, headers, (SELECT body FROM event_bodies b WHERE b.seq = events.seq) AS body,
+    params, sender, source_ip, status, attempt, next_attempt_at, last_error, done_handlers,
+    response_status, response_headers, response_body, replays, trace_context
 FROM events WHERE id = :id;
 
 -- name: get_attempts
@@ -291,12 +301,31 @@ WHERE at < :before
    OR id <= (SELECT max(id) FROM rejections) - :keep;
 
 -- name: list_rejections
-SELECT at, method, path, endpoint, status, reason, source_ip, header_names, body_size
+-- Newest first by id (the primary key: no index beyond it is needed, the table is bounded by
+-- [store] rejected_keep); :before_id is the keyset cursor.
+SELECT id, at, method, path, endpoint, status, reason, source_ip, header_names, body_size
 FROM rejections
 WHERE (:since IS NULL OR at >= :since)
+  AND (:until IS NULL OR at < :until)
   AND (:endpoint IS NULL OR endpoint = :endpoint)
+  AND (NOT :no_endpoint OR endpoint IS NULL)
+  AND (:status IS NULL OR status = :status)
+  AND (:before_id IS NULL OR id < :before_id)
 ORDER BY id DESC
 LIMIT :limit;
+
+-- name: count_rejections
+-- How many rejections list_rejections would page through (the keyset and limit aside), counting
+-- at most :cap rows.
+SELECT count(*) FROM (
+    SELECT 1 FROM rejections
+    WHERE (:since IS NULL OR at >= :since)
+      AND (:until IS NULL OR at < :until)
+      AND (:endpoint IS NULL OR endpoint = :endpoint)
+      AND (NOT :no_endpoint OR endpoint IS NULL)
+      AND (:status IS NULL OR status = :status)
+    LIMIT :cap
+);
 
 -- Chat commands (chat_commands: the audit of hookport.chatops, bounded by count and age).
 
