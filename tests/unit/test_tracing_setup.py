@@ -157,3 +157,14 @@ def test_hookport_runs_without_opentelemetry_and_enabling_it_then_fails_at_start
         "pip install 'hookport[otel]'"
     )
     assert lines[2] == "imported: []"
+
+
+def test_the_documented_tracing_table_loads(tmp_path: Path) -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
+    section = docs.split("\n## Tracing\n", 1)[1]
+    table = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    config = tmp_path / "hookport.toml"
+    config.write_text(table)
+    tracing = load_settings(config, {}).tracing
+    assert tracing.enabled and tracing.service_name == "hookport-eu"
+    assert (tracing.exporter, tracing.incoming_parent, tracing.sample_ratio) == ("otlp", False, 1.0)
