@@ -7,7 +7,9 @@ SQLite file, then reads the exposition the way Prometheus does.
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ import pytest
 from tests.metrics_support import sample, samples
 from tests.notify_sink import notify_sink
 
-from hookport import Plugin, verify
+from hookport import Plugin, alerting, verify
 from hookport.context import Context
 from hookport.events import Event
 from hookport.metrics import Metrics
@@ -320,3 +322,154 @@ async def test_unhandled_events_and_running_handlers(tmp_path: Path) -> None:
     assert sample(during, "hookport_handlers_running") == 1
     assert sample(after, "hookport_handlers_running") == 0
     assert sample(after, "hookport_handlers_slow") == 0
+
+
+async def wait_sample(client: HookportClient, name: str, want: float, **labels: str) -> str:
+    """Scrape until ``name{labels}`` is ``want`` (10 s deadline); the last exposition."""
+    deadline = time.monotonic() + 10
+    while True:
+        text = await scrape(client)
+        found = samples(text).get((name, frozenset(labels.items())))
+        if found == want:
+            return text
+        assert time.monotonic() < deadline, f"{name}{labels} is {found}, not {want}"
+        await asyncio.sleep(0.05)  # polling interval, not synchronisation
+
+
+async def test_outcomes_written_after_the_lease_was_taken_count_leases_lost(
+    tmp_path: Path,
+) -> None:
+    plugin = Plugin("l")
+    lost = plugin.receiver("/lost", name="lost", max_attempts=1)
+    kept = plugin.receiver("/kept", name="kept", max_attempts=1)
+    running = [0]
+    both, release = asyncio.Event(), asyncio.Event()
+
+    async def blocks(event: Event) -> None:
+        running[0] += 1
+        if running[0] == 3:
+            both.set()
+        await release.wait()
+
+    lost.on()(blocks)
+    kept.on()(blocks)
+    async with HookportClient.create([plugin], tmp_path) as client:
+        for path in ("/lost", "/lost", "/kept"):
+            assert (await client.send(path, b"{}")).status_code == 202
+        draining = asyncio.create_task(client.drain())
+        await asyncio.wait_for(both.wait(), 10)
+        # Another worker, whose clock is past the leases, takes the /lost events meanwhile.
+        thief = LeaseRequest("thief", 10, 60.0, time.time() + 600, endpoints=["lost"])
+        assert len(await client.app.store.lease(thief)) == 2
+        release.set()
+        assert await asyncio.wait_for(draining, 10) == 3
+        text = await scrape(client)
+    assert sample(text, "hookport_leases_lost_total", endpoint="lost") == 2
+    assert ("hookport_leases_lost_total", frozenset({("endpoint", "kept")})) not in samples(text)
+
+
+async def test_rejections_that_cannot_be_written_are_counted_as_dropped(tmp_path: Path) -> None:
+    async with HookportClient.create([receiver_plugin()], tmp_path) as client:
+        blocker = sqlite3.connect(tmp_path / "hookport-test.db", isolation_level=None)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")  # the write lock, past the busy timeout
+            for _ in range(3):
+                assert (await client.http.post("/jobs", content=b"{}")).status_code == 401
+            await client.app.rejections.flush()
+            assert client.app.rejections.pending == 0
+            during = await scrape(client)
+            assert (await client.http.get("/hi")).status_code == 200  # still answering
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert (await client.http.post("/jobs", content=b"{}")).status_code == 401
+        await client.app.rejections.flush()
+        after = await scrape(client)
+    assert sample(during, "hookport_rejections_dropped_total") == 3
+    assert sample(after, "hookport_rejections_dropped_total") == 3  # the 4th was written
+    assert client.app.rejections.dropped == 3
+
+
+async def test_a_handler_past_its_slow_threshold_is_counted_while_it_runs(
+    tmp_path: Path,
+) -> None:
+    plugin = Plugin("s")
+    # slow after half the timeout (4 s); the watchdog looks every second
+    inbox = plugin.receiver("/in", name="in", timeout=8.0, max_attempts=1)
+    release = threading.Event()
+
+    @inbox.on()
+    def blocks(event: Event) -> None:
+        release.wait(30)
+
+    async with HookportClient.create([plugin], tmp_path) as client:
+        assert client.app.worker is not None
+        try:
+            assert (await client.send("/in", b"{}")).status_code == 202
+            await client.app.worker.start()
+            await wait_sample(client, "hookport_handlers_running", 1)
+            before = await scrape(client)
+            await wait_sample(client, "hookport_handlers_slow", 1)
+        finally:
+            release.set()
+        await wait_sample(client, "hookport_handlers_running", 0)
+        after = await wait_sample(client, "hookport_handlers_slow", 0)
+    assert sample(before, "hookport_handlers_slow") == 0  # not slow at once
+    assert (
+        sample(after, "hookport_handler_runs_total", endpoint="in", handler="blocks", outcome="ok")
+        == 1
+    )
+
+
+def dead_alert_plugin() -> Plugin:
+    plugin = Plugin("a")
+    inbox = plugin.receiver("/in", name="in", max_attempts=1)
+
+    @inbox.on()
+    def fails(event: Event) -> None:
+        raise RuntimeError("no")
+
+    return plugin
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port  # closed again: connecting is refused
+
+
+def alerting_client(tmp_path: Path) -> HookportClient:
+    return HookportClient.create(
+        [dead_alert_plugin()],
+        tmp_path,
+        channels={"ops": f"json://127.0.0.1:{closed_port()}/alerts"},
+        alerts={"interval": "100ms", "rules": [{"kind": "dead", "channel": "ops"}]},
+    )
+
+
+async def test_alerts_a_channel_cannot_take_are_counted_as_errors(tmp_path: Path) -> None:
+    async with alerting_client(tmp_path) as client:
+        assert (await client.send("/in", b"{}")).status_code == 202
+        assert await client.drain() == 1
+        text = await wait_sample(
+            client, "hookport_alerts_sent_total", 1, rule="dead", outcome="error"
+        )
+    assert samples(text).get(
+        ("hookport_alerts_sent_total", frozenset({("rule", "dead"), ("outcome", "ok")}))
+    ) in (None, 0)
+
+
+async def test_alerts_past_the_queue_bound_are_counted_as_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(alerting, "QUEUE_MAX", 0)  # a queue already full
+    async with alerting_client(tmp_path) as client:
+        assert (await client.send("/in", b"{}")).status_code == 202
+        assert await client.drain() == 1
+        text = await wait_sample(
+            client, "hookport_alerts_sent_total", 1, rule="dead", outcome="dropped"
+        )
+    assert samples(text).get(
+        ("hookport_alerts_sent_total", frozenset({("rule", "dead"), ("outcome", "error")}))
+    ) in (None, 0)
