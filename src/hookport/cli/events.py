@@ -164,7 +164,7 @@ def _render(event: dict[str, Any]) -> None:
     console.print(
         f"[bold]event {e['id']}[/bold]  status [bold]{e['status']}[/bold]  attempts {e['attempt']}"
     )
-    kind = "(route call)" if e["kind"] == "route" else e["type"] or ""
+    kind = "(route call)" if e.get("kind") == "route" else e["type"] or ""
     console.print(
         f"endpoint {e['endpoint']}  plugin {e['plugin']}  type {kind}  "
         f"delivery {e['delivery_id']}  sender {e['sender']}"
