@@ -36,6 +36,17 @@ _ID = re.compile(r"[0-9a-f]{32}")
 _STATUSES = {s.value for s in EventStatus}
 
 
+def query_string(shown: Mapping[str, str], changes: Mapping[str, str | int | None]) -> str:
+    """The query string of a page's ``shown`` filter with ``changes`` (None or "" drops one)."""
+    values: dict[str, str | int] = {k: v for k, v in shown.items() if v}
+    for key, value in changes.items():
+        if value is None or value == "":
+            values.pop(key, None)
+        else:
+            values[key] = value
+    return urlencode(values)
+
+
 class FilterError(ValueError):
     """A filter parameter that does not parse (the page answers 400 and says which)."""
 
@@ -50,13 +61,7 @@ class Deliveries:
 
     def query(self, **changes: str | int | None) -> str:
         """The query string of this filter with ``changes`` (None drops a parameter)."""
-        values: dict[str, str | int] = {k: v for k, v in self.shown.items() if v}
-        for key, value in changes.items():
-            if value is None or value == "":
-                values.pop(key, None)
-            else:
-                values[key] = value
-        return urlencode(values)
+        return query_string(self.shown, changes)
 
     def described(self) -> list[str]:
         """The filter in words, for the bulk-action preview."""

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
 
-from hookport.admin.filters import MAX_TEXT, RANGES, SIZES, FilterError, utc_time
+from hookport.admin.filters import MAX_TEXT, RANGES, SIZES, FilterError, query_string, utc_time
 from hookport.store.base import RejectionFilter
 
 NO_ENDPOINT = "-"
@@ -34,13 +33,7 @@ class Rejected:
 
     def query(self, **changes: str | int | None) -> str:
         """The query string of this filter with ``changes`` (None drops a parameter)."""
-        values: dict[str, str | int] = dict(self.shown)
-        for key, value in changes.items():
-            if value is None or value == "":
-                values.pop(key, None)
-            else:
-                values[key] = value
-        return urlencode(values)
+        return query_string(self.shown, changes)
 
 
 def parse(params: Mapping[str, str], now: float) -> Rejected:
